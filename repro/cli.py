@@ -1,0 +1,379 @@
+"""Command line: ``python -m repro {ls, validate, table, eval, score, report, pull, verify}``.
+
+Errors print one line on stderr and exit non-zero, without a traceback. With ``--json`` a command
+prints exactly one JSON document on stdout (progress bars go to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from repro.errors import ReproError
+
+EXAMPLES = {
+    "main": """examples:
+  python -m repro ls tables
+  python -m repro validate bicubic_classic
+  python -m repro.table bicubic_classic
+  python -m repro eval --model bicubic --scale 4 --dataset Set5 --json
+  python -m repro score psnr --ref HR/ --dist SR/ --channel y --crop 4
+  python -m repro report""",
+    "ls": """examples:
+  python -m repro ls tables
+  python -m repro ls datasets
+  python -m repro ls models --json""",
+    "validate": """examples:
+  python -m repro validate bicubic_classic
+  python -m repro validate camixer_tab2 --data-root /data/sr""",
+    "table": """examples:
+  python -m repro.table bicubic_classic
+  python -m repro.table bicubic_classic --datasets Set5 Set14 --json
+  python -m repro.table camixer_tab3 --data-root /data/sr --limit 5
+  torchrun --nproc-per-node 2 -m repro.table bicubic_classic   # images sharded over 2 processes""",
+    "eval": """examples:
+  python -m repro eval --model bicubic --scale 2 --dataset Set14
+  python -m repro eval --model camixersr-s --scale 4 --dataset Set5 --set ratio=0.5 --json
+  python -m repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth""",
+    "score": """examples:
+  python -m repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
+  python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json""",
+    "report": """examples:
+  python -m repro report""",
+    "pull": """examples:
+  python -m repro pull camixersr-s --scale 4
+  python -m repro pull esc-x4-dflip""",
+    "verify": """examples:
+  python -m repro verify Set5
+  python -m repro verify B100 --scale 3 --data-root /data/sr""",
+}
+
+
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog=prog or "python -m repro", formatter_class=fmt,
+                                description=__doc__.split("\n")[0], epilog=EXAMPLES["main"])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, help_):
+        return sub.add_parser(name, help=help_, description=help_, formatter_class=fmt,
+                              epilog=EXAMPLES[name])
+
+    s = add("ls", "list tables, datasets, models or metrics")
+    s.add_argument("what", choices=["tables", "datasets", "models", "metrics"])
+    s.add_argument("--json", action="store_true", help="print one JSON document")
+
+    s = add("validate", "check a table spec and say which data and weights are missing")
+    s.add_argument("table")
+    s.add_argument("--data-root", help="local folder holding the datasets")
+    s.add_argument("--json", action="store_true")
+
+    s = add("table", "run one paper table, compare with the paper and write a report")
+    s.add_argument("table", help="table id (python -m repro ls tables)")
+    s.add_argument("--datasets", nargs="+", help="only these datasets")
+    s.add_argument("--limit", type=int, help="only the first N images of each dataset")
+    s.add_argument("--data-root", help="local folder holding the datasets (else REPRO_DATA, "
+                   "then ../shared/data, then the Hugging Face Hub)")
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--no-cache", action="store_true", help="recompute every image")
+    s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
+    s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
+
+    s = add("eval", "evaluate a registered model on a dataset, outside any table")
+    s.add_argument("--model", required=True, help="model id (python -m repro ls models)")
+    s.add_argument("--scale", type=int, required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--weights", help="a checkpoint file (.pth or .safetensors)")
+    s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model setting, e.g. ratio=0.5 (repeatable)")
+    s.add_argument("--channel", choices=["y", "rgb"], help="default: the dataset card's")
+    s.add_argument("--crop", type=int, help="border crop (default: the dataset card's)")
+    s.add_argument("--lr", choices=["official", "bicubic"], default="official",
+                   help="use the dataset's LR files or make LR here with MATLAB bicubic")
+    s.add_argument("--limit", type=int)
+    s.add_argument("--data-root")
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--json", action="store_true")
+
+    s = add("score", "score an image pair or two folders (files matched by name)")
+    s.add_argument("metric", help="metric name (python -m repro ls metrics)")
+    s.add_argument("--ref", required=True, help="reference image or folder (ground truth)")
+    s.add_argument("--dist", required=True, help="distorted image or folder (e.g. SR output)")
+    s.add_argument("--channel", default="y", choices=["y", "rgb", "gray"])
+    s.add_argument("--crop", type=int, default=0, help="pixels removed from every border")
+    s.add_argument("--json", action="store_true")
+
+    add("report", "write reports/index.md over every table")
+
+    s = add("pull", "download, verify and convert a checkpoint to safetensors")
+    s.add_argument("model", help="model id or weights id")
+    s.add_argument("--scale", type=int, help="scale of the model's default checkpoint")
+
+    s = add("verify", "verify a dataset's files against the sha256 in its card")
+    s.add_argument("dataset")
+    s.add_argument("--scale", type=int)
+    s.add_argument("--data-root")
+    s.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = _parser(prog).parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ReproError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from the cache", file=sys.stderr)
+        return 130
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=1, default=_json_default, allow_nan=False))
+
+
+def _json_default(value):
+    return str(value)
+
+
+def _clean(value):
+    """JSON has no NaN/inf: NaN -> null, inf -> the string "inf"."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_ls(args) -> int:
+    if args.what == "tables":
+        from repro.tables.spec import load_spec, table_ids
+
+        items = [{"id": t, "title": load_spec(t).title, "paper": load_spec(t).paper}
+                 for t in table_ids()]
+    elif args.what == "datasets":
+        from repro.data.cards import all_cards
+
+        items = [{"id": c.name, "task": c.task, "scales": list(c.scales),
+                  "source": c.source_hint()} for c in all_cards().values()]
+    elif args.what == "models":
+        from repro.models import all_models
+
+        items = [{"id": m.id, "scales": list(m.scales), "settings": list(m.settings),
+                  "weights": sorted(w.id for w in m.weights.values()),
+                  "description": m.description} for m in all_models().values()]
+    else:
+        from repro.metrics import all_metrics
+
+        items = [{"id": m.name, "kind": m.kind,
+                  "direction": "higher" if m.higher_is_better else "lower",
+                  "description": m.description} for m in all_metrics().values()]
+    if args.json:
+        _print_json(items)
+        return 0
+    for item in items:
+        rest = "  ".join(f"{v}" for k, v in item.items() if k != "id" and v not in ("", []))
+        print(f"{item['id']:<22} {rest}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from repro.tables.validate import validate
+
+    report = validate(args.table, data_root=args.data_root)
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"{report['table']}: spec OK (protocol v{report['protocol_version']}, "
+              f"{report['rows']} rows x {report['columns']} columns)")
+        for line in report["missing"]:
+            print(f"  missing: {line}")
+        for line in report["ready"]:
+            print(f"  ready:   {line}")
+    return 0
+
+
+def cmd_table(args) -> int:
+    from repro.eval import distributed
+    from repro.report.writer import write_index, write_table_report
+    from repro.tables.run import run_table, write_results
+    from repro.tables.spec import load_spec
+
+    spec = load_spec(args.table)
+    result = run_table(spec, datasets=args.datasets, limit=args.limit, data_root=args.data_root,
+                       device=args.device, use_cache=not args.no_cache,
+                       progress=not args.json, seed=args.seed)
+    if not distributed.is_main():
+        return 0
+    paths = write_results(result)
+    paths["report"] = write_table_report(result)
+    write_index()
+    if args.json:
+        _print_json(_clean({"table": spec.id, "protocol_version": spec.version,
+                            "cells": [c.to_dict() for c in result.cells], "files": paths}))
+        return 0
+    from repro.report.markdown import fmt, fmt_delta
+    from repro.tables.compare import status_counts
+
+    print(f"{spec.id}: {spec.title}")
+    print(f"{'row':<26} {'dataset':<10} {'metric':<10} {'reported':>10} {'reproduced':>11} "
+          f"{'delta':>8}  status")
+    for c in result.cells:
+        status = c.status if c.status != "NOT-RUN" else f"NOT-RUN ({c.reason.split(':')[0]})"
+        print(f"{c.label[:26]:<26} {(c.dataset or '-')[:10]:<10} {c.metric[:10]:<10} "
+              f"{fmt(c.reported, c.metric):>10} {fmt(c.reproduced, c.metric):>11} "
+              f"{fmt_delta(c.delta, c.metric):>8}  {status}")
+    print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
+    print(f"wrote {paths['frame']}, {paths['report']}")
+    return 0
+
+
+def _parse_settings(pairs: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ReproError(f"--set expects KEY=VALUE, got '{pair}'")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def cmd_eval(args) -> int:
+    from repro.data.loaders import open_dataset
+    from repro.eval import distributed
+    from repro.eval.runner import Job, evaluate, means, to_frame
+
+    data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=args.lr)
+    data.limit(args.limit)
+    card = data.card
+    protocol = {**card.protocol}
+    if args.channel:
+        protocol["channel"] = args.channel
+    crop = protocol.get("crop", 0)
+    crop = args.crop if args.crop is not None else (args.scale if crop == "scale" else int(crop))
+    metrics = [("psnr", None), ("ssim", None)] if card.task != "real" or data.layout.hr else []
+    if card.task == "stereo":
+        metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
+    if card.task == "360":
+        metrics += [("ws_psnr", None), ("ws_ssim", None)]
+    job = Job(model=args.model, scale=args.scale, dataset=card.name, metrics=metrics,
+              protocol=protocol, crop=crop, settings=_parse_settings(args.set),
+              weights_path=args.weights, weights_key=args.weights_key)
+    rows, prov = evaluate(job, data, device=args.device, progress=not args.json)
+    if not distributed.is_main():
+        return 0
+    frame = to_frame(rows)
+    mean = means(frame)
+    if args.json:
+        _print_json(_clean({"model": args.model, "dataset": card.name, "scale": args.scale,
+                            "protocol": {**protocol, "crop": crop}, "rows": rows,
+                            "means": mean.to_dict(orient="records"), "provenance": prov}))
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(frame.drop(columns=["row", "settings"], errors="ignore").to_string(index=False))
+        print("\nmean:")
+        print(mean.drop(columns=["row", "settings"], errors="ignore").to_string(index=False))
+    return 0
+
+
+def cmd_score(args) -> int:
+    from repro.eval.runner import finite_mean
+    from repro.imageio import is_image_file, read_image
+    from repro.metrics import get_metric
+
+    metric = get_metric(args.metric)
+    ref, dist = Path(args.ref), Path(args.dist)
+    if ref.is_dir() != dist.is_dir():
+        raise ReproError("--ref and --dist must both be files or both be folders")
+    if ref.is_dir():
+        refs = {p.stem: p for p in sorted(ref.iterdir()) if is_image_file(p)}
+        dists = {p.stem: p for p in sorted(dist.iterdir()) if is_image_file(p)}
+        common = sorted(set(refs) & set(dists))
+        if not common:
+            raise ReproError(f"no file names in common between {ref} and {dist}")
+        pairs = [(refs[n], dists[n]) for n in common]
+    else:
+        pairs = [(ref, dist)]
+    values = {}
+    for r, d in pairs:
+        values[d.name] = float(metric.fn(read_image(d), read_image(r), channel=args.channel,
+                                         crop=args.crop, gray="rgb3", ssim="matlab"))
+    mean = finite_mean(values.values())
+    if args.json:
+        _print_json(_clean({"metric": metric.name, "channel": args.channel, "crop": args.crop,
+                            "values": values, "mean": mean}))
+        return 0
+    for name, v in values.items():
+        print(f"{name:<30} {v:.6f}")
+    print(f"{'mean':<30} {mean:.6f}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from repro.report.writer import write_index
+
+    print(f"wrote {write_index()}")
+    return 0
+
+
+def cmd_pull(args) -> int:
+    from repro.models import get
+    from repro.models.weights import pull
+
+    from repro.eval.predictor import find_weights_entry, weights_table
+
+    entry = None
+    if args.model in weights_table():
+        entry = weights_table()[args.model]
+    else:
+        info = get(args.model)
+        scales = [args.scale] if args.scale else sorted(info.weights)
+        if not scales:
+            raise ReproError(f"{info.id} has no released checkpoints")
+        for scale in scales:
+            entry = find_weights_entry(info, scale, None)
+            if entry is None:
+                raise ReproError(f"{info.id} has no released checkpoint at x{scale}")
+            print(f"{entry.id}: {pull(entry)}")
+        return 0
+    print(f"{entry.id}: {pull(entry)}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from repro.data.cards import get_card
+    from repro.data.loaders import open_dataset
+
+    card = get_card(args.dataset)
+    scale = args.scale or (card.scales[0] if card.scales else 1)
+    data = open_dataset(card.name, scale, data_root=args.data_root)
+    for name in data.names:
+        data.verify(name)
+    verified = len(data.file_sha256) - data.unverified
+    out = {**data.describe(), "files": len(data.file_sha256), "verified": verified,
+           "unverified": data.unverified}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"{card.name} x{scale} in {data.root}: {out['files']} files, {verified} verified "
+              f"against the card, {data.unverified} without a recorded sha256; all good")
+    return 0
+
+
+COMMANDS = {"ls": cmd_ls, "validate": cmd_validate, "table": cmd_table, "eval": cmd_eval,
+            "score": cmd_score, "report": cmd_report, "pull": cmd_pull, "verify": cmd_verify}

@@ -1,0 +1,149 @@
+"""Dataset cards: the YAML files in ``datasets/`` that say where a set lives and how to read it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from repro.errors import SpecError, UnknownNameError, did_you_mean
+from repro.paths import cards_dir
+
+TASKS = ("classic", "stereo", "360", "large", "real")
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    hr: str | None  # template with {name}, {scale}, {view}
+    lr: str | None
+    views: tuple[str, ...] = ()  # stereo: ("0", "1") or ("L", "R"); empty for single images
+    parquet: dict | None = None  # Hub parquet tables: {files, name, hr, lr} (column names)
+
+
+@dataclass(frozen=True)
+class HubSource:
+    repo: str
+    revision: str | None
+    repo_type: str = "dataset"
+    subdir: str = ""
+    allow_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Card:
+    name: str
+    task: str
+    description: str
+    scales: tuple[int, ...]
+    protocol: dict
+    local_dirs: tuple[str, ...]
+    layouts: tuple[Layout, ...]
+    hub: HubSource | None
+    source_note: str
+    archive: dict | None
+    sha256: dict[str, str] = field(default_factory=dict)
+    subsets: dict[str, dict] = field(default_factory=dict)
+    images: int | None = None  # size of the full set, where known
+    path: Path | None = None
+
+    @property
+    def stereo(self) -> bool:
+        return self.task == "stereo"
+
+    def source_hint(self) -> str:
+        """One phrase saying where the set can be obtained."""
+        if self.hub and self.hub.revision:
+            return f"Hub dataset {self.hub.repo}@{self.hub.revision[:8]}"
+        if self.archive and self.archive.get("url"):
+            return f"the official archive {self.archive['url']}"
+        return self.source_note or "no public source is known"
+
+
+def _parse(path: Path) -> Card:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"dataset card {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"dataset card {path} must be a mapping")
+
+    def need(key):
+        if key not in raw:
+            raise SpecError(f"dataset card {path} lacks '{key}'; see datasets/README.md")
+        return raw[key]
+
+    name = need("name")
+    if name != path.stem:
+        raise SpecError(f"dataset card {path}: name '{name}' differs from the file name")
+    task = need("task")
+    if task not in TASKS:
+        raise SpecError(f"dataset card {path}: task '{task}' not one of {TASKS}")
+    layouts = []
+    for item in need("layouts") or []:
+        views = tuple(str(v) for v in item.get("views", ()) or ())
+        layouts.append(Layout(item.get("name", "default"), item.get("hr"), item.get("lr"), views,
+                              item.get("parquet")))
+    src = raw.get("source") or {}
+    hub = None
+    if src.get("hub"):
+        h = src["hub"]
+        rev = h.get("revision")
+        if rev is not None and not _HEX40.match(str(rev)):
+            raise SpecError(f"dataset card {path}: hub revision must be a 40-hex commit, got {rev}")
+        hub = HubSource(
+            repo=h["repo"],
+            revision=rev,
+            repo_type=h.get("repo_type", "dataset"),
+            subdir=h.get("subdir", "") or "",
+            allow_patterns=tuple(h.get("allow_patterns") or ()),
+        )
+    return Card(
+        name=name,
+        task=task,
+        description=raw.get("description", ""),
+        scales=tuple(int(s) for s in raw.get("scales") or ()),
+        protocol=dict(raw.get("protocol") or {}),
+        local_dirs=tuple(raw.get("local_dirs") or (name,)),
+        layouts=tuple(layouts),
+        hub=hub,
+        source_note=src.get("note", "") or "",
+        archive=src.get("archive"),
+        sha256=dict(raw.get("sha256") or {}),
+        subsets=dict(raw.get("subsets") or {}),
+        images=raw.get("images"),
+        path=path,
+    )
+
+
+@lru_cache(maxsize=4)
+def _all_cards_cached(folder: str, stamp: tuple) -> dict[str, Card]:
+    cards = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        card = _parse(path)
+        cards[card.name] = card
+    return cards
+
+
+def all_cards() -> dict[str, Card]:
+    """Every card in ``datasets/`` (or REPRO_CARDS); re-read when a card file changes."""
+    folder = cards_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
+    return _all_cards_cached(str(folder), stamp)
+
+
+def get_card(name: str) -> Card:
+    cards = all_cards()
+    if name in cards:
+        return cards[name]
+    lowered = {k.lower(): k for k in cards}
+    if name.lower() in lowered:
+        return cards[lowered[name.lower()]]
+    raise UnknownNameError(
+        f"unknown dataset '{name}'; {did_you_mean(name, cards)} "
+        "(list them with: python -m repro ls datasets)"
+    )

@@ -1,0 +1,353 @@
+"""Resolve a dataset card to samples: a local folder first, then the Hugging Face Hub.
+
+Data flows one way: card -> folder -> Sample(name, lr, hr, meta). Files are verified against the
+card's sha256 as they are read; LR images absent from disk are made the papers' way (mod-crop,
+MATLAB bicubic, uint8 rounding). Stereo samples carry both views side by side in the channel axis
+(left RGB, right RGB: 6 channels), which is what stereo models take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from repro.data.cards import Card, HubSource, Layout, get_card
+from repro.errors import ChecksumError, DataError
+from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
+from repro.paths import data_roots
+
+LR_MODES = ("official", "bicubic")
+
+
+@dataclass
+class Sample:
+    name: str
+    lr: np.ndarray  # uint8 (h, w, C); C = 1 or 3 (6 for stereo pairs)
+    hr: np.ndarray | None  # uint8 (s*h, s*w, C) or None for LR-only sets
+    meta: dict = field(default_factory=dict)
+
+
+def _template_regex(template: str) -> re.Pattern:
+    return re.compile("^" + re.escape(template).replace(r"\{name\}", "(?P<name>.+)") + "$")
+
+
+def _fill(template: str, *, name: str = "*", scale: int, view: str = "") -> str:
+    return template.replace("{scale}", str(scale)).replace("{view}", view).replace("{name}", name)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Dataset:
+    """One set at one scale in one folder. Iterating yields verified :class:`Sample` objects."""
+
+    def __init__(
+        self,
+        card: Card,
+        root: Path,
+        layout: Layout,
+        scale: int,
+        *,
+        lr_mode: str = "official",
+        rounding: str = "matlab",
+        origin: str = "local",
+    ) -> None:
+        if lr_mode not in LR_MODES:
+            raise DataError(f"unknown LR mode '{lr_mode}'; use one of {LR_MODES}")
+        self.card, self.root, self.layout, self.scale = card, root, layout, scale
+        self.lr_mode, self.rounding, self.origin = lr_mode, rounding, origin
+        self.names = self._list_names()
+        self.file_sha256: dict[str, str] = {}  # relative path -> digest, filled as files are read
+        self.unverified = 0
+
+    # -- discovery -------------------------------------------------------------------------
+    def _views(self) -> tuple[str, ...]:
+        return self.layout.views or ("",)
+
+    def _list_names(self) -> list[str]:
+        template = self.layout.hr or self.layout.lr
+        pattern = _fill(template, name="{name}", scale=self.scale, view=self._views()[0])
+        regex = _template_regex(pattern)
+        parts = Path(pattern).parts
+        fixed = next(i for i, part in enumerate(parts) if "{name}" in part)
+        folder = self.root.joinpath(*parts[:fixed])
+        if not folder.is_dir():
+            raise DataError(f"{self.card.name}: folder {folder} not found; check the layout")
+        names = []
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            match = regex.match(path.relative_to(self.root).as_posix())
+            if match:
+                names.append(match.group("name"))
+            elif path.suffix.lower() not in IMAGE_SUFFIXES:
+                raise DataError(
+                    f"unexpected non-image file {path} in dataset folder {folder}; "
+                    "remove it (or move it out of the dataset folder)"
+                )
+        if not names:
+            raise DataError(
+                f"no images matching '{pattern}' in {self.root} for {self.card.name}; "
+                "check the folder layout (datasets/README.md)"
+            )
+        return names
+
+    @property
+    def has_official_lr(self) -> bool:
+        return self.layout.lr is not None
+
+    @property
+    def lr_source(self) -> str:
+        if self.lr_mode == "official" and self.has_official_lr:
+            return "official"
+        return f"bicubic-{self.rounding}"
+
+    @property
+    def complete(self) -> bool:
+        return self.card.images is None or len(self.names) >= self.card.images
+
+    def files(self, name: str) -> dict[str, list[Path]]:
+        out: dict[str, list[Path]] = {"hr": [], "lr": []}
+        for view in self._views():
+            if self.layout.hr:
+                out["hr"].append(self.root / _fill(self.layout.hr, name=name, scale=self.scale,
+                                                   view=view))
+            if self.layout.lr and self.lr_source == "official":
+                out["lr"].append(self.root / _fill(self.layout.lr, name=name, scale=self.scale,
+                                                   view=view))
+        return out
+
+    # -- reading ---------------------------------------------------------------------------
+    def _verify_file(self, path: Path) -> tuple[str, str]:
+        """Hash one file and check it against the card; return (relative path, sha256)."""
+        if not path.is_file():
+            raise DataError(
+                f"missing file {path} for {self.card.name} x{self.scale}; re-fetch the dataset "
+                "or fix its folder layout"
+            )
+        rel = path.relative_to(self.root).as_posix()
+        digest = sha256_file(path)
+        expected = self.card.sha256.get(rel)
+        if expected is not None and digest != expected:
+            raise ChecksumError(
+                f"checksum mismatch for {path}: sha256 {digest[:12]}..., the card records "
+                f"{expected[:12]}...; the file is corrupt or altered: re-fetch {self.card.name}"
+            )
+        if rel not in self.file_sha256 and expected is None:
+            self.unverified += 1
+        self.file_sha256[rel] = digest
+        return rel, digest
+
+    def verify(self, name: str) -> dict[str, str]:
+        """Verify the files of one image against the card; return relative path -> sha256."""
+        files = self.files(name)
+        return dict(self._verify_file(p) for p in files["hr"] + files["lr"])
+
+    def _read_verified(self, path: Path) -> np.ndarray:
+        self._verify_file(path)
+        return read_image(path)
+
+    def load(self, name: str) -> Sample:
+        from repro.data.imresize import imresize_uint8, modcrop
+
+        files = self.files(name)
+        hr_views = [self._read_verified(p) for p in files["hr"]]
+        s = self.scale
+        if files["lr"]:
+            lr_views = [self._read_verified(p) for p in files["lr"]]
+        elif hr_views:
+            lr_views = [imresize_uint8(modcrop(h, s), 1.0 / s, rounding=self.rounding)
+                        for h in hr_views]
+        else:
+            raise DataError(f"{self.card.name}: layout '{self.layout.name}' gives no LR for {name}")
+        hr_views = [self._fit(name, h, lr) for h, lr in zip(hr_views, lr_views)] if hr_views else []
+        lr = _stack_views(lr_views)
+        hr = _stack_views(hr_views) if hr_views else None
+        meta = {
+            "gray": bool(lr_views[0].shape[2] == 1),
+            "lr_source": self.lr_source,
+            "files": [str(p) for p in files["hr"] + files["lr"]],
+        }
+        return Sample(name=name, lr=lr, hr=hr, meta=meta)
+
+    def _fit(self, name: str, hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
+        """Crop HR to LR * scale (mod-crop); refuse pairs whose sizes do not fit the scale."""
+        s = self.scale
+        if self.card.task == "real" and hr.shape[:2] == lr.shape[:2]:
+            return hr  # some real-world sets (NTIRE19 RealSR) ship LR upsampled to HR size
+        h, w = lr.shape[0] * s, lr.shape[1] * s
+        dh, dw = hr.shape[0] - h, hr.shape[1] - w
+        if not (0 <= dh < s and 0 <= dw < s):
+            raise DataError(
+                f"{self.card.name}/{name}: HR {hr.shape[1]}x{hr.shape[0]} does not fit LR "
+                f"{lr.shape[1]}x{lr.shape[0]} at x{s} (expected {w}x{h} up to mod-crop); "
+                "is the LR file of another scale?"
+            )
+        if hr.shape[2] != lr.shape[2]:
+            raise DataError(
+                f"{self.card.name}/{name}: HR has {hr.shape[2]} channel(s), LR {lr.shape[2]}; "
+                "re-make the LR from this HR"
+            )
+        return hr[:h, :w]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for name in self.names:
+            yield self.load(name)
+
+    def limit(self, n: int | None) -> Dataset:
+        if n is not None:
+            self.names = self.names[:n]
+        return self
+
+    def describe(self) -> dict:
+        return {
+            "dataset": self.card.name,
+            "root": str(self.root),
+            "origin": self.origin,
+            "layout": self.layout.name,
+            "scale": self.scale,
+            "images": len(self.names),
+            "complete": self.complete,
+            "lr_source": self.lr_source,
+        }
+
+
+def _stack_views(views: list[np.ndarray]) -> np.ndarray:
+    if len(views) == 1:
+        return views[0]
+    views = [to_rgb3(v) for v in views]
+    if any(v.shape != views[0].shape for v in views):
+        raise DataError("stereo views differ in size; both views must have the same size")
+    return np.concatenate(views, axis=2)
+
+
+def _match_layout(card: Card, root: Path, scale: int) -> Layout | None:
+    for layout in card.layouts:
+        view = layout.views[0] if layout.views else ""
+        templates = [t for t in (layout.hr, layout.lr) if t]
+        if all(any(root.glob(_fill(t, scale=scale, view=view))) for t in templates):
+            return layout
+    return None
+
+
+def hub_snapshot(card: Card) -> Path:
+    """Download (or find in the HF cache) the card's pinned Hub snapshot; honours HF_HUB_OFFLINE."""
+    hub: HubSource = card.hub  # type: ignore[assignment]
+    if hub.revision is None:
+        raise DataError(
+            f"{card.name}: its Hub source {hub.repo} has no pinned revision; put the set in a "
+            "local folder (--data-root) or pin a revision in the card"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(
+            repo_id=hub.repo,
+            repo_type=hub.repo_type,
+            revision=hub.revision,
+            allow_patterns=list(hub.allow_patterns) or None,
+        )
+    except Exception as exc:  # offline without cache, unknown revision, network errors
+        raise DataError(
+            f"{card.name}: cannot get {hub.repo}@{hub.revision[:8]} from the Hub "
+            f"({type(exc).__name__}); connect, or put the set in a local folder (--data-root)"
+        ) from None
+    return Path(folder) / hub.subdir if hub.subdir else Path(folder)
+
+
+def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
+    """Write the image bytes of a Hub parquet dataset to files, once, in the repro cache.
+
+    Images are written byte for byte (``Image(decode=False)``), so the card's sha256 of the
+    original files still applies. The folder then follows the layout's ``hr``/``lr`` templates.
+    """
+    import datasets as hf_datasets
+
+    from repro.paths import cache_dir
+
+    spec = layout.parquet or {}
+    files = sorted(str(p) for p in snapshot.glob(spec.get("files", "**/*.parquet")))
+    if not files:
+        raise DataError(f"{card.name}: no parquet files in the Hub snapshot {snapshot}")
+    target = cache_dir() / "datasets" / card.name / (card.hub.revision or "local")
+    done = target / ".complete"
+    if done.is_file():
+        return target
+    table = hf_datasets.Dataset.from_parquet(files)
+    columns = {k: v for k, v in spec.items() if k in ("hr", "lr") and v}
+    for col in columns.values():
+        for scale in card.scales or (1,):
+            name = col.replace("{scale}", str(scale))
+            if name in table.column_names:
+                table = table.cast_column(name, hf_datasets.Image(decode=False))
+    for item in table:
+        name = str(item[spec.get("name", "name")])
+        for kind, col in columns.items():
+            for scale in card.scales or (1,):
+                cell = item.get(col.replace("{scale}", str(scale)))
+                if not cell:
+                    continue
+                out = target / _fill(getattr(layout, kind), name=name, scale=scale)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(cell["bytes"])
+    done.write_text("ok\n")
+    return target
+
+
+def open_dataset(
+    name: str,
+    scale: int,
+    *,
+    data_root: str | os.PathLike | None = None,
+    lr_mode: str = "official",
+    rounding: str = "matlab",
+    use_hub: bool = True,
+) -> Dataset:
+    """Find ``name`` at ``scale``: local roots first, then the Hub; raise DataError if absent."""
+    card = get_card(name)
+    if card.scales and scale not in card.scales:
+        raise DataError(
+            f"{card.name} is not used at x{scale} in the papers (scales: {list(card.scales)}); "
+            "pick one of those"
+        )
+    tried = []
+    for root in data_roots(data_root):
+        for sub in card.local_dirs:
+            folder = root / sub
+            tried.append(str(folder))
+            if folder.is_dir():
+                layout = _match_layout(card, folder, scale)
+                if layout is not None:
+                    return Dataset(card, folder, layout, scale, lr_mode=lr_mode, rounding=rounding)
+    if use_hub and card.hub is not None and card.hub.revision is not None:
+        folder = hub_snapshot(card)
+        for layout in card.layouts:
+            if layout.parquet:
+                folder = materialise_parquet(card, layout, folder)
+                break
+        layout = _match_layout(card, folder, scale)
+        if layout is None:
+            raise DataError(
+                f"{card.name}: the Hub snapshot {folder} matches none of the card's layouts"
+            )
+        return Dataset(card, folder, layout, scale, lr_mode=lr_mode, rounding=rounding,
+                       origin=f"hub:{card.hub.repo}@{card.hub.revision}")
+    raise DataError(
+        f"dataset {card.name} not found (looked in {', '.join(tried[:4])}"
+        f"{', ...' if len(tried) > 4 else ''}); get it from {card.source_hint()} and put it in "
+        f"<data root>/{card.local_dirs[0]}, then pass --data-root or set REPRO_DATA"
+    )

@@ -1,0 +1,1 @@
+"""Evaluation: model x dataset x scale x protocol -> one row per image."""

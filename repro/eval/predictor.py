@@ -1,0 +1,106 @@
+"""Turn a registered model into ``predict(lr_uint8) -> sr_uint8``, weights loaded and verified.
+
+Model outputs are clamped to [0, 1] and rounded to uint8 before any metric, as the papers do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from repro.errors import MissingWeightsError, WeightsError
+from repro.imageio import to_rgb3
+from repro.models import registry
+from repro.models.registry import WeightsEntry
+from repro.models.weights import load_strict, read_state_dict, resolve, sha256_file
+
+
+@dataclass
+class Predictor:
+    model_id: str
+    scale: int
+    predict: Callable[[np.ndarray], np.ndarray]
+    module: torch.nn.Module
+    provenance: dict = field(default_factory=dict)
+
+
+def weights_table() -> dict[str, WeightsEntry]:
+    """Every released checkpoint by id: the families' ``WEIGHTS`` dicts and defaults."""
+    import importlib
+
+    table: dict[str, WeightsEntry] = {}
+    for info in registry.all_models().values():
+        table.update({w.id: w for w in info.weights.values()})
+        table.update(getattr(importlib.import_module(info.build.__module__), "WEIGHTS", {}))
+    return table
+
+
+def find_weights_entry(
+    info: registry.ModelInfo, scale: int, weights_id: str | None
+) -> WeightsEntry | None:
+    """The registry entry for a model at a scale, or the named alternative checkpoint."""
+    if weights_id is None:
+        return info.weights.get(scale)
+    table = weights_table()
+    if weights_id not in table:
+        raise WeightsError(
+            f"unknown weights '{weights_id}' for {info.id}; known: {sorted(table) or 'none'}"
+        )
+    return table[weights_id]
+
+
+def load_model(
+    model_id: str,
+    scale: int,
+    settings: dict | None = None,
+    *,
+    weights_path: str | None = None,
+    weights_id: str | None = None,
+    weights_key: str | None = None,
+    device: str = "cpu",
+) -> tuple[torch.nn.Module, dict]:
+    """Build a model and apply its weights strictly; return it with its provenance."""
+    info = registry.get(model_id)
+    settings = dict(settings or {})
+    module = registry.build(info.id, None, scale, **settings)
+    prov = {"model": info.id, "scale": scale, "settings": settings, "weights": None}
+    if info.needs_weights:
+        entry = find_weights_entry(info, scale, weights_id)
+        if entry is None and weights_path is None:
+            raise MissingWeightsError(
+                f"no released checkpoint of {info.id} at x{scale}; pass --weights PATH"
+            )
+        path = resolve(entry, weights_path) if entry is not None else weights_path
+        key = weights_key or (entry.key if entry is not None else "params_ema")
+        state = read_state_dict(path, key)
+        load_strict(module, state, source=str(path))
+        prov["weights"] = {"path": str(path), "sha256": sha256_file(path), "key": key,
+                           "id": entry.id if entry is not None else None}
+    module.eval().to(device)
+    return module, prov
+
+
+def make_predictor(module: torch.nn.Module, *, device: str = "cpu",
+                   tile: dict | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels."""
+    if hasattr(module, "predict_uint8"):
+        return module.predict_uint8
+
+    def predict(lr: np.ndarray) -> np.ndarray:
+        x = lr if lr.shape[2] in (3, 6) else to_rgb3(lr)
+        t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float().div(255)
+        t = t.to(device)
+        with torch.inference_mode():
+            if tile:
+                from repro.models.tiling import tiled_forward
+
+                out = tiled_forward(module, t, **tile)
+            else:
+                out = module(t)
+        out = out.clamp(0, 1).mul(255).round().to(torch.uint8)
+        return out[0].permute(1, 2, 0).cpu().numpy()
+
+    return predict

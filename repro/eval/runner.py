@@ -1,0 +1,159 @@
+"""Run model x dataset x scale x protocol over images; one row per image, plus means."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+import repro
+from repro.data.loaders import Dataset
+from repro.eval import distributed
+from repro.eval.cache import RowCache, job_key
+from repro.eval.predictor import load_model, make_predictor
+from repro.eval.scoring import score
+
+ID_COLUMNS = ["dataset", "image", "row", "model", "variant", "scale", "settings"]
+
+
+@dataclass
+class Job:
+    """What decides a set of numbers: model, weights, scale, dataset and protocol."""
+
+    model: str
+    scale: int
+    dataset: str
+    metrics: list[tuple[str, str | None]]
+    protocol: dict
+    crop: int
+    row: str = ""
+    settings: dict = field(default_factory=dict)
+    weights_id: str | None = None
+    weights_path: str | None = None
+    weights_key: str | None = None
+
+
+def evaluate(
+    job: Job,
+    data: Dataset,
+    *,
+    device: str = "cpu",
+    use_cache: bool = True,
+    progress: bool = True,
+    seed: int = 0,
+    loaded: tuple[torch.nn.Module, dict] | None = None,
+) -> tuple[list[dict], dict]:
+    """Score every image of ``data`` (this process's shard under torchrun); gather all rows.
+
+    ``loaded`` is a (module, provenance) pair from :func:`load_model`, to reuse a model across
+    datasets; by default the job's model is built and its weights applied here.
+    """
+    module, model_prov = loaded or load_model(
+        job.model, job.scale, job.settings, weights_path=job.weights_path,
+        weights_id=job.weights_id, weights_key=job.weights_key, device=device,
+    )
+    predict = make_predictor(module, device=device, tile=job.protocol.get("tile"))
+    rank, size = distributed.world()
+    identity = {
+        "code": repro.__version__,
+        "model": model_prov,
+        "dataset": data.describe(),
+        "protocol": job.protocol,
+        "metrics": job.metrics,
+        "crop": job.crop,
+        "seed": seed,
+        "device": device,
+    }
+    cache = RowCache(job_key(identity), rank=rank, enabled=use_cache)
+    names = data.names[rank::size]
+    rows: list[dict] = []
+    bar = _progress(names, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
+    for name in bar:
+        shas = data.verify(name)
+        cached = cache.get(name, shas)
+        if cached is not None:
+            rows.append(cached)
+            continue
+        sample = data.load(name)
+        torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
+        start = time.perf_counter()
+        sr = predict(sample.lr)
+        seconds = time.perf_counter() - start
+        row = {
+            "dataset": data.card.name,
+            "image": name,
+            "row": job.row,
+            "model": job.model,
+            "variant": model_prov["model"],
+            "scale": job.scale,
+            "settings": _settings_str(job.settings),
+        }
+        if sample.hr is not None:
+            row.update(score(sr, sample.hr, job.metrics, job.protocol, job.crop))
+        row["seconds"] = seconds
+        cache.put(name, shas, row)
+        rows.append(row)
+    gathered = distributed.gather(rows)
+    order = {n: i for i, n in enumerate(data.names)}
+    all_rows = sorted((r for part in gathered for r in part), key=lambda r: order[r["image"]])
+    files_sha = {}
+    for part in distributed.gather(data.file_sha256):
+        files_sha.update(part)
+    prov = {
+        "model": model_prov,
+        "data": {**data.describe(), "sha256": _digest(files_sha),
+                 "unverified_files": data.unverified},
+    }
+    return all_rows, prov
+
+
+def _digest(files: dict[str, str]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in sorted(files):
+        h.update(f"{k}:{files[k]}\n".encode())
+    return h.hexdigest()
+
+
+def _settings_str(settings: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+def _progress(items, desc: str, enabled: bool):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="img", leave=False, dynamic_ncols=True)
+
+
+def finite_mean(values) -> float:
+    """Mean over finite values: a +inf PSNR (identical images) does not break the aggregate."""
+    arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else math.nan
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    metric_cols = [c for c in frame.columns if c not in ID_COLUMNS]
+    return frame[[c for c in ID_COLUMNS if c in frame.columns] + metric_cols]
+
+
+def means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (row, dataset, scale) means of every metric (finite values), with image counts."""
+    if frame.empty:
+        return frame
+    keys = [c for c in ("row", "model", "dataset", "scale", "settings") if c in frame.columns]
+    metric_cols = [c for c in frame.columns if c not in ID_COLUMNS]
+    grouped = frame.groupby(keys, sort=False, dropna=False)
+    out = grouped[metric_cols].agg(finite_mean)
+    out["images"] = grouped.size()
+    return out.reset_index()

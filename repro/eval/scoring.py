@@ -1,0 +1,60 @@
+"""Score one SR output against its HR under a protocol (channel, crop, gray, SSIM kind, views)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from repro.errors import ReproError
+
+STEREO_VARIANTS = ("pair_mean", "left_crop64")
+
+
+def match_gray(sr: np.ndarray, hr: np.ndarray, gray: str) -> np.ndarray:
+    """A learned model turns a one-channel image into three; the 'gray' protocol scores one.
+
+    Under ``gray: gray`` the SR is reduced to one channel by the rounded channel mean (its
+    three channels are near-identical for a replicated gray input). Under ``rgb3`` the HR is
+    replicated by the metric instead.
+    """
+    if gray == "gray" and hr.shape[2] == 1 and sr.shape[2] == 3:
+        return np.round(sr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    return sr
+
+
+def score(
+    sr: np.ndarray,
+    hr: np.ndarray,
+    metrics: list[tuple[str, str | None]],
+    protocol: dict,
+    crop: int,
+) -> dict[str, float]:
+    """Values for ``(metric, variant)`` pairs, keyed ``metric`` or ``metric@variant``."""
+    from repro.metrics import get_metric
+    from repro.metrics.stereo import stereo_scores
+
+    if sr.shape[:2] != hr.shape[:2]:
+        raise ReproError(
+            f"output {sr.shape[1]}x{sr.shape[0]} differs from HR {hr.shape[1]}x{hr.shape[0]}; "
+            "the model's scale does not match the dataset's"
+        )
+    sr = match_gray(sr, hr, protocol.get("gray", "rgb3"))
+    kwargs = {
+        "channel": protocol.get("channel", "y"),
+        "crop": crop,
+        "gray": protocol.get("gray", "rgb3"),
+        "ssim": protocol.get("ssim", "matlab"),
+    }
+    out: dict[str, float] = {}
+    stereo_cache: dict[str, dict] = {}
+    for metric, variant in metrics:
+        key = f"{metric}@{variant}" if variant else metric
+        if variant in STEREO_VARIANTS:
+            if variant not in stereo_cache:
+                stereo_cache[variant] = stereo_scores(
+                    sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
+                    protocol=variant, ssim_kind=kwargs["ssim"],
+                )
+            out[key] = float(stereo_cache[variant][metric])
+        else:
+            out[key] = float(get_metric(metric).fn(sr, hr, **kwargs))
+    return out

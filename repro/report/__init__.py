@@ -1,0 +1,1 @@
+"""Markdown reports and matplotlib plots of compared tables."""

@@ -1,0 +1,131 @@
+"""Markdown for one compared table and for the index of all tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from repro.tables.compare import Cell, status_counts
+from repro.tables.spec import TableSpec
+
+
+def fmt(value, metric: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    if metric == "params":
+        return f"{value:,.0f}"
+    if metric.startswith("ssim") or metric.startswith("ws_ssim") or metric in ("lpips", "dists"):
+        return f"{value:.4f}"
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.1f}"
+
+
+def fmt_delta(value, metric: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    digits = 4 if metric.startswith("ssim") or metric.startswith("ws_ssim") else 3
+    return f"{value:+.{digits}f}"
+
+
+STATUS_MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "IMPROVED": "⬆ IMPROVED"}
+
+
+def cells_table(cells: list[Cell]) -> str:
+    lines = [
+        "| row | dataset | scale | metric | reported | reproduced | Δ | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        metric = c.metric + (f" ({c.variant})" if c.variant else "")
+        status = STATUS_MARK.get(c.status, c.status)
+        if c.status == "NOT-RUN":
+            status = f"NOT-RUN ({(c.reason or '').split(':')[0]})"
+        lines.append(
+            f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
+            f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
+            f"{fmt_delta(c.delta, c.metric)} | {status} |"
+        )
+    return "\n".join(lines)
+
+
+def reasons_section(cells: list[Cell]) -> str:
+    seen: dict[str, list[str]] = {}
+    for c in cells:
+        if c.status == "NOT-RUN" and c.reason:
+            seen.setdefault(c.reason, []).append(c.label)
+    if not seen:
+        return ""
+    out = ["## Why cells were not run", ""]
+    for reason, labels in seen.items():
+        rows = ", ".join(dict.fromkeys(labels))
+        out.append(f"- **{rows}**: {reason}")
+    return "\n".join(out)
+
+
+def table_markdown(spec: TableSpec, cells: list[Cell], provenance: dict,
+                   plots: list[str]) -> str:
+    src = spec.source
+    source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
+    counts = status_counts(cells)
+    parts = [
+        f"# {spec.id}: {spec.title}",
+        "",
+        f"Source: {source}." + (f" {src['note']}" if src.get("note") else ""),
+        "",
+        "Status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        "",
+        "## Compared cells",
+        "",
+        cells_table(cells),
+        "",
+        reasons_section(cells),
+        "",
+        f"## Protocol (version {spec.version})",
+        "",
+        "```json",
+        json.dumps(spec.protocol, indent=1),
+        "```",
+        "",
+        "Tolerances: " + ", ".join(f"{k} {v}" for k, v in spec.tolerance.items()),
+        "",
+        "## Provenance",
+        "",
+        "```json",
+        json.dumps(_short_provenance(provenance), indent=1, default=str),
+        "```",
+    ]
+    if plots:
+        parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
+    return "\n".join(parts).replace("\n\n\n", "\n\n") + "\n"
+
+
+def _short_provenance(prov: dict) -> dict:
+    keep = {k: v for k, v in prov.items() if k != "jobs"}
+    keep["jobs"] = [
+        {
+            "row": j["row"],
+            "dataset": j["data"]["dataset"],
+            "images": j["data"]["images"],
+            "lr_source": j["data"]["lr_source"],
+            "data_sha256": j["data"]["sha256"][:16],
+            "weights_sha256": ((j["model"].get("weights") or {}).get("sha256") or "–")[:16],
+        }
+        for j in prov.get("jobs", [])
+    ]
+    return keep
+
+
+def index_markdown(entries: list[dict]) -> str:
+    lines = [
+        "# repro: all tables",
+        "",
+        "| table | title | protocol | status counts | report |",
+        "|---|---|---|---|---|",
+    ]
+    for e in entries:
+        counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items()) or "not run yet"
+        report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
+        lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")
+    return "\n".join(lines) + "\n"

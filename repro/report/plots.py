@@ -1,0 +1,92 @@
+"""Matplotlib plots of a compared table: a Δ heatmap, and quality vs cost where costs exist."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from repro.tables.compare import Cell  # noqa: E402
+from repro.tables.spec import TableSpec  # noqa: E402
+
+COST_METRICS = ("params", "madds", "flops", "macs")
+
+
+def _save(fig, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return str(path)
+
+
+def delta_heatmap(spec: TableSpec, cells: list[Cell], folder: Path) -> str | None:
+    """Δ / tolerance per compared cell: |value| <= 1 is within tolerance; grey = not compared."""
+    compared = [c for c in cells if c.delta is not None]
+    if not compared:
+        return None
+    rows = list(dict.fromkeys(c.label for c in compared))
+    cols = list(dict.fromkeys(_col_label(c) for c in compared))
+    grid = np.full((len(rows), len(cols)), np.nan)
+    text = [["" for _ in cols] for _ in rows]
+    for c in compared:
+        i, j = rows.index(c.label), cols.index(_col_label(c))
+        tol = c.tolerance or 0.0
+        grid[i, j] = c.delta / tol if tol > 0 else (0.0 if c.delta == 0 else math.copysign(3, c.delta))
+        text[i][j] = f"{c.delta:+.3f}" if abs(c.delta) >= 1e-3 else f"{c.delta:+.1e}"
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(cols), 1.2 + 0.45 * len(rows)))
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#dddddd")
+    im = ax.imshow(np.clip(grid, -3, 3), cmap=cmap, vmin=-3, vmax=3, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_title(f"{spec.id}: reproduced − reported (colour: Δ / tolerance)", fontsize=9)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="Δ / tolerance (clipped at ±3)")
+    return _save(fig, folder / f"{spec.id}_delta.png")
+
+
+def _col_label(c: Cell) -> str:
+    parts = [c.dataset or "", c.metric, c.variant or ""]
+    return " ".join(p for p in parts if p) + (f" x{c.scale}" if c.scale else "")
+
+
+def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | None:
+    """Scatter of the first quality column against the first cost column, reported vs measured."""
+    cost = next((c.metric for c in spec.columns if c.metric in COST_METRICS), None)
+    quality = next((c for c in spec.columns if c.dataset and c.metric.startswith("psnr")), None)
+    if cost is None or quality is None:
+        return None
+    by_row: dict[str, dict] = {}
+    for c in cells:
+        entry = by_row.setdefault(c.label, {})
+        if c.metric == cost and c.dataset is None:
+            entry["cost"] = c.reproduced if c.reproduced is not None else c.reported
+        if c.dataset == quality.dataset and c.metric == quality.metric and c.variant == quality.variant:
+            entry["reported"], entry["reproduced"] = c.reported, c.reproduced
+    points = [(k, v) for k, v in by_row.items() if v.get("cost") and v.get("reported") is not None]
+    if not points:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for label, v in points:
+        ax.scatter(v["cost"], v["reported"], marker="o", color="tab:blue")
+        ax.annotate(label, (v["cost"], v["reported"]), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
+        if v.get("reproduced") is not None and math.isfinite(v["reproduced"]):
+            ax.scatter(v["cost"], v["reproduced"], marker="x", color="tab:red")
+    ax.scatter([], [], marker="o", color="tab:blue", label="reported")
+    ax.scatter([], [], marker="x", color="tab:red", label="reproduced")
+    ax.set_xlabel(cost + (" (count)" if cost == "params" else " (G)"))
+    ax.set_ylabel(f"{quality.metric} on {quality.dataset} (dB)")
+    ax.set_title(f"{spec.id}: quality vs cost", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, folder / f"{spec.id}_cost.png")

@@ -1,0 +1,1 @@
+"""Paper tables as data: specs, comparison, running."""

@@ -1,0 +1,100 @@
+"""Compare reproduced numbers with a table's reported ones, cell by cell."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from repro.tables.spec import TableSpec
+
+# Metrics where lower is better; every other metric is higher-is-better.
+LOWER_IS_BETTER = {
+    "lpips", "dists", "niqe", "fid", "pi", "brisque",
+    "params", "flops", "madds", "macs", "latency_ms", "memory_mb",
+}
+NOT_RUN_REASONS = ("MISSING-WEIGHTS", "MISSING-DATA", "NEEDS-GPU", "TRAINING-ONLY",
+                   "NOT-IMPLEMENTED")
+
+
+@dataclass
+class Cell:
+    row: str
+    label: str
+    dataset: str | None
+    scale: int
+    metric: str
+    variant: str | None
+    reported: float | None
+    reproduced: float | None
+    delta: float | None
+    tolerance: float | None
+    status: str  # PASS | FAIL | IMPROVED | NOT-RUN | REPORTED-ONLY | MEASURED
+    reason: str | None  # for NOT-RUN: one of NOT_RUN_REASONS, then ": " and the details
+    images: int | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("reported", "reproduced", "delta"):
+            if isinstance(d[key], float) and not math.isfinite(d[key]):
+                d[key] = None if math.isnan(d[key]) else d[key]
+        return d
+
+
+def judge(metric: str, reported: float, reproduced: float, tol: float) -> tuple[str, float]:
+    delta = reproduced - reported
+    if abs(delta) <= tol + 1e-12:
+        return "PASS", delta
+    better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
+    return ("IMPROVED" if better else "FAIL"), delta
+
+
+def compare(
+    spec: TableSpec,
+    measured: dict[tuple[str, str], float],
+    not_run: dict[tuple[str, str], str],
+    images: dict[tuple[str, str], tuple[int, bool]],
+) -> list[Cell]:
+    """Build one Cell per (row, column).
+
+    ``measured`` maps (row id, column key) to the reproduced value; ``not_run`` maps it to a
+    reason ("MISSING-DATA: ..."); ``images`` maps it to (image count, complete set?).
+    """
+    cells = []
+    for row in spec.rows:
+        for col, reported in zip(spec.columns, row.reported):
+            key = (row.id, col.key)
+            value = measured.get(key)
+            count, complete = images.get(key, (None, True))
+            status, reason, delta, tol = "NOT-RUN", None, None, None
+            if row.status:
+                reason = f"{row.status}: {row.reason}"
+            elif row.model is None:
+                status, reason = "REPORTED-ONLY", "another method; this suite does not run it"
+            elif key in not_run:
+                reason = not_run[key]
+            elif value is None or (isinstance(value, float) and math.isnan(value)):
+                reason = "NOT-IMPLEMENTED: no value was produced for this cell"
+            elif reported is None:
+                status, reason = "MEASURED", "the paper reports no value here"
+            elif not complete:
+                delta = value - reported
+                reason = (f"MISSING-DATA: measured on {count} image(s), not the full set; "
+                          "supply the full set to compare")
+            else:
+                tol = spec.tolerance_for(col.metric, reported)
+                status, delta = judge(col.metric, float(reported), float(value), tol)
+            cells.append(
+                Cell(row=row.id, label=row.label, dataset=col.dataset, scale=row.scale,
+                     metric=col.metric, variant=col.variant, reported=reported,
+                     reproduced=value, delta=delta, tolerance=tol, status=status,
+                     reason=reason, images=count)
+            )
+    return cells
+
+
+def status_counts(cells: list[Cell]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in cells:
+        label = c.status if c.status != "NOT-RUN" else f"NOT-RUN:{(c.reason or '').split(':')[0]}"
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))

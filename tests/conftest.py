@@ -1,0 +1,63 @@
+"""Shared fixtures. Tests read real data from ../shared (REPRO_SHARED) and never use the network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from repro.paths import shared_root  # noqa: E402
+
+SHARED = shared_root()
+DATA = SHARED / "data"
+
+
+def pytest_configure(config):
+    if not DATA.is_dir():
+        raise pytest.UsageError(
+            f"shared data not found at {DATA}; set REPRO_SHARED to the shared folder"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outputs(tmp_path_factory, monkeypatch):
+    """Results, reports and caches of a test go to a temporary folder, never the repository."""
+    base = tmp_path_factory.mktemp("out")
+    monkeypatch.setenv("REPRO_RESULTS", str(base / "results"))
+    monkeypatch.setenv("REPRO_REPORTS", str(base / "reports"))
+    monkeypatch.setenv("REPRO_CACHE", str(base / "cache"))
+    yield
+
+
+@pytest.fixture
+def set5_copy(tmp_path) -> Path:
+    """A writable copy of Set5 (HR + LR) under tmp_path/data/Set5."""
+    dst = tmp_path / "data" / "Set5"
+    shutil.copytree(DATA / "Set5", dst)
+    return dst
+
+
+@pytest.fixture
+def card_dir(tmp_path, monkeypatch):
+    """Write a modified copy of a real card into a temporary REPRO_CARDS folder; return it."""
+    import yaml
+
+    from repro.data.cards import get_card
+    from repro.paths import cards_dir
+
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    real = cards_dir()
+
+    def make(name: str, **overrides):
+        raw = yaml.safe_load((real / f"{name}.yaml").read_text())
+        raw.update(overrides)
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+        monkeypatch.setenv("REPRO_CARDS", str(folder))
+        return get_card(name)
+
+    return make

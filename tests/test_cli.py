@@ -1,0 +1,143 @@
+"""The command line as a user runs it: JSON on stdout, one-line errors, no partial results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repro.paths import REPO_ROOT
+from tests.conftest import DATA
+
+
+def run(*args, env_extra=None, timeout=300):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, env=env, timeout=timeout)
+
+
+def test_ls_tables_answers_in_under_a_second():
+    start = time.perf_counter()
+    out = run("repro", "ls", "tables", "--json")
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr
+    ids = [t["id"] for t in json.loads(out.stdout)]
+    assert "bicubic_classic" in ids and "camixer_tab2" in ids
+    assert elapsed < 1.0 + 0.5  # interpreter start included; the command itself imports no torch
+
+
+@pytest.mark.parametrize("what", ["datasets", "models", "metrics"])
+def test_ls_json_lists_entries(what):
+    out = run("repro", "ls", what, "--json")
+    assert out.returncode == 0, out.stderr
+    ids = {e["id"] for e in json.loads(out.stdout)}
+    expected = {"datasets": "Set5", "models": "bicubic", "metrics": "psnr"}[what]
+    assert expected in ids
+
+
+def test_every_help_ends_with_examples():
+    for cmd in (["repro"], ["repro", "ls"], ["repro", "validate"], ["repro", "table"],
+                ["repro", "eval"], ["repro", "score"], ["repro", "pull"], ["repro", "verify"],
+                ["repro.table"]):
+        out = run(*cmd, "--help")
+        assert out.returncode == 0 and "examples:" in out.stdout.split("\n\n")[-1], cmd
+
+
+def test_score_pair_and_folders_json(tmp_path):
+    hr = DATA / "Set5" / "HR"
+    out = run("repro", "score", "psnr", "--ref", str(hr / "baby.png"), "--dist",
+              str(hr / "baby.png"), "--json")
+    doc = json.loads(out.stdout)
+    assert doc["values"]["baby.png"] == "inf"
+    out = run("repro", "score", "psnr", "--ref", str(REPO_ROOT.parent / "shared/oracles/"
+              "calibration/baboon/baboon_gt.png"), "--dist", str(REPO_ROOT.parent /
+              "shared/oracles/calibration/baboon/baboon_lr_uint8_then_up.png"),
+              "--channel", "rgb", "--crop", "4", "--json")
+    assert json.loads(out.stdout)["mean"] == pytest.approx(20.419710, abs=1e-4)
+
+
+def test_eval_json_has_rows_and_means():
+    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "Set5",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert len(doc["rows"]) == 5 and doc["means"][0]["images"] == 5
+    assert 28.0 < doc["means"][0]["psnr"] < 29.0
+
+
+def test_table_json_cells_and_files(tmp_path):
+    out = run("repro.table", "bicubic_classic", "--datasets", "Set5", "--json",
+              env_extra={"REPRO_RESULTS": str(tmp_path / "res"),
+                         "REPRO_REPORTS": str(tmp_path / "rep")})
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["table"] == "bicubic_classic" and doc["protocol_version"] >= 1
+    keys = {"row", "dataset", "scale", "metric", "reported", "reproduced", "delta", "status",
+            "reason"}
+    assert all(keys <= set(c) for c in doc["cells"])
+    set5 = [c for c in doc["cells"] if c["dataset"] == "Set5"]
+    assert set5 and all(c["status"] in ("PASS", "IMPROVED", "FAIL") for c in set5)
+    assert (tmp_path / "res" / "bicubic_classic.csv").is_file()
+    assert (tmp_path / "rep" / "bicubic_classic.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["repro.table", "no_such_table"], "unknown table"),
+        (["repro", "eval", "--model", "bicubic", "--scale", "2", "--dataset", "Set6"],
+         "unknown dataset"),
+        (["repro", "score", "psnrr", "--ref", "a", "--dist", "b"], "unknown metric"),
+        (["repro", "eval", "--model", "nosuch", "--scale", "2", "--dataset", "Set5"],
+         "unknown model"),
+    ],
+)
+def test_unknown_names_fail_in_one_line(args, message, tmp_path):
+    out = run(*args, env_extra={"REPRO_RESULTS": str(tmp_path)})
+    assert out.returncode != 0
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_corrupt_dataset_file_fails_without_partial_results(tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(DATA / "Set5", root / "Set5")
+    bad = root / "Set5" / "LR_bicubic" / "X2" / "womanx2.png"
+    bad.write_bytes(bad.read_bytes()[:100])
+    results = tmp_path / "res"
+    out = run("repro.table", "bicubic_classic", "--datasets", "Set5", "--data-root", str(root),
+              env_extra={"REPRO_RESULTS": str(results), "REPRO_REPORTS": str(tmp_path / "rep")})
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "womanx2.png" in out.stderr
+    assert not (results / "bicubic_classic.csv").exists()
+    assert not (tmp_path / "rep" / "bicubic_classic.md").exists()
+
+
+def test_validate_reports_missing_without_running():
+    out = run("repro", "validate", "bicubic_classic", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert any("Set5" in r for r in doc["ready"])
+
+
+def test_validate_missing_data_is_named(tmp_path):
+    out = run("repro", "validate", "bicubic_classic", "--json",
+              env_extra={"REPRO_SHARED": str(tmp_path)})
+    doc = json.loads(out.stdout)
+    assert any(line.startswith("data Set5") for line in doc["missing"])
+
+
+def test_report_index_lists_every_table(tmp_path):
+    out = run("repro", "report", env_extra={"REPRO_REPORTS": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "index.md").read_text()
+    assert "`bicubic_classic`" in text and "`camixer_tab2`" in text
+    assert Path(tmp_path / "index.md").is_file()

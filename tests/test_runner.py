@@ -1,0 +1,107 @@
+"""The runner: rows per image, finite means, cache reuse, resume, and torchrun sharding."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from repro.data.loaders import open_dataset
+from repro.eval.cache import RowCache
+from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
+from repro.paths import REPO_ROOT
+
+JOB = dict(model="bicubic", scale=3, dataset="Set5", metrics=[("psnr", None), ("ssim", None)],
+           protocol={"channel": "y", "gray": "gray", "ssim": "matlab"}, crop=3)
+
+
+def test_one_row_per_image_with_metrics_and_seconds():
+    rows, prov = evaluate(Job(**JOB), open_dataset("Set5", 3), progress=False)
+    frame = to_frame(rows)
+    assert list(frame["image"]) == ["baby", "bird", "butterfly", "head", "woman"]
+    assert {"psnr", "ssim", "seconds", "dataset", "model", "scale"} <= set(frame.columns)
+    assert frame["psnr"].between(20, 40).all()
+    mean = means(frame)
+    assert mean.loc[0, "images"] == 5
+    assert mean.loc[0, "psnr"] == pytest.approx(frame["psnr"].mean())
+    assert len(prov["data"]["sha256"]) == 64
+
+
+def test_infinite_psnr_does_not_break_the_mean():
+    assert finite_mean([math.inf, 30.0, 32.0]) == 31.0
+    assert math.isnan(finite_mean([math.inf]))
+
+
+def test_rerun_reuses_cached_rows_and_recomputes_changed_files(monkeypatch, set5_copy, card_dir):
+    card_dir("Set5", sha256={})
+    data = open_dataset("Set5", 3, data_root=set5_copy.parent)
+    first, _ = evaluate(Job(**JOB), data, progress=False)
+    calls = []
+    import repro.eval.runner as runner
+
+    real_score = runner.score
+    monkeypatch.setattr(runner, "score", lambda *a, **k: calls.append(1) or real_score(*a, **k))
+    again, _ = evaluate(Job(**JOB), open_dataset("Set5", 3, data_root=set5_copy.parent),
+                        progress=False)
+    assert calls == [] and [r["psnr"] for r in again] == [r["psnr"] for r in first]
+    # a changed HR file invalidates exactly that image's cached row
+    path = set5_copy / "HR" / "bird.png"
+    path.write_bytes(path.read_bytes() + b"\0")  # same pixels, different bytes
+    evaluate(Job(**JOB), open_dataset("Set5", 3, data_root=set5_copy.parent), progress=False)
+    assert len(calls) == 1
+
+
+def test_interrupted_run_resumes(monkeypatch):
+    data = open_dataset("Set5", 3)
+    import repro.eval.runner as runner
+
+    real_score, seen = runner.score, []
+
+    def flaky(*a, **k):
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        seen.append(1)
+        return real_score(*a, **k)
+
+    monkeypatch.setattr(runner, "score", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(Job(**JOB), data, progress=False)
+    seen.clear()
+    monkeypatch.setattr(runner, "score", lambda *a, **k: seen.append(1) or real_score(*a, **k))
+    rows, _ = evaluate(Job(**JOB), open_dataset("Set5", 3), progress=False)
+    assert len(rows) == 5 and len(seen) == 3  # two images came from the cache
+
+
+def test_cache_skips_a_torn_last_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_RESULTS", str(tmp_path))
+    cache = RowCache("k")
+    cache.put("a", {"f": "1"}, {"psnr": 1.0})
+    with open(cache.path, "a") as f:
+        f.write('{"image": "b", "files_sha')
+    again = RowCache("k")
+    assert again.get("a", {"f": "1"}) == {"psnr": 1.0} and again.get("b", {}) is None
+
+
+def _eval_json(cmd: list[str], env: dict) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def test_two_processes_give_the_same_frame_as_one(tmp_path):
+    env = {**os.environ, "REPRO_RESULTS": str(tmp_path / "r"), "OMP_NUM_THREADS": "1"}
+    args = ["-m", "repro", "eval", "--model", "bicubic", "--scale", "2", "--dataset", "Set14",
+            "--json"]
+    single = _eval_json([sys.executable, *args], env)
+    env["REPRO_RESULTS"] = str(tmp_path / "r2")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc-per-node", "2"]
+    double = _eval_json([*torchrun, *args], env)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(double["rows"]) == strip(single["rows"])
+    assert len(single["rows"]) == 14
