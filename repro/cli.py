@@ -54,13 +54,18 @@ EXAMPLES = {
 
 def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(prog=prog or "python -m repro", formatter_class=fmt,
-                                description=__doc__.split("\n")[0], epilog=EXAMPLES["main"])
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m repro",
+        formatter_class=fmt,
+        description=__doc__.split("\n")[0],
+        epilog=EXAMPLES["main"],
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name, help_):
-        return sub.add_parser(name, help=help_, description=help_, formatter_class=fmt,
-                              epilog=EXAMPLES[name])
+        return sub.add_parser(
+            name, help=help_, description=help_, formatter_class=fmt, epilog=EXAMPLES[name]
+        )
 
     s = add("ls", "list tables, datasets, models or metrics")
     s.add_argument("what", choices=["tables", "datasets", "models", "metrics"])
@@ -75,8 +80,11 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("table", help="table id (python -m repro ls tables)")
     s.add_argument("--datasets", nargs="+", help="only these datasets")
     s.add_argument("--limit", type=int, help="only the first N images of each dataset")
-    s.add_argument("--data-root", help="local folder holding the datasets (else REPRO_DATA, "
-                   "then ../shared/data, then the Hugging Face Hub)")
+    s.add_argument(
+        "--data-root",
+        help="local folder holding the datasets (else REPRO_DATA, "
+        "then ../shared/data, then the Hugging Face Hub)",
+    )
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     s.add_argument("--no-cache", action="store_true", help="recompute every image")
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
@@ -88,12 +96,21 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--dataset", required=True)
     s.add_argument("--weights", help="a checkpoint file (.pth or .safetensors)")
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="model setting, e.g. ratio=0.5 (repeatable)")
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model setting, e.g. ratio=0.5 (repeatable)",
+    )
     s.add_argument("--channel", choices=["y", "rgb"], help="default: the dataset card's")
     s.add_argument("--crop", type=int, help="border crop (default: the dataset card's)")
-    s.add_argument("--lr", choices=["official", "bicubic"], default="official",
-                   help="use the dataset's LR files or make LR here with MATLAB bicubic")
+    s.add_argument(
+        "--lr",
+        choices=["official", "bicubic"],
+        default="official",
+        help="use the dataset's LR files or make LR here with MATLAB bicubic",
+    )
     s.add_argument("--limit", type=int)
     s.add_argument("--data-root")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -160,25 +177,41 @@ def cmd_ls(args) -> int:
     if args.what == "tables":
         from repro.tables.spec import load_spec, table_ids
 
-        items = [{"id": t, "title": load_spec(t).title, "paper": load_spec(t).paper}
-                 for t in table_ids()]
+        items = [
+            {"id": t, "title": load_spec(t).title, "paper": load_spec(t).paper} for t in table_ids()
+        ]
     elif args.what == "datasets":
         from repro.data.cards import all_cards
 
-        items = [{"id": c.name, "task": c.task, "scales": list(c.scales),
-                  "source": c.source_hint()} for c in all_cards().values()]
+        items = [
+            {"id": c.name, "task": c.task, "scales": list(c.scales), "source": c.source_hint()}
+            for c in all_cards().values()
+        ]
     elif args.what == "models":
         from repro.models import all_models
 
-        items = [{"id": m.id, "scales": list(m.scales), "settings": list(m.settings),
-                  "weights": sorted(w.id for w in m.weights.values()),
-                  "description": m.description} for m in all_models().values()]
+        items = [
+            {
+                "id": m.id,
+                "scales": list(m.scales),
+                "settings": list(m.settings),
+                "weights": sorted(w.id for w in m.weights.values()),
+                "description": m.description,
+            }
+            for m in all_models().values()
+        ]
     else:
         from repro.metrics import all_metrics
 
-        items = [{"id": m.name, "kind": m.kind,
-                  "direction": "higher" if m.higher_is_better else "lower",
-                  "description": m.description} for m in all_metrics().values()]
+        items = [
+            {
+                "id": m.name,
+                "kind": m.kind,
+                "direction": "higher" if m.higher_is_better else "lower",
+                "description": m.description,
+            }
+            for m in all_metrics().values()
+        ]
     if args.json:
         _print_json(items)
         return 0
@@ -195,8 +228,10 @@ def cmd_validate(args) -> int:
     if args.json:
         _print_json(report)
     else:
-        print(f"{report['table']}: spec OK (protocol v{report['protocol_version']}, "
-              f"{report['rows']} rows x {report['columns']} columns)")
+        print(
+            f"{report['table']}: spec OK (protocol v{report['protocol_version']}, "
+            f"{report['rows']} rows x {report['columns']} columns)"
+        )
         for line in report["missing"]:
             print(f"  missing: {line}")
         for line in report["ready"]:
@@ -211,29 +246,48 @@ def cmd_table(args) -> int:
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
-    result = run_table(spec, datasets=args.datasets, limit=args.limit, data_root=args.data_root,
-                       device=args.device, use_cache=not args.no_cache,
-                       progress=not args.json, seed=args.seed)
+    result = run_table(
+        spec,
+        datasets=args.datasets,
+        limit=args.limit,
+        data_root=args.data_root,
+        device=args.device,
+        use_cache=not args.no_cache,
+        progress=not args.json,
+        seed=args.seed,
+    )
     if not distributed.is_main():
         return 0
     paths = write_results(result)
     paths["report"] = write_table_report(result)
     write_index()
     if args.json:
-        _print_json(_clean({"table": spec.id, "protocol_version": spec.version,
-                            "cells": [c.to_dict() for c in result.cells], "files": paths}))
+        _print_json(
+            _clean(
+                {
+                    "table": spec.id,
+                    "protocol_version": spec.version,
+                    "cells": [c.to_dict() for c in result.cells],
+                    "files": paths,
+                }
+            )
+        )
         return 0
     from repro.report.markdown import fmt, fmt_delta
     from repro.tables.compare import status_counts
 
     print(f"{spec.id}: {spec.title}")
-    print(f"{'row':<26} {'dataset':<10} {'metric':<10} {'reported':>10} {'reproduced':>11} "
-          f"{'delta':>8}  status")
+    print(
+        f"{'row':<26} {'dataset':<10} {'metric':<10} {'reported':>10} {'reproduced':>11} "
+        f"{'delta':>8}  status"
+    )
     for c in result.cells:
         status = c.status if c.status != "NOT-RUN" else f"NOT-RUN ({c.reason.split(':')[0]})"
-        print(f"{c.label[:26]:<26} {(c.dataset or '-')[:10]:<10} {c.metric[:10]:<10} "
-              f"{fmt(c.reported, c.metric):>10} {fmt(c.reproduced, c.metric):>11} "
-              f"{fmt_delta(c.delta, c.metric):>8}  {status}")
+        print(
+            f"{c.label[:26]:<26} {(c.dataset or '-')[:10]:<10} {c.metric[:10]:<10} "
+            f"{fmt(c.reported, c.metric):>10} {fmt(c.reproduced, c.metric):>11} "
+            f"{fmt_delta(c.delta, c.metric):>8}  {status}"
+        )
     print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
     print(f"wrote {paths['frame']}, {paths['report']}")
     return 0
@@ -269,18 +323,36 @@ def cmd_eval(args) -> int:
         metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
     if card.task == "360":
         metrics += [("ws_psnr", None), ("ws_ssim", None)]
-    job = Job(model=args.model, scale=args.scale, dataset=card.name, metrics=metrics,
-              protocol=protocol, crop=crop, settings=_parse_settings(args.set),
-              weights_path=args.weights, weights_key=args.weights_key)
+    job = Job(
+        model=args.model,
+        scale=args.scale,
+        dataset=card.name,
+        metrics=metrics,
+        protocol=protocol,
+        crop=crop,
+        settings=_parse_settings(args.set),
+        weights_path=args.weights,
+        weights_key=args.weights_key,
+    )
     rows, prov = evaluate(job, data, device=args.device, progress=not args.json)
     if not distributed.is_main():
         return 0
     frame = to_frame(rows)
     mean = means(frame)
     if args.json:
-        _print_json(_clean({"model": args.model, "dataset": card.name, "scale": args.scale,
-                            "protocol": {**protocol, "crop": crop}, "rows": rows,
-                            "means": mean.to_dict(orient="records"), "provenance": prov}))
+        _print_json(
+            _clean(
+                {
+                    "model": args.model,
+                    "dataset": card.name,
+                    "scale": args.scale,
+                    "protocol": {**protocol, "crop": crop},
+                    "rows": rows,
+                    "means": mean.to_dict(orient="records"),
+                    "provenance": prov,
+                }
+            )
+        )
         return 0
     import pandas as pd
 
@@ -311,12 +383,29 @@ def cmd_score(args) -> int:
         pairs = [(ref, dist)]
     values = {}
     for r, d in pairs:
-        values[d.name] = float(metric.fn(read_image(d), read_image(r), channel=args.channel,
-                                         crop=args.crop, gray="rgb3", ssim="matlab"))
+        values[d.name] = float(
+            metric.fn(
+                read_image(d),
+                read_image(r),
+                channel=args.channel,
+                crop=args.crop,
+                gray="rgb3",
+                ssim="matlab",
+            )
+        )
     mean = finite_mean(values.values())
     if args.json:
-        _print_json(_clean({"metric": metric.name, "channel": args.channel, "crop": args.crop,
-                            "values": values, "mean": mean}))
+        _print_json(
+            _clean(
+                {
+                    "metric": metric.name,
+                    "channel": args.channel,
+                    "crop": args.crop,
+                    "values": values,
+                    "mean": mean,
+                }
+            )
+        )
         return 0
     for name, v in values.items():
         print(f"{name:<30} {v:.6f}")
@@ -332,10 +421,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_pull(args) -> int:
+    from repro.eval.predictor import find_weights_entry, weights_table
     from repro.models import get
     from repro.models.weights import pull
-
-    from repro.eval.predictor import find_weights_entry, weights_table
 
     entry = None
     if args.model in weights_table():
@@ -365,15 +453,29 @@ def cmd_verify(args) -> int:
     for name in data.names:
         data.verify(name)
     verified = len(data.file_sha256) - data.unverified
-    out = {**data.describe(), "files": len(data.file_sha256), "verified": verified,
-           "unverified": data.unverified}
+    out = {
+        **data.describe(),
+        "files": len(data.file_sha256),
+        "verified": verified,
+        "unverified": data.unverified,
+    }
     if args.json:
         _print_json(out)
     else:
-        print(f"{card.name} x{scale} in {data.root}: {out['files']} files, {verified} verified "
-              f"against the card, {data.unverified} without a recorded sha256; all good")
+        print(
+            f"{card.name} x{scale} in {data.root}: {out['files']} files, {verified} verified "
+            f"against the card, {data.unverified} without a recorded sha256; all good"
+        )
     return 0
 
 
-COMMANDS = {"ls": cmd_ls, "validate": cmd_validate, "table": cmd_table, "eval": cmd_eval,
-            "score": cmd_score, "report": cmd_report, "pull": cmd_pull, "verify": cmd_verify}
+COMMANDS = {
+    "ls": cmd_ls,
+    "validate": cmd_validate,
+    "table": cmd_table,
+    "eval": cmd_eval,
+    "score": cmd_score,
+    "report": cmd_report,
+    "pull": cmd_pull,
+    "verify": cmd_verify,
+}

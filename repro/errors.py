@@ -18,6 +18,10 @@ class DataError(ReproError):
     """Missing, corrupt or inconsistent data (files, images, sizes)."""
 
 
+class MissingDataError(DataError):
+    """A dataset that is neither in a local folder nor obtainable from the Hub now."""
+
+
 class ChecksumError(DataError):
     """A file whose sha256 differs from the recorded one."""
 

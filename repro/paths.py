@@ -43,7 +43,9 @@ def reports_dir() -> Path:
 
 def weights_dirs() -> list[Path]:
     """Local weight folders: ``REPRO_WEIGHTS`` (os.pathsep-separated), then shared/weights."""
-    dirs = [Path(p).expanduser() for p in os.environ.get("REPRO_WEIGHTS", "").split(os.pathsep) if p]
+    dirs = [
+        Path(p).expanduser() for p in os.environ.get("REPRO_WEIGHTS", "").split(os.pathsep) if p
+    ]
     dirs.append(shared_root() / "weights")
     return dirs
 

@@ -8,7 +8,9 @@ from repro.cli import main as cli_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli_main(["table", *(sys.argv[1:] if argv is None else argv)], prog="python -m repro.table")
+    return cli_main(
+        ["table", *(sys.argv[1:] if argv is None else argv)], prog="python -m repro.table"
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,14 @@ from tests.conftest import DATA
 
 def run(*args, env_extra=None, timeout=300):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def test_ls_tables_answers_in_under_a_second():
@@ -41,29 +47,54 @@ def test_ls_json_lists_entries(what):
 
 
 def test_every_help_ends_with_examples():
-    for cmd in (["repro"], ["repro", "ls"], ["repro", "validate"], ["repro", "table"],
-                ["repro", "eval"], ["repro", "score"], ["repro", "pull"], ["repro", "verify"],
-                ["repro.table"]):
+    for cmd in (
+        ["repro"],
+        ["repro", "ls"],
+        ["repro", "validate"],
+        ["repro", "table"],
+        ["repro", "eval"],
+        ["repro", "score"],
+        ["repro", "pull"],
+        ["repro", "verify"],
+        ["repro.table"],
+    ):
         out = run(*cmd, "--help")
         assert out.returncode == 0 and "examples:" in out.stdout.split("\n\n")[-1], cmd
 
 
 def test_score_pair_and_folders_json(tmp_path):
     hr = DATA / "Set5" / "HR"
-    out = run("repro", "score", "psnr", "--ref", str(hr / "baby.png"), "--dist",
-              str(hr / "baby.png"), "--json")
+    out = run(
+        "repro",
+        "score",
+        "psnr",
+        "--ref",
+        str(hr / "baby.png"),
+        "--dist",
+        str(hr / "baby.png"),
+        "--json",
+    )
     doc = json.loads(out.stdout)
     assert doc["values"]["baby.png"] == "inf"
-    out = run("repro", "score", "psnr", "--ref", str(REPO_ROOT.parent / "shared/oracles/"
-              "calibration/baboon/baboon_gt.png"), "--dist", str(REPO_ROOT.parent /
-              "shared/oracles/calibration/baboon/baboon_lr_uint8_then_up.png"),
-              "--channel", "rgb", "--crop", "4", "--json")
+    out = run(
+        "repro",
+        "score",
+        "psnr",
+        "--ref",
+        str(REPO_ROOT.parent / "shared/oracles/calibration/baboon/baboon_gt.png"),
+        "--dist",
+        str(REPO_ROOT.parent / "shared/oracles/calibration/baboon/baboon_lr_uint8_then_up.png"),
+        "--channel",
+        "rgb",
+        "--crop",
+        "4",
+        "--json",
+    )
     assert json.loads(out.stdout)["mean"] == pytest.approx(20.419710, abs=1e-4)
 
 
 def test_eval_json_has_rows_and_means():
-    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "Set5",
-              "--json")
+    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "Set5", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert len(doc["rows"]) == 5 and doc["means"][0]["images"] == 5
@@ -71,14 +102,28 @@ def test_eval_json_has_rows_and_means():
 
 
 def test_table_json_cells_and_files(tmp_path):
-    out = run("repro.table", "bicubic_classic", "--datasets", "Set5", "--json",
-              env_extra={"REPRO_RESULTS": str(tmp_path / "res"),
-                         "REPRO_REPORTS": str(tmp_path / "rep")})
+    out = run(
+        "repro.table",
+        "bicubic_classic",
+        "--datasets",
+        "Set5",
+        "--json",
+        env_extra={"REPRO_RESULTS": str(tmp_path / "res"), "REPRO_REPORTS": str(tmp_path / "rep")},
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["table"] == "bicubic_classic" and doc["protocol_version"] >= 1
-    keys = {"row", "dataset", "scale", "metric", "reported", "reproduced", "delta", "status",
-            "reason"}
+    keys = {
+        "row",
+        "dataset",
+        "scale",
+        "metric",
+        "reported",
+        "reproduced",
+        "delta",
+        "status",
+        "reason",
+    }
     assert all(keys <= set(c) for c in doc["cells"])
     set5 = [c for c in doc["cells"] if c["dataset"] == "Set5"]
     assert set5 and all(c["status"] in ("PASS", "IMPROVED", "FAIL") for c in set5)
@@ -90,11 +135,15 @@ def test_table_json_cells_and_files(tmp_path):
     "args, message",
     [
         (["repro.table", "no_such_table"], "unknown table"),
-        (["repro", "eval", "--model", "bicubic", "--scale", "2", "--dataset", "Set6"],
-         "unknown dataset"),
+        (
+            ["repro", "eval", "--model", "bicubic", "--scale", "2", "--dataset", "Set6"],
+            "unknown dataset",
+        ),
         (["repro", "score", "psnrr", "--ref", "a", "--dist", "b"], "unknown metric"),
-        (["repro", "eval", "--model", "nosuch", "--scale", "2", "--dataset", "Set5"],
-         "unknown model"),
+        (
+            ["repro", "eval", "--model", "nosuch", "--scale", "2", "--dataset", "Set5"],
+            "unknown model",
+        ),
     ],
 )
 def test_unknown_names_fail_in_one_line(args, message, tmp_path):
@@ -113,8 +162,15 @@ def test_corrupt_dataset_file_fails_without_partial_results(tmp_path):
     bad = root / "Set5" / "LR_bicubic" / "X2" / "womanx2.png"
     bad.write_bytes(bad.read_bytes()[:100])
     results = tmp_path / "res"
-    out = run("repro.table", "bicubic_classic", "--datasets", "Set5", "--data-root", str(root),
-              env_extra={"REPRO_RESULTS": str(results), "REPRO_REPORTS": str(tmp_path / "rep")})
+    out = run(
+        "repro.table",
+        "bicubic_classic",
+        "--datasets",
+        "Set5",
+        "--data-root",
+        str(root),
+        env_extra={"REPRO_RESULTS": str(results), "REPRO_REPORTS": str(tmp_path / "rep")},
+    )
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "womanx2.png" in out.stderr
     assert not (results / "bicubic_classic.csv").exists()
@@ -129,8 +185,9 @@ def test_validate_reports_missing_without_running():
 
 
 def test_validate_missing_data_is_named(tmp_path):
-    out = run("repro", "validate", "bicubic_classic", "--json",
-              env_extra={"REPRO_SHARED": str(tmp_path)})
+    out = run(
+        "repro", "validate", "bicubic_classic", "--json", env_extra={"REPRO_SHARED": str(tmp_path)}
+    )
     doc = json.loads(out.stdout)
     assert any(line.startswith("data Set5") for line in doc["missing"])
 

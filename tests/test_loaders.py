@@ -13,7 +13,7 @@ from PIL import Image
 
 from repro.data.cards import get_card
 from repro.data.loaders import open_dataset
-from repro.errors import ChecksumError, DataError, UnknownNameError
+from repro.errors import ChecksumError, DataError, MissingDataError, UnknownNameError
 from repro.imageio import read_image
 from tests.conftest import DATA
 
@@ -46,7 +46,7 @@ def test_partial_copy_is_flagged_incomplete():
 def test_lr_made_the_papers_way_when_absent():
     data = open_dataset("Manga109", 4)  # HR only in ../shared
     sample = data.load(data.names[0])
-    assert sample.meta["lr_source"] == "bicubic-matlab"
+    assert sample.meta["lr_source"] == "bicubic-matlab-symmetric"
     assert sample.hr.shape[0] == 4 * sample.lr.shape[0]
     assert sample.hr.shape[1] == 4 * sample.lr.shape[1]
 
@@ -64,7 +64,10 @@ def test_grayscale_image_stays_one_channel():
 
 def test_missing_dataset_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "nowhere"))
-    with pytest.raises(DataError, match="not found.*put it in"):
+    with pytest.raises(MissingDataError, match="not found.*put it in"):
+        open_dataset("Set5", 2, data_root=tmp_path, use_hub=False)
+    # with the Hub allowed but offline and nothing cached: still one clear line
+    with pytest.raises(MissingDataError, match="from the Hub.*--data-root"):
         open_dataset("Set5", 2, data_root=tmp_path)
 
 
@@ -111,7 +114,7 @@ def test_rgba_and_16bit_images_follow_the_documented_policy(tmp_path):
     rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 7, np.uint8)], axis=2)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
     assert np.array_equal(read_image(tmp_path / "rgba.png"), rgb)  # alpha dropped
-    gray16 = (rgb[:, :, 1].astype(np.uint16) * 257)  # exact 8 -> 16 bit
+    gray16 = rgb[:, :, 1].astype(np.uint16) * 257  # exact 8 -> 16 bit
     Image.fromarray(gray16).save(tmp_path / "g16.png")
     back = read_image(tmp_path / "g16.png")
     assert back.shape[2] == 1 and np.array_equal(back[:, :, 0], rgb[:, :, 1])
@@ -137,8 +140,9 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 def test_hub_path_resolves_from_local_cache_offline(tmp_path, monkeypatch, card_dir):
     import huggingface_hub.constants as hfc
 
-    card = card_dir("Set5", source={"hub": {"repo": "repro-test/set5", "revision": REVISION,
-                                            "subdir": "Set5"}})
+    card = card_dir(
+        "Set5", source={"hub": {"repo": "repro-test/set5", "revision": REVISION, "subdir": "Set5"}}
+    )
     layout = card.layouts[0]
     files = {}
     for name in ("baby", "bird"):
@@ -176,23 +180,45 @@ def test_hub_parquet_dataset_through_hf_datasets(tmp_path, monkeypatch, card_dir
     import huggingface_hub.constants as hfc
 
     names = ["baby", "head"]
-    table = hf_datasets.Dataset.from_dict({
-        "name": names,
-        "hr": [{"bytes": (DATA / f"Set5/HR/{n}.png").read_bytes(), "path": None} for n in names],
-        "lr_x2": [{"bytes": (DATA / f"Set5/LR_bicubic/X2/{n}x2.png").read_bytes(), "path": None}
-                  for n in names],
-    }).cast_column("hr", hf_datasets.Image()).cast_column("lr_x2", hf_datasets.Image())
+    table = (
+        hf_datasets.Dataset.from_dict(
+            {
+                "name": names,
+                "hr": [
+                    {"bytes": (DATA / f"Set5/HR/{n}.png").read_bytes(), "path": None} for n in names
+                ],
+                "lr_x2": [
+                    {"bytes": (DATA / f"Set5/LR_bicubic/X2/{n}x2.png").read_bytes(), "path": None}
+                    for n in names
+                ],
+            }
+        )
+        .cast_column("hr", hf_datasets.Image())
+        .cast_column("lr_x2", hf_datasets.Image())
+    )
     parquet = tmp_path / "test-00000.parquet"
     table.to_parquet(str(parquet))
-    card = card_dir("Set5", source={"hub": {"repo": "repro-test/set5-parquet",
-                                            "revision": REVISION}},
-                    layouts=[{"name": "hub-parquet", "hr": "HR/{name}.png",
-                              "lr": "LR_bicubic/X{scale}/{name}x{scale}.png",
-                              "parquet": {"files": "data/*.parquet", "name": "name",
-                                          "hr": "hr", "lr": "lr_x{scale}"}}])
+    card = card_dir(
+        "Set5",
+        source={"hub": {"repo": "repro-test/set5-parquet", "revision": REVISION}},
+        layouts=[
+            {
+                "name": "hub-parquet",
+                "hr": "HR/{name}.png",
+                "lr": "LR_bicubic/X{scale}/{name}x{scale}.png",
+                "parquet": {
+                    "files": "data/*.parquet",
+                    "name": "name",
+                    "hr": "hr",
+                    "lr": "lr_x{scale}",
+                },
+            }
+        ],
+    )
     cache = tmp_path / "hub"
-    _fake_hub_cache(cache, "repro-test/set5-parquet", REVISION,
-                    {"data/test-00000.parquet": parquet})
+    _fake_hub_cache(
+        cache, "repro-test/set5-parquet", REVISION, {"data/test-00000.parquet": parquet}
+    )
     monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
@@ -201,3 +227,38 @@ def test_hub_parquet_dataset_through_hf_datasets(tmp_path, monkeypatch, card_dir
     sample = data.load("head")
     assert data.unverified == 0  # bytes written as stored: the card's sha256 still match
     assert np.array_equal(sample.lr, read_image(DATA / "Set5/LR_bicubic/X2/headx2.png"))
+
+
+def test_hub_archives_are_unpacked_once(tmp_path, monkeypatch, card_dir):
+    """Hub sets shipped as tar.gz (the eugenesiow/Set5 way) are unpacked into the cache."""
+    import tarfile
+
+    import huggingface_hub.constants as hfc
+
+    tar = tmp_path / "Set5_HR.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        for n in ("baby", "bird"):
+            t.add(DATA / f"Set5/HR/{n}.png", arcname=f"Set5_HR/{n}.png")
+    card_dir(
+        "Set5",
+        source={"hub": {"repo": "repro-test/set5-tar", "revision": REVISION}},
+        layouts=[{"name": "extracted", "hr": "Set5_HR/{name}.png"}],
+        sha256={},
+    )
+    cache = tmp_path / "hub"
+    _fake_hub_cache(cache, "repro-test/set5-tar", REVISION, {"data/Set5_HR.tar.gz": tar})
+    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    data = open_dataset("Set5", 4, data_root=tmp_path / "empty")
+    assert data.names == ["baby", "bird"] and data.lr_source == "bicubic-matlab-symmetric"
+    assert data.load("baby").lr.shape == (128, 128, 3)
+
+
+def test_b100_lr_made_here_equals_the_official_files():
+    """B100's card names the edge rule of the MATLAB that made its LR: every pixel then matches."""
+    official = open_dataset("B100", 3).limit(3)
+    made = open_dataset("B100", 3, lr_mode="bicubic").limit(3)
+    assert made.lr_source == "bicubic-matlab-replicate"
+    for name in official.names:
+        assert np.array_equal(official.load(name).lr, made.load(name).lr)

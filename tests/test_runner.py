@@ -15,8 +15,14 @@ from repro.eval.cache import RowCache
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.paths import REPO_ROOT
 
-JOB = dict(model="bicubic", scale=3, dataset="Set5", metrics=[("psnr", None), ("ssim", None)],
-           protocol={"channel": "y", "gray": "gray", "ssim": "matlab"}, crop=3)
+JOB = dict(
+    model="bicubic",
+    scale=3,
+    dataset="Set5",
+    metrics=[("psnr", None), ("ssim", None)],
+    protocol={"channel": "y", "gray": "gray", "ssim": "matlab"},
+    crop=3,
+)
 
 
 def test_one_row_per_image_with_metrics_and_seconds():
@@ -45,8 +51,9 @@ def test_rerun_reuses_cached_rows_and_recomputes_changed_files(monkeypatch, set5
 
     real_score = runner.score
     monkeypatch.setattr(runner, "score", lambda *a, **k: calls.append(1) or real_score(*a, **k))
-    again, _ = evaluate(Job(**JOB), open_dataset("Set5", 3, data_root=set5_copy.parent),
-                        progress=False)
+    again, _ = evaluate(
+        Job(**JOB), open_dataset("Set5", 3, data_root=set5_copy.parent), progress=False
+    )
     assert calls == [] and [r["psnr"] for r in again] == [r["psnr"] for r in first]
     # a changed HR file invalidates exactly that image's cached row
     path = set5_copy / "HR" / "bird.png"
@@ -87,20 +94,35 @@ def test_cache_skips_a_torn_last_line(tmp_path, monkeypatch):
 
 
 def _eval_json(cmd: list[str], env: dict) -> dict:
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT,
-                         timeout=300)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout)
 
 
 def test_two_processes_give_the_same_frame_as_one(tmp_path):
     env = {**os.environ, "REPRO_RESULTS": str(tmp_path / "r"), "OMP_NUM_THREADS": "1"}
-    args = ["-m", "repro", "eval", "--model", "bicubic", "--scale", "2", "--dataset", "Set14",
-            "--json"]
+    args = [
+        "-m",
+        "repro",
+        "eval",
+        "--model",
+        "bicubic",
+        "--scale",
+        "2",
+        "--dataset",
+        "Set14",
+        "--json",
+    ]
     single = _eval_json([sys.executable, *args], env)
     env["REPRO_RESULTS"] = str(tmp_path / "r2")
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                "--nproc-per-node", "2"]
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+    ]
     double = _eval_json([*torchrun, *args], env)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(double["rows"]) == strip(single["rows"])

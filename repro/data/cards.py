@@ -86,8 +86,15 @@ def _parse(path: Path) -> Card:
     layouts = []
     for item in need("layouts") or []:
         views = tuple(str(v) for v in item.get("views", ()) or ())
-        layouts.append(Layout(item.get("name", "default"), item.get("hr"), item.get("lr"), views,
-                              item.get("parquet")))
+        layouts.append(
+            Layout(
+                item.get("name", "default"),
+                item.get("hr"),
+                item.get("lr"),
+                views,
+                item.get("parquet"),
+            )
+        )
     src = raw.get("source") or {}
     hub = None
     if src.get("hub"):

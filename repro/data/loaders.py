@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.data.cards import Card, HubSource, Layout, get_card
-from repro.errors import ChecksumError, DataError
+from repro.errors import ChecksumError, DataError, MissingDataError
 from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
 from repro.paths import data_roots
 
@@ -108,10 +108,15 @@ class Dataset:
         return self.layout.lr is not None
 
     @property
+    def boundary(self) -> str:
+        """Edge rule of the MATLAB that made the set's official LR (B100/Urban100: replicate)."""
+        return self.card.protocol.get("lr_boundary", "symmetric")
+
+    @property
     def lr_source(self) -> str:
         if self.lr_mode == "official" and self.has_official_lr:
             return "official"
-        return f"bicubic-{self.rounding}"
+        return f"bicubic-{self.rounding}-{self.boundary}"
 
     @property
     def complete(self) -> bool:
@@ -121,11 +126,13 @@ class Dataset:
         out: dict[str, list[Path]] = {"hr": [], "lr": []}
         for view in self._views():
             if self.layout.hr:
-                out["hr"].append(self.root / _fill(self.layout.hr, name=name, scale=self.scale,
-                                                   view=view))
+                out["hr"].append(
+                    self.root / _fill(self.layout.hr, name=name, scale=self.scale, view=view)
+                )
             if self.layout.lr and self.lr_source == "official":
-                out["lr"].append(self.root / _fill(self.layout.lr, name=name, scale=self.scale,
-                                                   view=view))
+                out["lr"].append(
+                    self.root / _fill(self.layout.lr, name=name, scale=self.scale, view=view)
+                )
         return out
 
     # -- reading ---------------------------------------------------------------------------
@@ -167,11 +174,16 @@ class Dataset:
         if files["lr"]:
             lr_views = [self._read_verified(p) for p in files["lr"]]
         elif hr_views:
-            lr_views = [imresize_uint8(modcrop(h, s), 1.0 / s, rounding=self.rounding)
-                        for h in hr_views]
+            lr_views = [
+                imresize_uint8(
+                    modcrop(h, s), 1.0 / s, rounding=self.rounding, boundary=self.boundary
+                )
+                for h in hr_views
+            ]
         else:
             raise DataError(f"{self.card.name}: layout '{self.layout.name}' gives no LR for {name}")
-        hr_views = [self._fit(name, h, lr) for h, lr in zip(hr_views, lr_views)] if hr_views else []
+        if hr_views:
+            hr_views = [self._fit(name, h, lr) for h, lr in zip(hr_views, lr_views, strict=True)]
         lr = _stack_views(lr_views)
         hr = _stack_views(hr_views) if hr_views else None
         meta = {
@@ -248,7 +260,7 @@ def hub_snapshot(card: Card) -> Path:
     """Download (or find in the HF cache) the card's pinned Hub snapshot; honours HF_HUB_OFFLINE."""
     hub: HubSource = card.hub  # type: ignore[assignment]
     if hub.revision is None:
-        raise DataError(
+        raise MissingDataError(
             f"{card.name}: its Hub source {hub.repo} has no pinned revision; put the set in a "
             "local folder (--data-root) or pin a revision in the card"
         )
@@ -262,11 +274,53 @@ def hub_snapshot(card: Card) -> Path:
             allow_patterns=list(hub.allow_patterns) or None,
         )
     except Exception as exc:  # offline without cache, unknown revision, network errors
-        raise DataError(
+        raise MissingDataError(
             f"{card.name}: cannot get {hub.repo}@{hub.revision[:8]} from the Hub "
             f"({type(exc).__name__}); connect, or put the set in a local folder (--data-root)"
         ) from None
     return Path(folder) / hub.subdir if hub.subdir else Path(folder)
+
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+
+
+def extract_archives(card: Card, snapshot: Path) -> Path:
+    """Unpack archives of a Hub snapshot (e.g. ``Set5_HR.tar.gz``) once into the repro cache.
+
+    Returns the snapshot itself when it holds no archive. Extraction refuses members that would
+    land outside the target folder.
+    """
+    import tarfile
+    import zipfile
+
+    from repro.paths import cache_dir
+
+    archives = sorted(p for p in snapshot.rglob("*") if p.name.endswith(ARCHIVE_SUFFIXES))
+    if not archives:
+        return snapshot
+    target = cache_dir() / "datasets" / card.name / (card.hub.revision or "local")
+    done = target / ".complete"
+    if done.is_file():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for archive in archives:
+        try:
+            if archive.suffix == ".zip":
+                with zipfile.ZipFile(archive) as z:
+                    for member in z.namelist():
+                        if not (target / member).resolve().is_relative_to(target.resolve()):
+                            raise DataError(f"{archive}: member {member} escapes the folder")
+                    z.extractall(target)
+            else:
+                with tarfile.open(archive) as t:
+                    t.extractall(target, filter="data")
+        except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+            raise DataError(
+                f"{card.name}: cannot unpack {archive.name} ({exc}); delete it from the HF "
+                "cache and fetch it again"
+            ) from None
+    done.write_text("ok\n")
+    return target
 
 
 def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
@@ -339,14 +393,23 @@ def open_dataset(
             if layout.parquet:
                 folder = materialise_parquet(card, layout, folder)
                 break
+        else:
+            folder = extract_archives(card, folder)
         layout = _match_layout(card, folder, scale)
         if layout is None:
             raise DataError(
                 f"{card.name}: the Hub snapshot {folder} matches none of the card's layouts"
             )
-        return Dataset(card, folder, layout, scale, lr_mode=lr_mode, rounding=rounding,
-                       origin=f"hub:{card.hub.repo}@{card.hub.revision}")
-    raise DataError(
+        return Dataset(
+            card,
+            folder,
+            layout,
+            scale,
+            lr_mode=lr_mode,
+            rounding=rounding,
+            origin=f"hub:{card.hub.repo}@{card.hub.revision}",
+        )
+    raise MissingDataError(
         f"dataset {card.name} not found (looked in {', '.join(tried[:4])}"
         f"{', ...' if len(tried) > 4 else ''}); get it from {card.source_hint()} and put it in "
         f"<data root>/{card.local_dirs[0]}, then pass --data-root or set REPRO_DATA"

@@ -77,14 +77,19 @@ def load_model(
         key = weights_key or (entry.key if entry is not None else "params_ema")
         state = read_state_dict(path, key)
         load_strict(module, state, source=str(path))
-        prov["weights"] = {"path": str(path), "sha256": sha256_file(path), "key": key,
-                           "id": entry.id if entry is not None else None}
+        prov["weights"] = {
+            "path": str(path),
+            "sha256": sha256_file(path),
+            "key": key,
+            "id": entry.id if entry is not None else None,
+        }
     module.eval().to(device)
     return module, prov
 
 
-def make_predictor(module: torch.nn.Module, *, device: str = "cpu",
-                   tile: dict | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def make_predictor(
+    module: torch.nn.Module, *, device: str = "cpu", tile: dict | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels."""
     if hasattr(module, "predict_uint8"):
         return module.predict_uint8

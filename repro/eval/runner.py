@@ -53,8 +53,13 @@ def evaluate(
     datasets; by default the job's model is built and its weights applied here.
     """
     module, model_prov = loaded or load_model(
-        job.model, job.scale, job.settings, weights_path=job.weights_path,
-        weights_id=job.weights_id, weights_key=job.weights_key, device=device,
+        job.model,
+        job.scale,
+        job.settings,
+        weights_path=job.weights_path,
+        weights_id=job.weights_id,
+        weights_key=job.weights_key,
+        device=device,
     )
     predict = make_predictor(module, device=device, tile=job.protocol.get("tile"))
     rank, size = distributed.world()
@@ -105,8 +110,11 @@ def evaluate(
         files_sha.update(part)
     prov = {
         "model": model_prov,
-        "data": {**data.describe(), "sha256": _digest(files_sha),
-                 "unverified_files": data.unverified},
+        "data": {
+            **data.describe(),
+            "sha256": _digest(files_sha),
+            "unverified_files": data.unverified,
+        },
     }
     return all_rows, prov
 

@@ -51,8 +51,12 @@ def score(
         if variant in STEREO_VARIANTS:
             if variant not in stereo_cache:
                 stereo_cache[variant] = stereo_scores(
-                    sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
-                    protocol=variant, ssim_kind=kwargs["ssim"],
+                    sr[..., :3],
+                    sr[..., 3:],
+                    hr[..., :3],
+                    hr[..., 3:],
+                    protocol=variant,
+                    ssim_kind=kwargs["ssim"],
                 )
             out[key] = float(stereo_cache[variant][metric])
         else:

@@ -103,7 +103,9 @@ def pull(entry: WeightsEntry) -> Path:
                 hf_hub_download(entry.hub_repo, entry.filename, revision=entry.hub_revision)
             )
         except Exception as exc:  # offline, missing revision, network
-            raise MissingWeightsError(_missing_message(entry, f"Hub download failed: {exc}")) from None
+            raise MissingWeightsError(
+                _missing_message(entry, f"Hub download failed: {exc}")
+            ) from None
         return convert(downloaded, entry)
     if not entry.urls:
         raise MissingWeightsError(_missing_message(entry, "no download location is known"))
@@ -160,14 +162,18 @@ def convert(src: Path, entry: WeightsEntry) -> Path:
     return target
 
 
-def read_state_dict(path: os.PathLike | str, key: str | None = "params_ema") -> dict[str, torch.Tensor]:
+def read_state_dict(
+    path: os.PathLike | str, key: str | None = "params_ema"
+) -> dict[str, torch.Tensor]:
     """Read a state dict from safetensors or a ``.pth`` (safely), selecting ``key`` if nested."""
     path = Path(path)
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path))
         except Exception as exc:
-            raise WeightsError(f"cannot read safetensors file {path} ({exc}); re-fetch it") from None
+            raise WeightsError(
+                f"cannot read safetensors file {path} ({exc}); re-fetch it"
+            ) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -177,8 +183,8 @@ def read_state_dict(path: os.PathLike | str, key: str | None = "params_ema") -> 
         ) from None
     if isinstance(obj, dict) and key is not None and key in obj:
         obj = obj[key]
-    elif isinstance(obj, dict) and key is not None and any(
-        isinstance(v, dict) for v in obj.values()
+    elif (
+        isinstance(obj, dict) and key is not None and any(isinstance(v, dict) for v in obj.values())
     ):
         raise WeightsError(
             f"checkpoint {path} has no '{key}' entry (it has {sorted(obj)}); "
@@ -189,7 +195,9 @@ def read_state_dict(path: os.PathLike | str, key: str | None = "params_ema") -> 
     return obj
 
 
-def load_strict(model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+def load_strict(
+    model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint"
+) -> None:
     """Load ``state`` into ``model``; refuse on the first missing, unexpected or mis-shaped key."""
     own = model.state_dict()
     for k, v in own.items():

@@ -64,8 +64,7 @@ def reasons_section(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
-def table_markdown(spec: TableSpec, cells: list[Cell], provenance: dict,
-                   plots: list[str]) -> str:
+def table_markdown(spec: TableSpec, cells: list[Cell], provenance: dict, plots: list[str]) -> str:
     src = spec.source
     source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
     counts = status_counts(cells)

@@ -38,7 +38,9 @@ def delta_heatmap(spec: TableSpec, cells: list[Cell], folder: Path) -> str | Non
     for c in compared:
         i, j = rows.index(c.label), cols.index(_col_label(c))
         tol = c.tolerance or 0.0
-        grid[i, j] = c.delta / tol if tol > 0 else (0.0 if c.delta == 0 else math.copysign(3, c.delta))
+        grid[i, j] = (
+            c.delta / tol if tol > 0 else (0.0 if c.delta == 0 else math.copysign(3, c.delta))
+        )
         text[i][j] = f"{c.delta:+.3f}" if abs(c.delta) >= 1e-3 else f"{c.delta:+.1e}"
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(cols), 1.2 + 0.45 * len(rows)))
     cmap = plt.get_cmap("RdBu_r").copy()
@@ -70,7 +72,11 @@ def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | N
         entry = by_row.setdefault(c.label, {})
         if c.metric == cost and c.dataset is None:
             entry["cost"] = c.reproduced if c.reproduced is not None else c.reported
-        if c.dataset == quality.dataset and c.metric == quality.metric and c.variant == quality.variant:
+        if (
+            c.dataset == quality.dataset
+            and c.metric == quality.metric
+            and c.variant == quality.variant
+        ):
             entry["reported"], entry["reproduced"] = c.reported, c.reproduced
     points = [(k, v) for k, v in by_row.items() if v.get("cost") and v.get("reported") is not None]
     if not points:
@@ -78,8 +84,9 @@ def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | N
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for label, v in points:
         ax.scatter(v["cost"], v["reported"], marker="o", color="tab:blue")
-        ax.annotate(label, (v["cost"], v["reported"]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+        ax.annotate(
+            label, (v["cost"], v["reported"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
         if v.get("reproduced") is not None and math.isfinite(v["reproduced"]):
             ax.scatter(v["cost"], v["reproduced"], marker="x", color="tab:red")
     ax.scatter([], [], marker="o", color="tab:blue", label="reported")

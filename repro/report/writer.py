@@ -14,8 +14,14 @@ from repro.tables.spec import load_spec, table_ids
 
 def write_table_report(result) -> str:
     folder = reports_dir()
-    plots = [p for p in (delta_heatmap(result.spec, result.cells, folder),
-                         quality_vs_cost(result.spec, result.cells, folder)) if p]
+    plots = [
+        p
+        for p in (
+            delta_heatmap(result.spec, result.cells, folder),
+            quality_vs_cost(result.spec, result.cells, folder),
+        )
+        if p
+    ]
     path = folder / f"{result.spec.id}.md"
     atomic_write_text(path, table_markdown(result.spec, result.cells, result.provenance, plots))
     return str(path)
@@ -32,10 +38,15 @@ def write_index() -> str:
             saved = json.loads(cells_path.read_text(encoding="utf-8"))
             if saved.get("protocol_version") == spec.version:  # never mix protocol versions
                 counts = status_counts([Cell(**c) for c in saved["cells"]])
-        entries.append({
-            "id": table_id, "title": spec.title, "version": spec.version, "counts": counts,
-            "has_report": (reports_dir() / f"{table_id}.md").is_file(),
-        })
+        entries.append(
+            {
+                "id": table_id,
+                "title": spec.title,
+                "version": spec.version,
+                "counts": counts,
+                "has_report": (reports_dir() / f"{table_id}.md").is_file(),
+            }
+        )
     path = reports_dir() / "index.md"
     atomic_write_text(path, index_markdown(entries))
     return str(path)

@@ -9,11 +9,26 @@ from repro.tables.spec import TableSpec
 
 # Metrics where lower is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = {
-    "lpips", "dists", "niqe", "fid", "pi", "brisque",
-    "params", "flops", "madds", "macs", "latency_ms", "memory_mb",
+    "lpips",
+    "dists",
+    "niqe",
+    "fid",
+    "pi",
+    "brisque",
+    "params",
+    "flops",
+    "madds",
+    "macs",
+    "latency_ms",
+    "memory_mb",
 }
-NOT_RUN_REASONS = ("MISSING-WEIGHTS", "MISSING-DATA", "NEEDS-GPU", "TRAINING-ONLY",
-                   "NOT-IMPLEMENTED")
+NOT_RUN_REASONS = (
+    "MISSING-WEIGHTS",
+    "MISSING-DATA",
+    "NEEDS-GPU",
+    "TRAINING-ONLY",
+    "NOT-IMPLEMENTED",
+)
 
 
 @dataclass
@@ -61,7 +76,7 @@ def compare(
     """
     cells = []
     for row in spec.rows:
-        for col, reported in zip(spec.columns, row.reported):
+        for col, reported in zip(spec.columns, row.reported, strict=True):
             key = (row.id, col.key)
             value = measured.get(key)
             count, complete = images.get(key, (None, True))
@@ -78,16 +93,29 @@ def compare(
                 status, reason = "MEASURED", "the paper reports no value here"
             elif not complete:
                 delta = value - reported
-                reason = (f"MISSING-DATA: measured on {count} image(s), not the full set; "
-                          "supply the full set to compare")
+                reason = (
+                    f"MISSING-DATA: measured on {count} image(s), not the full set; "
+                    "supply the full set to compare"
+                )
             else:
                 tol = spec.tolerance_for(col.metric, reported)
                 status, delta = judge(col.metric, float(reported), float(value), tol)
             cells.append(
-                Cell(row=row.id, label=row.label, dataset=col.dataset, scale=row.scale,
-                     metric=col.metric, variant=col.variant, reported=reported,
-                     reproduced=value, delta=delta, tolerance=tol, status=status,
-                     reason=reason, images=count)
+                Cell(
+                    row=row.id,
+                    label=row.label,
+                    dataset=col.dataset,
+                    scale=row.scale,
+                    metric=col.metric,
+                    variant=col.variant,
+                    reported=reported,
+                    reproduced=value,
+                    delta=delta,
+                    tolerance=tol,
+                    status=status,
+                    reason=reason,
+                    images=count,
+                )
             )
     return cells
 

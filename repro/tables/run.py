@@ -12,14 +12,14 @@ import torch
 
 import repro
 from repro.data.loaders import open_dataset
-from repro.errors import DataError, MissingWeightsError, ReproError, UnknownNameError
+from repro.errors import MissingDataError, MissingWeightsError, ReproError, UnknownNameError
 from repro.eval import distributed
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.imageio import atomic_write_text
 from repro.paths import results_dir
 from repro.tables.compare import Cell, compare
-from repro.tables.spec import DATASET_FREE, TableSpec
+from repro.tables.spec import TableSpec
 
 
 @dataclass
@@ -38,8 +38,11 @@ def code_version() -> str:
     """Package version plus the git commit when run from a checkout."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-            cwd=repro.paths.REPO_ROOT, timeout=5,
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=repro.paths.REPO_ROOT,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
@@ -77,8 +80,14 @@ def run_table(
             continue
         row_cols = [c for c in spec.columns if c.dataset in wanted or c.dataset is None]
         try:
-            loaded = load_model(row.model, row.scale, row.settings, weights_id=row.weights,
-                                weights_path=(weights or {}).get(row.id), device=device)
+            loaded = load_model(
+                row.model,
+                row.scale,
+                row.settings,
+                weights_id=row.weights,
+                weights_path=(weights or {}).get(row.id),
+                device=device,
+            )
         except MissingWeightsError as exc:
             for c in row_cols:
                 not_run[(row.id, c.key)] = f"MISSING-WEIGHTS: {exc}"
@@ -92,22 +101,37 @@ def run_table(
                 continue
             try:
                 data = open_dataset(
-                    name, row.scale, data_root=data_root, lr_mode=protocol.get("lr", "official"),
+                    name,
+                    row.scale,
+                    data_root=data_root,
+                    lr_mode=protocol.get("lr", "official"),
                     rounding=protocol.get("rounding", "matlab"),
                 )
-            except DataError as exc:
-                if "not found" not in str(exc):
-                    raise
+            except MissingDataError as exc:
                 for c in cols:
                     not_run[(row.id, c.key)] = f"MISSING-DATA: {exc}"
                 continue
             data.limit(limit)
-            job = Job(model=row.model, scale=row.scale, dataset=name, row=row.id,
-                      metrics=[(c.metric, c.variant) for c in cols], protocol=protocol,
-                      crop=spec.crop_for(row.scale), settings=row.settings,
-                      weights_id=row.weights)
-            job_rows, prov = evaluate(job, data, device=device, use_cache=use_cache,
-                                      progress=progress, seed=seed, loaded=loaded)
+            job = Job(
+                model=row.model,
+                scale=row.scale,
+                dataset=name,
+                row=row.id,
+                metrics=[(c.metric, c.variant) for c in cols],
+                protocol=protocol,
+                crop=spec.crop_for(row.scale),
+                settings=row.settings,
+                weights_id=row.weights,
+            )
+            job_rows, prov = evaluate(
+                job,
+                data,
+                device=device,
+                use_cache=use_cache,
+                progress=progress,
+                seed=seed,
+                loaded=loaded,
+            )
             rows.extend(job_rows)
             prov_jobs.append({"row": row.id, **prov})
             for c in cols:
@@ -140,8 +164,11 @@ def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
         measured[(row.id, col.key)] = measure(col.metric, row, spec, loaded[0], col.variant)
     except ReproError as exc:
         text = str(exc)
-        code = text.split(":")[0] if text.split(":")[0] in (
-            "NEEDS-GPU", "NOT-IMPLEMENTED", "MISSING-WEIGHTS") else "NOT-IMPLEMENTED"
+        code = (
+            text.split(":")[0]
+            if text.split(":")[0] in ("NEEDS-GPU", "NOT-IMPLEMENTED", "MISSING-WEIGHTS")
+            else "NOT-IMPLEMENTED"
+        )
         not_run[(row.id, col.key)] = text if text.startswith(code) else f"{code}: {text}"
 
 
@@ -157,8 +184,16 @@ def write_results(result: TableResult) -> dict[str, str]:
         "provenance": folder / f"{spec.id}.provenance.json",
     }
     atomic_write_text(paths["frame"], result.frame.to_csv(index=False))
-    atomic_write_text(paths["cells"], json.dumps(
-        {"table": spec.id, "protocol_version": spec.version,
-         "cells": [c.to_dict() for c in result.cells]}, indent=1))
+    atomic_write_text(
+        paths["cells"],
+        json.dumps(
+            {
+                "table": spec.id,
+                "protocol_version": spec.version,
+                "cells": [c.to_dict() for c in result.cells],
+            },
+            indent=1,
+        ),
+    )
     atomic_write_text(paths["provenance"], json.dumps(result.provenance, indent=1, default=str))
     return {k: str(v) for k, v in paths.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -12,8 +12,13 @@ import yaml
 from repro.errors import SpecError, UnknownNameError, did_you_mean
 
 SPECS_DIR = Path(__file__).parent / "specs"
-FIXED_STATUSES = ("TRAINING-ONLY", "NOT-IMPLEMENTED", "NEEDS-GPU", "MISSING-WEIGHTS",
-                  "MISSING-DATA")
+FIXED_STATUSES = (
+    "TRAINING-ONLY",
+    "NOT-IMPLEMENTED",
+    "NEEDS-GPU",
+    "MISSING-WEIGHTS",
+    "MISSING-DATA",
+)
 DATASET_FREE = {"params", "flops", "madds", "latency_ms", "memory_mb", "macs"}
 
 
@@ -154,7 +159,7 @@ def table_ids() -> list[str]:
     return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_spec(table_id: str) -> TableSpec:
     path = SPECS_DIR / f"{table_id}.yaml"
     if not path.is_file():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from repro.data.cards import get_card
 from repro.data.loaders import open_dataset
-from repro.errors import DataError, MissingWeightsError, SpecError, UnknownNameError
+from repro.errors import MissingDataError, MissingWeightsError, SpecError, UnknownNameError
 from repro.models import registry
 from repro.models.weights import converted_path, find_local
 from repro.tables.spec import load_spec
@@ -46,17 +46,24 @@ def validate(table_id: str, data_root: str | None = None) -> dict:
         elif converted_path(entry).is_file() or find_local(entry):
             ready.append(f"weights {entry.id}")
         else:
-            missing.append(f"weights {entry.id} (row {row.id}): python -m repro pull {entry.id}"
-                           f" or put {entry.filename} in REPRO_WEIGHTS")
+            missing.append(
+                f"weights {entry.id} (row {row.id}): python -m repro pull {entry.id}"
+                f" or put {entry.filename} in REPRO_WEIGHTS"
+            )
     for name, scales in scales_by_dataset.items():
         for scale in sorted(scales):
             try:
                 data = open_dataset(name, scale, data_root=data_root, use_hub=False)
-            except DataError as exc:
+            except MissingDataError as exc:
                 missing.append(f"data {name} x{scale}: {exc}")
                 continue
             part = "" if data.complete else f", partial: {len(data)} of {data.card.images}"
             ready.append(f"data {name} x{scale}: {data.root} ({len(data)} images{part})")
-    return {"table": spec.id, "protocol_version": spec.version, "rows": len(spec.rows),
-            "columns": len(spec.columns), "missing": sorted(set(missing)),
-            "ready": sorted(set(ready))}
+    return {
+        "table": spec.id,
+        "protocol_version": spec.version,
+        "rows": len(spec.rows),
+        "columns": len(spec.columns),
+        "missing": sorted(set(missing)),
+        "ready": sorted(set(ready)),
+    }

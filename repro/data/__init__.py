@@ -1,0 +1,1 @@
+"""Datasets: cards, loaders and degradations (MATLAB bicubic LR)."""
