@@ -97,8 +97,7 @@ def evaluate(
             "scale": job.scale,
             "settings": _settings_str(job.settings),
         }
-        if sample.hr is not None:
-            row.update(score(sr, sample.hr, job.metrics, job.protocol, job.crop))
+        row.update(score(sr, sample.hr, job.metrics, job.protocol, job.crop))
         row["seconds"] = seconds
         cache.put(name, shas, row)
         rows.append(row)

@@ -23,21 +23,26 @@ def match_gray(sr: np.ndarray, hr: np.ndarray, gray: str) -> np.ndarray:
 
 def score(
     sr: np.ndarray,
-    hr: np.ndarray,
+    hr: np.ndarray | None,
     metrics: list[tuple[str, str | None]],
     protocol: dict,
     crop: int,
 ) -> dict[str, float]:
-    """Values for ``(metric, variant)`` pairs, keyed ``metric`` or ``metric@variant``."""
+    """Values for ``(metric, variant)`` pairs, keyed ``metric`` or ``metric@variant``.
+
+    Without ground truth (LR-only sets) only no-reference metrics are computed; full-reference
+    ones are left out of the row.
+    """
     from repro.metrics import get_metric
     from repro.metrics.stereo import stereo_scores
 
-    if sr.shape[:2] != hr.shape[:2]:
+    if hr is not None and sr.shape[:2] != hr.shape[:2]:
         raise ReproError(
             f"output {sr.shape[1]}x{sr.shape[0]} differs from HR {hr.shape[1]}x{hr.shape[0]}; "
             "the model's scale does not match the dataset's"
         )
-    sr = match_gray(sr, hr, protocol.get("gray", "rgb3"))
+    if hr is not None:
+        sr = match_gray(sr, hr, protocol.get("gray", "rgb3"))
     kwargs = {
         "channel": protocol.get("channel", "y"),
         "crop": crop,
@@ -49,16 +54,18 @@ def score(
     for metric, variant in metrics:
         key = f"{metric}@{variant}" if variant else metric
         if variant in STEREO_VARIANTS:
+            if hr is None:
+                continue
             if variant not in stereo_cache:
                 stereo_cache[variant] = stereo_scores(
-                    sr[..., :3],
-                    sr[..., 3:],
-                    hr[..., :3],
-                    hr[..., 3:],
-                    protocol=variant,
-                    ssim_kind=kwargs["ssim"],
+                    sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
+                    protocol=variant, ssim_kind=kwargs["ssim"],
                 )
             out[key] = float(stereo_cache[variant][metric])
-        else:
-            out[key] = float(get_metric(metric).fn(sr, hr, **kwargs))
+            continue
+        spec = get_metric(metric)
+        if spec.kind == "no-reference":
+            out[key] = float(spec.fn(sr, **kwargs))
+        elif hr is not None:
+            out[key] = float(spec.fn(sr, hr, **kwargs))
     return out

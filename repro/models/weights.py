@@ -124,9 +124,14 @@ def pull(entry: WeightsEntry) -> Path:
 
 def _missing_message(entry: WeightsEntry, why: str) -> str:
     where = entry.source or (entry.urls[0] if entry.urls else "the official release")
+    fetch = (
+        "or run: python -m repro pull " + entry.id
+        if entry.urls or entry.hub_repo
+        else "(no direct download exists: fetch it by hand)"
+    )
     return (
         f"weights '{entry.id}' not available ({why}); download {entry.filename} from {where} "
-        f"and put it in REPRO_WEIGHTS (or pass --weights PATH), or run: python -m repro pull"
+        f"and put it in REPRO_WEIGHTS (or pass --weights PATH) {fetch}"
     )
 
 

@@ -57,8 +57,8 @@ def delta_heatmap(spec: TableSpec, cells: list[Cell], folder: Path) -> str | Non
 
 
 def _col_label(c: Cell) -> str:
-    parts = [c.dataset or "", c.metric, c.variant or ""]
-    return " ".join(p for p in parts if p) + (f" x{c.scale}" if c.scale else "")
+    """A column of the paper's table (the scale belongs to the row)."""
+    return " ".join(p for p in (c.dataset or "", c.metric, c.variant or "") if p)
 
 
 def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | None:

@@ -49,6 +49,16 @@ def code_version() -> str:
     return f"{repro.__version__}+{commit}" if commit else repro.__version__
 
 
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def run_table(
     spec: TableSpec,
     *,
@@ -146,7 +156,7 @@ def run_table(
         "code_version": code_version(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "device": device if device != "cpu" else f"cpu ({platform.processor() or 'unknown'})",
+        "device": device if device != "cpu" else f"cpu ({cpu_name()})",
         "threads": torch.get_num_threads(),
         "seed": seed,
         "limit": limit,
