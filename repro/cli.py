@@ -40,7 +40,8 @@ EXAMPLES = {
   python -m repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth""",
     "score": """examples:
   python -m repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
-  python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json""",
+  python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json
+  python -m repro score niqe --dist SR/""",
     "report": """examples:
   python -m repro report""",
     "pull": """examples:
@@ -118,7 +119,8 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     s = add("score", "score an image pair or two folders (files matched by name)")
     s.add_argument("metric", help="metric name (python -m repro ls metrics)")
-    s.add_argument("--ref", required=True, help="reference image or folder (ground truth)")
+    s.add_argument("--ref", help="reference image or folder (ground truth; not for "
+                   "no-reference metrics such as niqe)")
     s.add_argument("--dist", required=True, help="distorted image or folder (e.g. SR output)")
     s.add_argument("--channel", default="y", choices=["y", "rgb", "gray"])
     s.add_argument("--crop", type=int, default=0, help="pixels removed from every border")
@@ -369,7 +371,10 @@ def cmd_score(args) -> int:
     from repro.metrics import get_metric
 
     metric = get_metric(args.metric)
-    ref, dist = Path(args.ref), Path(args.dist)
+    if args.ref is None and metric.kind != "no-reference":
+        raise ReproError(f"metric {metric.name} compares with a reference: pass --ref")
+    dist = Path(args.dist)
+    ref = Path(args.ref) if args.ref else dist  # no-reference metrics read --dist only
     if ref.is_dir() != dist.is_dir():
         raise ReproError("--ref and --dist must both be files or both be folders")
     if ref.is_dir():
@@ -381,19 +386,20 @@ def cmd_score(args) -> int:
         pairs = [(refs[n], dists[n]) for n in common]
     else:
         pairs = [(ref, dist)]
-    values = {}
-    for r, d in pairs:
-        values[d.name] = float(
-            metric.fn(
-                read_image(d),
-                read_image(r),
-                channel=args.channel,
-                crop=args.crop,
-                gray="rgb3",
-                ssim="matlab",
-            )
-        )
-    mean = finite_mean(values.values())
+    from repro.metrics.iqa import fid, is_set_level
+
+    protocol = {"channel": args.channel, "crop": args.crop, "gray": "rgb3", "ssim": "matlab"}
+    values: dict[str, float] = {}
+    if is_set_level(metric.name):  # FID compares the two sets, not pairs
+        mean = fid([read_image(d) for _, d in pairs], [read_image(r) for r, _ in pairs])
+    else:
+        for r, d in pairs:
+            if metric.kind == "no-reference":
+                images = [read_image(d)]
+            else:
+                images = [read_image(d), read_image(r)]
+            values[d.name] = float(metric.fn(*images, **protocol))
+        mean = finite_mean(values.values())
     if args.json:
         _print_json(
             _clean(

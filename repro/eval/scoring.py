@@ -43,7 +43,8 @@ def score(
         )
     if hr is not None:
         sr = match_gray(sr, hr, protocol.get("gray", "rgb3"))
-    kwargs = {
+    kwargs = {  # every metric reads the protocol keys it knows and ignores the rest
+        **protocol,
         "channel": protocol.get("channel", "y"),
         "crop": crop,
         "gray": protocol.get("gray", "rgb3"),

@@ -107,6 +107,11 @@ def run_table(
                 _dataset_free(spec, row, c, loaded, measured, not_run)
         for name in wanted:
             cols = [c for c in row_cols if c.dataset == name]
+            for c in list(cols):
+                ready, why = metric_ready(c.metric)
+                if not ready:
+                    not_run[(row.id, c.key)] = why
+                    cols.remove(c)
             if not cols:
                 continue
             try:
@@ -164,6 +169,20 @@ def run_table(
         "jobs": prov_jobs,
     }
     return TableResult(spec=spec, frame=to_frame(rows), cells=cells, provenance=provenance)
+
+
+def metric_ready(metric: str) -> tuple[bool, str]:
+    """Can this per-image metric run here? (pyiqa-backed ones may lack their package/weights)."""
+    from repro.metrics import get_metric
+    from repro.metrics.iqa import is_set_level, metric_available
+
+    get_metric(metric)  # unknown names fail loudly
+    if is_set_level(metric):
+        ok, why = metric_available(metric)
+        return False, why if not ok else (
+            "NOT-IMPLEMENTED: set-level metrics (FID) are not wired into table runs yet"
+        )
+    return metric_available(metric)
 
 
 def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
