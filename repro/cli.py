@@ -280,13 +280,14 @@ def cmd_table(args) -> int:
 
     print(f"{spec.id}: {spec.title}")
     print(
-        f"{'row':<26} {'dataset':<10} {'metric':<10} {'reported':>10} {'reproduced':>11} "
+        f"{'row':<24} {'dataset':<10} {'metric':<22} {'reported':>10} {'reproduced':>11} "
         f"{'delta':>8}  status"
     )
     for c in result.cells:
         status = c.status if c.status != "NOT-RUN" else f"NOT-RUN ({c.reason.split(':')[0]})"
+        metric = c.metric + (f"@{c.variant}" if c.variant else "")
         print(
-            f"{c.label[:26]:<26} {(c.dataset or '-')[:10]:<10} {c.metric[:10]:<10} "
+            f"{c.label[:24]:<24} {(c.dataset or '-')[:10]:<10} {metric[:22]:<22} "
             f"{fmt(c.reported, c.metric):>10} {fmt(c.reproduced, c.metric):>11} "
             f"{fmt_delta(c.delta, c.metric):>8}  {status}"
         )

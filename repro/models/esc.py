@@ -561,3 +561,13 @@ for _v, _id in MODEL_IDS.items():
             settings=("backend",),
         )
     )
+
+
+def complexity(metric: str, model: nn.Module, row, spec, variant: str | None) -> float:
+    """Table hook: #FLOPs (G) by the official script's convention (fvcore, 1280x720 output)."""
+    if metric not in ("flops", "madds"):
+        raise ReproError(f"NOT-IMPLEMENTED: no '{metric}' counter for ESC")
+    from repro.models.esc_flops import esc_flops
+
+    width, height = spec.protocol.get("flops_output", (1280, 720))
+    return esc_flops(row.model, row.scale, output_hw=(height, width), method="meta")

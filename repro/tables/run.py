@@ -17,6 +17,7 @@ from repro.eval import distributed
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.imageio import atomic_write_text
+from repro.models import build
 from repro.paths import results_dir
 from repro.tables.compare import Cell, compare
 from repro.tables.spec import TableSpec
@@ -99,8 +100,14 @@ def run_table(
                 device=device,
             )
         except MissingWeightsError as exc:
+            # params, FLOPs and latency do not depend on the weights' values: measure them on
+            # the architecture; only the image columns need the checkpoint.
+            module = build(row.model, None, row.scale, **row.settings).eval().to(device)
             for c in row_cols:
-                not_run[(row.id, c.key)] = f"MISSING-WEIGHTS: {exc}"
+                if c.dataset is None:
+                    _dataset_free(spec, row, c, (module, {}), measured, not_run)
+                else:
+                    not_run[(row.id, c.key)] = f"MISSING-WEIGHTS: {exc}"
             continue
         for c in row_cols:
             if c.dataset is None:
