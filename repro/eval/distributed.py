@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch.distributed as dist
@@ -17,7 +18,17 @@ def world() -> tuple[int, int]:
 
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend)
+        atexit.register(_shutdown)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _shutdown() -> None:
+    """Leave together: a rank that exits while a peer still talks to it aborts the peer."""
+    if dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def gather(obj):
