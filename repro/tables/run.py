@@ -20,7 +20,7 @@ from repro.imageio import atomic_write_text
 from repro.models import build
 from repro.paths import results_dir
 from repro.tables.compare import Cell, compare
-from repro.tables.spec import TableSpec
+from repro.tables.spec import DATASET_FREE, TableSpec
 
 
 @dataclass
@@ -90,6 +90,9 @@ def run_table(
         if row.status or row.model is None:
             continue
         row_cols = [c for c in spec.columns if c.dataset in wanted or c.dataset is None]
+        # complexity columns (params, FLOPs, latency) are per model, even where the paper
+        # prints them under a dataset
+        cost_cols = [c for c in row_cols if c.dataset is None or c.metric in DATASET_FREE]
         try:
             loaded = load_model(
                 row.model,
@@ -104,16 +107,15 @@ def run_table(
             # the architecture; only the image columns need the checkpoint.
             module = build(row.model, None, row.scale, **row.settings).eval().to(device)
             for c in row_cols:
-                if c.dataset is None:
+                if c in cost_cols:
                     _dataset_free(spec, row, c, (module, {}), measured, not_run)
                 else:
                     not_run[(row.id, c.key)] = f"MISSING-WEIGHTS: {exc}"
             continue
-        for c in row_cols:
-            if c.dataset is None:
-                _dataset_free(spec, row, c, loaded, measured, not_run)
+        for c in cost_cols:
+            _dataset_free(spec, row, c, loaded, measured, not_run)
         for name in wanted:
-            cols = [c for c in row_cols if c.dataset == name]
+            cols = [c for c in row_cols if c.dataset == name and c not in cost_cols]
             for c in list(cols):
                 ready, why = metric_ready(c.metric)
                 if not ready:

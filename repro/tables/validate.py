@@ -46,10 +46,16 @@ def validate(table_id: str, data_root: str | None = None) -> dict:
         elif converted_path(entry).is_file() or find_local(entry):
             ready.append(f"weights {entry.id}")
         else:
-            missing.append(
-                f"weights {entry.id} (row {row.id}): python -m repro pull {entry.id}"
-                f" or put {entry.filename} in REPRO_WEIGHTS"
+            how = (
+                f"python -m repro pull {entry.id}"
+                if entry.urls or entry.hub_repo
+                else f"download by hand from {entry.source or 'the official release'}"
             )
+            missing.append(
+                f"weights {entry.id} (row {row.id}): {how}, or put {entry.filename} in "
+                "REPRO_WEIGHTS"
+            )
+
     for name, scales in scales_by_dataset.items():
         for scale in sorted(scales):
             try:
