@@ -62,38 +62,46 @@ def _col_label(c: Cell) -> str:
 
 
 def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | None:
-    """Scatter of the first quality column against the first cost column, reported vs measured."""
-    cost = next((c.metric for c in spec.columns if c.metric in COST_METRICS), None)
+    """Quality (first PSNR column) against cost, one panel per scale: reported o, reproduced x."""
+    present = {c.metric for c in spec.columns}
+    cost = next((m for m in ("madds", "flops", "macs", "params") if m in present), None)
     quality = next((c for c in spec.columns if c.dataset and c.metric.startswith("psnr")), None)
     if cost is None or quality is None:
         return None
     by_row: dict[str, dict] = {}
     for c in cells:
-        entry = by_row.setdefault(c.label, {})
-        if c.metric == cost and c.dataset is None:
+        entry = by_row.setdefault(c.label, {"scale": c.scale})
+        if c.metric == cost and "cost" not in entry:
             entry["cost"] = c.reproduced if c.reproduced is not None else c.reported
-        if (
-            c.dataset == quality.dataset
-            and c.metric == quality.metric
-            and c.variant == quality.variant
-        ):
+        if (c.dataset, c.metric, c.variant) == (quality.dataset, quality.metric, quality.variant):
             entry["reported"], entry["reproduced"] = c.reported, c.reproduced
     points = [(k, v) for k, v in by_row.items() if v.get("cost") and v.get("reported") is not None]
     if not points:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for label, v in points:
-        ax.scatter(v["cost"], v["reported"], marker="o", color="tab:blue")
-        ax.annotate(
-            label, (v["cost"], v["reported"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
-        )
-        if v.get("reproduced") is not None and math.isfinite(v["reproduced"]):
-            ax.scatter(v["cost"], v["reproduced"], marker="x", color="tab:red")
-    ax.scatter([], [], marker="o", color="tab:blue", label="reported")
-    ax.scatter([], [], marker="x", color="tab:red", label="reproduced")
-    ax.set_xlabel(cost + (" (count)" if cost == "params" else " (G)"))
-    ax.set_ylabel(f"{quality.metric} on {quality.dataset} (dB)")
-    ax.set_title(f"{spec.id}: quality vs cost", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    scales = sorted({v["scale"] for _, v in points})
+    fig, axes = plt.subplots(1, len(scales), figsize=(5.2 * len(scales), 4.2), squeeze=False)
+    unit = 1e3 if cost == "params" else 1.0
+    for ax, scale in zip(axes[0], scales, strict=True):
+        for label, v in points:
+            if v["scale"] != scale:
+                continue
+            x = v["cost"] / unit
+            ax.scatter(x, v["reported"], marker="o", color="tab:blue")
+            ax.annotate(
+                label, (x, v["reported"]), fontsize=6, xytext=(3, 3), textcoords="offset points"
+            )
+            if v.get("reproduced") is not None and math.isfinite(v["reproduced"]):
+                ax.scatter(x, v["reproduced"], marker="x", color="tab:red")
+                ax.plot([x, x], [v["reported"], v["reproduced"]], color="grey", lw=0.6)
+        xs = [v["cost"] / unit for _, v in points if v["scale"] == scale]
+        if min(xs) > 0 and max(xs) / min(xs) > 20:  # a few big models squash the rest
+            ax.set_xscale("log")
+        ax.set_title(f"x{scale}", fontsize=9)
+        ax.set_xlabel(f"{cost} ({'K' if cost == 'params' else 'G'})")
+        ax.set_ylabel(f"{quality.metric} on {quality.dataset} (dB)")
+        ax.grid(alpha=0.3)
+    axes[0][0].scatter([], [], marker="o", color="tab:blue", label="reported")
+    axes[0][0].scatter([], [], marker="x", color="tab:red", label="reproduced")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{spec.id}: quality vs cost", fontsize=10)
     return _save(fig, folder / f"{spec.id}_cost.png")
