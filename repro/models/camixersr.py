@@ -1029,4 +1029,23 @@ def complexity(metric: str, model: nn.Module, row, spec, variant: str | None) ->
     if metric == "flops":
         lr_hw = tuple(spec.protocol.get("flops_lr_input", (32, 32)))
         return camixersr_flops(model, lr_hw, convention="official") / 1e9
+    if metric == "latency_ratio":
+        return _latency_ratio(model, spec, variant)
     raise ReproError(f"NOT-IMPLEMENTED: no '{metric}' counter for CAMixerSR")
+
+
+def _latency_ratio(model: nn.Module, spec, variant: str | None) -> float:
+    """Latency at the model's gamma over latency at gamma 1, same input, same process."""
+    from repro.eval.complexity import latency_setting, measure_latency
+
+    setting = latency_setting(spec, variant)
+    if str(setting.get("device", "cpu")) != "cpu" or "input_lr" not in setting:
+        raise ReproError("NOT-IMPLEMENTED: latency ratios are measured on the CPU with input_lr")
+    kwargs = {"threads": setting.get("threads"), "repeats": int(setting.get("repeats", 5))}
+    ratio = model.ratio
+    try:
+        base = measure_latency(model.set_ratio(1.0), setting["input_lr"], **kwargs)
+        mine = measure_latency(model.set_ratio(ratio), setting["input_lr"], **kwargs)
+    finally:
+        model.set_ratio(ratio)
+    return mine / base

@@ -20,6 +20,7 @@ LOWER_IS_BETTER = {
     "madds",
     "macs",
     "latency_ms",
+    "latency_ratio",
     "memory_mb",
 }
 NOT_RUN_REASONS = (

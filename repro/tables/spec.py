@@ -19,7 +19,7 @@ FIXED_STATUSES = (
     "MISSING-WEIGHTS",
     "MISSING-DATA",
 )
-DATASET_FREE = {"params", "flops", "madds", "latency_ms", "memory_mb", "macs"}
+DATASET_FREE = {"params", "flops", "madds", "latency_ms", "latency_ratio", "memory_mb", "macs"}
 
 
 @dataclass(frozen=True)
