@@ -8,7 +8,6 @@ MATLAB bicubic, uint8 rounding). Stereo samples carry both views side by side in
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from repro.checksums import sha256_file
 from repro.data.cards import Card, HubSource, Layout, get_card
 from repro.errors import ChecksumError, DataError, MissingDataError
 from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
@@ -39,14 +39,6 @@ def _template_regex(template: str) -> re.Pattern:
 
 def _fill(template: str, *, name: str = "*", scale: int, view: str = "") -> str:
     return template.replace("{scale}", str(scale)).replace("{view}", view).replace("{name}", name)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Dataset:

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from repro.checksums import sha256_file
 from repro.errors import MissingWeightsError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
 from repro.models.registry import WeightsEntry
-from repro.models.weights import load_strict, read_state_dict, resolve, sha256_file
+from repro.models.weights import load_strict, read_state_dict, resolve
 
 
 @dataclass

@@ -24,13 +24,13 @@ default (the original code and pyiqa do not crop); ``crop`` removes border pixel
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from repro.checksums import sha256_file
 from repro.errors import DataError, MissingWeightsError, WeightsError
 from repro.paths import weights_dirs
 
@@ -106,14 +106,6 @@ class AlexNetLPIPS(nn.Module):
         return total
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def find_lpips_weights() -> dict[str, Path | None]:
     """Where each LPIPS weight file is (``None`` when absent), in ``weights_dirs()`` order."""
     found: dict[str, Path | None] = {}
@@ -140,7 +132,7 @@ def _missing_message(missing: list[str]) -> str:
 def _read_verified(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
-    digest = _sha256(path)
+    digest = sha256_file(path)
     expected = LPIPS_WEIGHTS[path.name]
     if digest != expected:
         raise WeightsError(

@@ -34,7 +34,6 @@ against its sha256.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from pathlib import Path
 
@@ -43,6 +42,7 @@ import torch
 from scipy.ndimage import convolve
 from scipy.special import gamma
 
+from repro.checksums import sha256_file
 from repro.errors import DataError, MissingWeightsError, WeightsError
 from repro.paths import weights_dirs
 
@@ -77,7 +77,7 @@ def find_niqe_params() -> Path | None:
 @functools.lru_cache(maxsize=4)
 def _load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = Path(path)
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    digest = sha256_file(p)
     expected = NIQE_PARAMS[p.name]
     if digest != expected:
         raise WeightsError(

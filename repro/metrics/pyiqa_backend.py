@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib
 import os
 import tempfile
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from repro.checksums import sha256_file
 from repro.errors import DataError, MissingWeightsError, ReproError, WeightsError
 from repro.paths import cache_dir, weights_dirs
 
@@ -277,11 +277,7 @@ def _verify(f: WeightFile, path: Path) -> None:
     want = f.expected_prefix
     if not want or f.cache == "hf":
         return
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    digest = h.hexdigest()
+    digest = sha256_file(path)
     if not digest.startswith(want):
         raise WeightsError(
             f"{path} has sha256 {digest[:12]}..., expected {want[:12]}...; the file is corrupt "

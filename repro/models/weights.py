@@ -7,7 +7,6 @@ its metadata, so later runs read safetensors only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import urllib.request
@@ -17,17 +16,10 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
+from repro.checksums import sha256_file
 from repro.errors import ChecksumError, MissingWeightsError, WeightsError
 from repro.models.registry import WeightsEntry
 from repro.paths import cache_dir, weights_dirs
-
-
-def sha256_file(path: os.PathLike | str, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def offline() -> bool:
