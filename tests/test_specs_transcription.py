@@ -94,6 +94,7 @@ ALLOWED_METRICS = {
     "flops",
     "madds",
     "latency_ms",
+    "latency_ratio",
     "memory_mb",
 }
 ALLOWED_TASKS = {"classic", "large", "360", "stereo", "real", "complexity"}
