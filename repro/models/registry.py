@@ -75,9 +75,13 @@ def all_models() -> dict[str, ModelInfo]:
     return dict(sorted(_REGISTRY.items()))
 
 
+# Names the papers use for registered variants.
+ALIASES = {"esc-base": "esc", "esc-lt": "esc-light"}
+
+
 def get(model_id: str) -> ModelInfo:
     models = all_models()
-    key = model_id.lower()
+    key = ALIASES.get(model_id.lower(), model_id.lower())
     if key not in models:
         raise UnknownNameError(
             f"unknown model '{model_id}'; {did_you_mean(key, models)} "
