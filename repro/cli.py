@@ -321,11 +321,13 @@ def cmd_eval(args) -> int:
         protocol["channel"] = args.channel
     crop = protocol.get("crop", 0)
     crop = args.crop if args.crop is not None else (args.scale if crop == "scale" else int(crop))
-    metrics = [("psnr", None), ("ssim", None)] if card.task != "real" or data.layout.hr else []
+    metrics = [("psnr", None), ("ssim", None)]
     if card.task == "stereo":
         metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
     if card.task == "360":
         metrics += [("ws_psnr", None), ("ws_ssim", None)]
+    if not data.layout.hr:  # LR-only sets: a no-reference metric
+        metrics = [("niqe", None)]
     job = Job(
         model=args.model,
         scale=args.scale,

@@ -198,3 +198,18 @@ def test_report_index_lists_every_table(tmp_path):
     text = (tmp_path / "index.md").read_text()
     assert "`bicubic_classic`" in text and "`camixer_tab2`" in text
     assert Path(tmp_path / "index.md").is_file()
+
+
+def test_eval_on_an_lr_only_set_scores_niqe():
+    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "RealSRSet",
+              "--limit", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [sorted(k for k in r if k in ("psnr", "niqe")) for r in doc["rows"]] == [["niqe"]] * 2
+    assert 2.0 < doc["means"][0]["niqe"] < 20.0
+
+
+def test_pre_upsampled_real_lr_is_refused_with_the_reason():
+    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "RealSR",
+              "--limit", "1")
+    assert out.returncode == 2 and "pre-upsampled" in out.stderr

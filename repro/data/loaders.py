@@ -188,8 +188,12 @@ class Dataset:
     def _fit(self, name: str, hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
         """Crop HR to LR * scale (mod-crop); refuse pairs whose sizes do not fit the scale."""
         s = self.scale
-        if self.card.task == "real" and hr.shape[:2] == lr.shape[:2]:
-            return hr  # some real-world sets (NTIRE19 RealSR) ship LR upsampled to HR size
+        if hr.shape[:2] == lr.shape[:2] and s != 1:
+            raise DataError(
+                f"{self.card.name}/{name}: LR and HR are both {hr.shape[1]}x{hr.shape[0]} (LR "
+                f"pre-upsampled, as in the NTIRE19 RealSR release), so an x{s} model cannot use "
+                "it; supply the true LR images (RealSR V3 Test/4) in another folder"
+            )
         h, w = lr.shape[0] * s, lr.shape[1] * s
         dh, dw = hr.shape[0] - h, hr.shape[1] - w
         if not (0 <= dh < s and 0 <= dw < s):
