@@ -61,6 +61,7 @@ class Dataset:
         self.lr_mode, self.rounding, self.origin = lr_mode, rounding, origin
         self.names = self._list_names()
         self.file_sha256: dict[str, str] = {}  # relative path -> digest, filled as files are read
+        self._hashed: dict[tuple, str] = {}  # (relative path, mtime, size) -> digest
         self.unverified = 0
 
     # -- discovery -------------------------------------------------------------------------
@@ -136,7 +137,11 @@ class Dataset:
                 "or fix its folder layout"
             )
         rel = path.relative_to(self.root).as_posix()
-        digest = sha256_file(path)
+        stat = path.stat()
+        stamp = (rel, stat.st_mtime_ns, stat.st_size)
+        digest = self._hashed.get(stamp)  # verify() then load() hash each file once
+        if digest is None:
+            digest = self._hashed[stamp] = sha256_file(path)
         expected = self.card.sha256.get(rel)
         if expected is not None and digest != expected:
             raise ChecksumError(
