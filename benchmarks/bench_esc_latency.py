@@ -33,6 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+from repro.machine import cpu_name, load_average  # noqa: E402
 from repro.models.esc import build_esc  # noqa: E402
 from repro.models.esc_attention import resolve_backend  # noqa: E402
 
@@ -45,23 +46,6 @@ PAPER_HD = {
     4: {"fp": 21.7, "light": 13.3, "base": 21.9},
 }
 PAPER_M2 = {"light": 124.07, "base": 181.16}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _load() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def _time_models(models: dict, x: torch.Tensor, min_time: float, min_runs: int, max_runs: int):
@@ -99,7 +83,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     auto = resolve_backend("auto", "cpu")
-    load_before = _load()
+    load_before = load_average()
     started = time.time()
     lines: list[str] = []
     add = lines.append
@@ -187,12 +171,12 @@ def main() -> None:
     add("## Environment")
     add("")
     add(
-        f"- CPU: {_cpu_name()}, torch.set_num_threads({args.threads}), "
+        f"- CPU: {cpu_name()}, torch.set_num_threads({args.threads}), "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     )
     add(f"- torch {torch.__version__}, Python {platform.python_version()}, float32, batch 1")
     add(
-        f"- load average (1/5/15 min) before: {load_before}; after: {_load()} "
+        f"- load average (1/5/15 min) before: {load_before}; after: {load_average()} "
         f"(other processes shared the 2 cores; absolute numbers are noisy, same-process ratios "
         "less so)"
     )

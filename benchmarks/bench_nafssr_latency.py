@@ -25,6 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+from repro.machine import cpu_name, load_average  # noqa: E402
 from repro.models.nafssr import VARIANTS, build_nafssr  # noqa: E402
 
 OUT = Path(__file__).with_name("nafssr.md")
@@ -48,23 +49,6 @@ def _time(model, x: torch.Tensor, min_time: float, min_runs: int) -> dict[bool, 
     return times
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _load() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--height", type=int, default=64, help="LR height (per view)")
@@ -79,7 +63,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.rand(1, 6, args.height, args.width)
-    load_before = _load()
+    load_before = load_average()
     rows = []
     for v in args.variants.split(","):
         model = build_nafssr(v, 4).eval()
@@ -95,7 +79,7 @@ def main() -> None:
             )
         rows.append((v, params, cells))
         del model
-    load_after = _load()
+    load_after = load_average()
 
     h, w = args.height, args.width
     lines = [
@@ -134,7 +118,7 @@ def main() -> None:
         )
     lines += [
         "",
-        f"Environment: torch {torch.__version__}, {_cpu_name()}, {os.cpu_count()} logical CPUs "
+        f"Environment: torch {torch.__version__}, {cpu_name()}, {os.cpu_count()} logical CPUs "
         f"visible, Python {platform.python_version()}. Load average (1/5/15 min) before: "
         f"{load_before}; after: {load_after}. The machine was shared with other processes, so "
         "absolute numbers are indicative; compare within this table.",

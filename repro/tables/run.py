@@ -17,6 +17,7 @@ from repro.eval import distributed
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.imageio import atomic_write_text
+from repro.machine import cpu_name
 from repro.models import build
 from repro.paths import results_dir
 from repro.tables.compare import Cell, compare
@@ -48,16 +49,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{repro.__version__}+{commit}" if commit else repro.__version__
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_table(
