@@ -21,7 +21,6 @@ from repro.paths import REPO_ROOT, shared_root
 CARDS_DIR = REPO_ROOT / "datasets"
 DATA = shared_root() / "data"
 TASKS = {"classic", "stereo", "360", "large", "real"}
-HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 EXPECTED = {
     "Set5", "Set14", "B100", "Urban100", "Manga109", "Flickr1024", "KITTI2012", "KITTI2015",
@@ -88,7 +87,10 @@ def test_card_schema(path):
     assert protocol["crop"] == "scale" or (isinstance(protocol["crop"], int)
                                            and protocol["crop"] >= 0)
     assert protocol.get("lr_boundary", "symmetric") in {"symmetric", "replicate"}
-    scoring = {k: v for k, v in protocol.items() if k != "lr_boundary"}
+    assert protocol.get("lr_maker", "matlab-bicubic") in {"matlab-bicubic", "odi-fisheye"}
+    # 360° sets (and only they) make LR with OSRT's fisheye pipeline
+    assert (protocol.get("lr_maker") == "odi-fisheye") == (card["task"] == "360")
+    scoring = {k: v for k, v in protocol.items() if k not in ("lr_boundary", "lr_maker")}
     if card["task"] == "classic":
         assert scoring == {"channel": "y", "crop": "scale"}
     if card["task"] in {"stereo", "360", "large"}:
@@ -118,9 +120,11 @@ def test_source_is_pinned_or_says_why(path):
         assert re.fullmatch(r"[\w.-]+/[\w.-]+", hub["repo"])
         assert hub.get("repo_type", "dataset") in {"dataset", "model", "space"}
         revision = hub.get("revision")
-        assert revision is None or HEX40.match(str(revision)), revision
+        assert revision is None or re.fullmatch(r"[0-9a-f]{7,40}", str(revision)), revision
         if revision is None:
             assert "revision not pinned" in source["note"]
+        elif len(str(revision)) < 40:  # an abbreviated pin must say why it is not the full hash
+            assert "abbreviated" in source["note"]
     archive = source.get("archive")
     if archive is not None:
         assert archive.get("url", "").startswith(("http://", "https://"))

@@ -120,11 +120,13 @@ def test_rgba_and_16bit_images_follow_the_documented_policy(tmp_path):
     assert back.shape[2] == 1 and np.array_equal(back[:, :, 0], rgb[:, :, 1])
 
 
-def _fake_hub_cache(cache: Path, repo: str, revision: str, files: dict[str, Path]) -> None:
+def _fake_hub_cache(
+    cache: Path, repo: str, revision: str, files: dict[str, Path], ref: str = "main"
+) -> None:
     """Lay out files as huggingface_hub does: blobs by sha256, snapshot symlinks, refs."""
     base = cache / ("datasets--" + repo.replace("/", "--"))
     (base / "refs").mkdir(parents=True)
-    (base / "refs" / "main").write_text(revision)
+    (base / "refs" / ref).write_text(revision)
     for rel, src in files.items():
         blob = base / "blobs" / hashlib.sha256(src.read_bytes()).hexdigest()
         blob.parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +229,50 @@ def test_hub_parquet_dataset_through_hf_datasets(tmp_path, monkeypatch, card_dir
     sample = data.load("head")
     assert data.unverified == 0  # bytes written as stored: the card's sha256 still match
     assert np.array_equal(sample.lr, read_image(DATA / "Set5/LR_bicubic/X2/headx2.png"))
+
+
+def test_flickr1024_hub_parquet_gives_stereo_pairs_by_row(tmp_path, monkeypatch):
+    """The real Flickr1024 card: left/right columns of one row become views 0/1 of one pair,
+    and the abbreviated pin resolves to the full commit, which provenance records."""
+    import datasets as hf_datasets
+    import huggingface_hub.constants as hfc
+
+    from repro.imageio import write_image
+
+    left = read_image(DATA / "KITTI2012_sample1/original/000000_10_L.png")[:64, :96]
+    right = read_image(DATA / "KITTI2012_sample1/original/000000_10_R.png")[:64, :96]
+    pngs = {}
+    for key, img in {"l": left, "r": right, "l2": left[::-1], "r2": right[::-1]}.items():
+        write_image(tmp_path / f"{key}.png", img)
+        pngs[key] = {"bytes": (tmp_path / f"{key}.png").read_bytes(), "path": None}
+    table = hf_datasets.Dataset.from_dict(
+        {"left_image": [pngs["l"], pngs["l2"]], "right_image": [pngs["r"], pngs["r2"]]}
+    )
+    for col in ("left_image", "right_image"):
+        table = table.cast_column(col, hf_datasets.Image())
+    parquet = tmp_path / "test-00000-of-00001.parquet"
+    table.to_parquet(str(parquet))
+    card = get_card("Flickr1024")
+    full = card.hub.revision + "0" * (40 - len(card.hub.revision))
+    cache = tmp_path / "hub"
+    _fake_hub_cache(
+        cache,
+        card.hub.repo,
+        full,
+        {"data/test-00000-of-00001.parquet": parquet},
+        ref=card.hub.revision,
+    )
+    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    data = open_dataset("Flickr1024", 4, data_root=tmp_path / "empty")
+    assert data.origin == f"hub:{card.hub.repo}@{full}"
+    assert data.names == ["0001", "0002"]
+    pair = data.load("0002")
+    assert pair.hr.shape == (64, 96, 6)
+    assert np.array_equal(pair.hr[..., :3], left[::-1])
+    assert np.array_equal(pair.hr[..., 3:], right[::-1])
+    assert pair.lr.shape == (16, 24, 6) and data.lr_source == "bicubic-matlab-symmetric"
 
 
 def test_hub_archives_are_unpacked_once(tmp_path, monkeypatch, card_dir):

@@ -13,7 +13,7 @@ from repro.errors import SpecError, UnknownNameError, did_you_mean
 from repro.paths import cards_dir
 
 TASKS = ("classic", "stereo", "360", "large", "real")
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the Hub shows
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class Layout:
     hr: str | None  # template with {name}, {scale}, {view}
     lr: str | None
     views: tuple[str, ...] = ()  # stereo: ("0", "1") or ("L", "R"); empty for single images
-    parquet: dict | None = None  # Hub parquet tables: {files, name, hr, lr} (column names)
+    # Hub parquet tables: {files, name, hr, lr}; hr/lr name a column, or map view -> column
+    parquet: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,11 @@ def _parse(path: Path) -> Card:
     if src.get("hub"):
         h = src["hub"]
         rev = h.get("revision")
-        if rev is not None and not _HEX40.match(str(rev)):
-            raise SpecError(f"dataset card {path}: hub revision must be a 40-hex commit, got {rev}")
+        if rev is not None and not _COMMIT.match(str(rev)):
+            raise SpecError(
+                f"dataset card {path}: hub revision must be a commit hash (40 hex, or the 7+ "
+                f"hex abbreviation the Hub shows), got {rev}; branch names are not pins"
+            )
         hub = HubSource(
             repo=h["repo"],
             revision=rev,

@@ -2,8 +2,9 @@
 
 Data flows one way: card -> folder -> Sample(name, lr, hr, meta). Files are verified against the
 card's sha256 as they are read; LR images absent from disk are made the papers' way (mod-crop,
-MATLAB bicubic, uint8 rounding). Stereo samples carry both views side by side in the channel axis
-(left RGB, right RGB: 6 channels), which is what stereo models take.
+MATLAB bicubic, uint8 rounding; 360° sets: OSRT's fisheye pipeline, ``repro.data.odi``). Stereo
+samples carry both views side by side in the channel axis (left RGB, right RGB: 6 channels),
+which is what stereo models take.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
 from repro.paths import data_roots
 
 LR_MODES = ("official", "bicubic")
+LR_MAKERS = ("matlab-bicubic", "odi-fisheye")  # card protocol key ``lr_maker``
 
 
 @dataclass
@@ -106,9 +108,19 @@ class Dataset:
         return self.card.protocol.get("lr_boundary", "symmetric")
 
     @property
+    def lr_maker(self) -> str:
+        """How missing LR is made: MATLAB bicubic, or OSRT's fisheye pipeline for 360° sets."""
+        maker = self.card.protocol.get("lr_maker", "matlab-bicubic")
+        if maker not in LR_MAKERS:
+            raise DataError(f"{self.card.name}: unknown lr_maker '{maker}'; use one of {LR_MAKERS}")
+        return maker
+
+    @property
     def lr_source(self) -> str:
         if self.lr_mode == "official" and self.has_official_lr:
             return "official"
+        if self.lr_maker == "odi-fisheye":
+            return "odi-fisheye-bicubic"
         return f"bicubic-{self.rounding}-{self.boundary}"
 
     @property
@@ -170,6 +182,9 @@ class Dataset:
         s = self.scale
         if files["lr"]:
             lr_views = [self._read_verified(p) for p in files["lr"]]
+        elif hr_views and self.lr_maker == "odi-fisheye":
+            hr_views = [to_rgb3(h) for h in hr_views]  # the official reader converts to RGB
+            lr_views = [self._odi_lr(name, h) for h in hr_views]
         elif hr_views:
             lr_views = [
                 imresize_uint8(
@@ -189,6 +204,20 @@ class Dataset:
             "files": [str(p) for p in files["hr"] + files["lr"]],
         }
         return Sample(name=name, lr=lr, hr=hr, meta=meta)
+
+    def _odi_lr(self, name: str, hr: np.ndarray) -> np.ndarray:
+        from repro.data.odi import ODI_HR_SIZE, odi_fisheye_lr
+
+        if hr.shape[:2] != ODI_HR_SIZE:
+            # The official LR comes from the HR resized to 1024x2048, but the score is taken
+            # against the HR file cropped top-left to LR*scale: other sizes give no valid pair.
+            raise DataError(
+                f"{self.card.name}/{name}: HR is {hr.shape[1]}x{hr.shape[0]}; the official 360° "
+                f"pipeline needs {ODI_HR_SIZE[1]}x{ODI_HR_SIZE[0]} ERP HR images (it resizes "
+                "the HR to that size to make the LR, then scores against the HR file as is); "
+                "resize the HR folder to 2048x1024 first"
+            )
+        return odi_fisheye_lr(hr, self.scale)
 
     def _fit(self, name: str, hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
         """Crop HR to LR * scale (mod-crop); refuse pairs whose sizes do not fit the scale."""
@@ -282,6 +311,15 @@ def hub_snapshot(card: Card) -> Path:
     return Path(folder) / hub.subdir if hub.subdir else Path(folder)
 
 
+def _snapshot_commit(card: Card, folder: Path) -> str:
+    """The full commit a snapshot resolved to (HF cache: ``snapshots/<commit>/<subdir>``)."""
+    hub: HubSource = card.hub  # type: ignore[assignment]
+    revision = str(hub.revision)
+    root = folder.parents[len(Path(hub.subdir).parts) - 1] if hub.subdir else folder
+    # the cache names a snapshot by its full commit; an abbreviated pin resolves to it
+    return root.name if root.name.startswith(revision) else revision
+
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 
 
@@ -335,6 +373,7 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
     from repro.paths import cache_dir
 
     spec = layout.parquet or {}
+    views = layout.views or ("",)
     files = sorted(str(p) for p in snapshot.glob(spec.get("files", "**/*.parquet")))
     if not files:
         raise DataError(f"{card.name}: no parquet files in the Hub snapshot {snapshot}")
@@ -343,22 +382,31 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
     if done.is_file():
         return target
     table = hf_datasets.Dataset.from_parquet(files)
-    columns = {k: v for k, v in spec.items() if k in ("hr", "lr") and v}
-    for col in columns.values():
-        for scale in card.scales or (1,):
-            name = col.replace("{scale}", str(scale))
-            if name in table.column_names:
-                table = table.cast_column(name, hf_datasets.Image(decode=False))
-    for item in table:
-        name = str(item[spec.get("name", "name")])
-        for kind, col in columns.items():
+    # kind -> view -> column template; a plain string serves single-image layouts
+    columns = {
+        kind: col if isinstance(col, dict) else {views[0]: col}
+        for kind, col in spec.items()
+        if kind in ("hr", "lr") and col
+    }
+    for per_view in columns.values():
+        for col in per_view.values():
             for scale in card.scales or (1,):
-                cell = item.get(col.replace("{scale}", str(scale)))
-                if not cell:
-                    continue
-                out = target / _fill(getattr(layout, kind), name=name, scale=scale)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(cell["bytes"])
+                name = col.replace("{scale}", str(scale))
+                if name in table.column_names:
+                    table = table.cast_column(name, hf_datasets.Image(decode=False))
+    name_column = spec.get("name")  # None: pairs are numbered by row, 0001, 0002, ...
+    for row, item in enumerate(table):
+        name = str(item[name_column]) if name_column else f"{row + 1:04d}"
+        for kind, per_view in columns.items():
+            for view, col in per_view.items():
+                for scale in card.scales or (1,):
+                    cell = item.get(col.replace("{scale}", str(scale)))
+                    if not cell:
+                        continue
+                    rel = _fill(getattr(layout, kind), name=name, scale=scale, view=str(view))
+                    out = target / rel
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(cell["bytes"])
     done.write_text("ok\n")
     return target
 
@@ -390,6 +438,7 @@ def open_dataset(
                     return Dataset(card, folder, layout, scale, lr_mode=lr_mode, rounding=rounding)
     if use_hub and card.hub is not None and card.hub.revision is not None:
         folder = hub_snapshot(card)
+        commit = _snapshot_commit(card, folder)
         for layout in card.layouts:
             if layout.parquet:
                 folder = materialise_parquet(card, layout, folder)
@@ -408,7 +457,7 @@ def open_dataset(
             scale,
             lr_mode=lr_mode,
             rounding=rounding,
-            origin=f"hub:{card.hub.repo}@{card.hub.revision}",
+            origin=f"hub:{card.hub.repo}@{commit}",
         )
     raise MissingDataError(
         f"dataset {card.name} not found (looked in {', '.join(tried[:4])}"
