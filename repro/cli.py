@@ -270,6 +270,7 @@ def cmd_table(args) -> int:
                     "table": spec.id,
                     "protocol_version": spec.version,
                     "cells": [c.to_dict() for c in result.cells],
+                    "claims": [c.to_dict() for c in result.claims],
                     "files": paths,
                 }
             )
@@ -292,6 +293,13 @@ def cmd_table(args) -> int:
             f"{fmt_delta(c.delta, c.metric):>8}  {status}"
         )
     print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
+    for claim in result.claims:
+        detail = (
+            f"margin {claim.margin:+.4f}"
+            if claim.margin is not None
+            else (claim.reason or "").split(":")[0]
+        )
+        print(f"claim {claim.id}: {claim.status} ({detail})")
     print(f"wrote {paths['frame']}, {paths['report']}")
     return 0
 

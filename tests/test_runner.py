@@ -37,6 +37,37 @@ def test_one_row_per_image_with_metrics_and_seconds():
     assert len(prov["data"]["sha256"]) == 64
 
 
+@pytest.mark.parametrize("ssim_kind", ["skimage", "matlab"])
+def test_stereo_frames_have_one_row_per_view_whose_mean_is_the_pair_score(ssim_kind):
+    """KITTI2012 sample, bicubic x4: the view rows average to the official pair formulas."""
+    from repro.metrics.stereo import stereo_scores
+    from repro.models.bicubic import Bicubic
+
+    metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
+    job = Job(
+        model="bicubic", scale=4, dataset="KITTI2012", metrics=metrics,
+        protocol={"channel": "rgb", "ssim": ssim_kind}, crop=0,
+    )
+    data = open_dataset("KITTI2012", 4)
+    rows, _ = evaluate(job, data, progress=False, use_cache=False)
+    frame = to_frame(rows)
+    assert list(frame["view"]) == ["left", "right"] and set(frame["image"]) == {"000000_10"}
+    assert list(frame.columns[:3]) == ["dataset", "image", "view"]
+    sample = data.load("000000_10")
+    sr = Bicubic(4).predict_uint8(sample.lr)
+    pair = stereo_scores(sr[..., :3], sr[..., 3:], sample.hr[..., :3], sample.hr[..., 3:],
+                         ssim_kind=ssim_kind)
+    left = stereo_scores(sr[..., :3], None, sample.hr[..., :3], None, protocol="left_crop64",
+                         ssim_kind=ssim_kind)
+    mean = means(frame).iloc[0]
+    assert mean["images"] == 1
+    for metric in ("psnr", "ssim"):
+        assert mean[f"{metric}@pair_mean"] == pytest.approx(pair[metric], abs=1e-12)
+        assert mean[f"{metric}@left_crop64"] == pytest.approx(left[metric], abs=1e-12)
+        assert math.isnan(frame.loc[1, f"{metric}@left_crop64"])  # the right view has no share
+    assert frame.loc[0, "psnr@pair_mean"] != frame.loc[1, "psnr@pair_mean"]
+
+
 def test_infinite_psnr_does_not_break_the_mean():
     assert finite_mean([math.inf, 30.0, 32.0]) == 31.0
     assert math.isnan(finite_mean([math.inf]))
@@ -86,11 +117,11 @@ def test_interrupted_run_resumes(monkeypatch):
 def test_cache_skips_a_torn_last_line(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_RESULTS", str(tmp_path))
     cache = RowCache("k")
-    cache.put("a", {"f": "1"}, {"psnr": 1.0})
+    cache.put("a", {"f": "1"}, [{"psnr": 1.0}])
     with open(cache.path, "a") as f:
         f.write('{"image": "b", "files_sha')
     again = RowCache("k")
-    assert again.get("a", {"f": "1"}) == {"psnr": 1.0} and again.get("b", {}) is None
+    assert again.get("a", {"f": "1"}) == [{"psnr": 1.0}] and again.get("b", {}) is None
 
 
 def _eval_json(cmd: list[str], env: dict) -> dict:

@@ -38,17 +38,18 @@ class RowCache:
                 continue  # a line cut by an interrupted write
             self._rows[entry["image"]] = entry
 
-    def get(self, image: str, files_sha256: dict[str, str]) -> dict | None:
+    def get(self, image: str, files_sha256: dict[str, str]) -> list[dict] | None:
+        """The rows of one image (one per view for stereo pairs), or None to recompute."""
         entry = self._rows.get(image)
-        if entry is None or entry.get("files_sha256") != files_sha256:
+        if entry is None or entry.get("files_sha256") != files_sha256 or "rows" not in entry:
             return None
-        return entry["row"]
+        return entry["rows"]
 
-    def put(self, image: str, files_sha256: dict[str, str], row: dict) -> None:
+    def put(self, image: str, files_sha256: dict[str, str], rows: list[dict]) -> None:
         if not self.enabled:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        entry = {"image": image, "files_sha256": files_sha256, "row": row}
+        entry = {"image": image, "files_sha256": files_sha256, "rows": rows}
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, default=_jsonable) + "\n")
             f.flush()

@@ -1,4 +1,5 @@
-"""Run model x dataset x scale x protocol over images; one row per image, plus means."""
+"""Run model x dataset x scale x protocol over images; one row per image (per view for stereo
+pairs), plus means."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from repro.data.loaders import Dataset
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
 from repro.eval.predictor import load_model, make_predictor
-from repro.eval.scoring import score
+from repro.eval.scoring import score, score_views
 
-ID_COLUMNS = ["dataset", "image", "row", "model", "variant", "scale", "settings"]
+ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
 
 
 @dataclass
@@ -63,8 +64,10 @@ def evaluate(
     )
     predict = make_predictor(module, device=device, tile=job.protocol.get("tile"))
     rank, size = distributed.world()
+    stereo = len(data.layout.views) == 2
     identity = {
         "code": repro.__version__,
+        "rows": "per-view" if stereo else "per-image",
         "model": model_prov,
         "dataset": data.describe(),
         "protocol": job.protocol,
@@ -81,14 +84,14 @@ def evaluate(
         shas = data.verify(name)
         cached = cache.get(name, shas)
         if cached is not None:
-            rows.append(cached)
+            rows.extend(cached)
             continue
         sample = data.load(name)
         torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
         start = time.perf_counter()
         sr = predict(sample.lr)
         seconds = time.perf_counter() - start
-        row = {
+        ids = {
             "dataset": data.card.name,
             "image": name,
             "row": job.row,
@@ -97,10 +100,11 @@ def evaluate(
             "scale": job.scale,
             "settings": _settings_str(job.settings),
         }
-        row.update(score(sr, sample.hr, job.metrics, job.protocol, job.crop))
-        row["seconds"] = seconds
-        cache.put(name, shas, row)
-        rows.append(row)
+        args = (sr, sample.hr, job.metrics, job.protocol, job.crop)
+        scored = score_views(*args) if stereo else [score(*args)]
+        image_rows = [{**ids, **values, "seconds": seconds} for values in scored]
+        cache.put(name, shas, image_rows)
+        rows.extend(image_rows)
     gathered = distributed.gather(rows)
     order = {n: i for i, n in enumerate(data.names)}
     all_rows = sorted((r for part in gathered for r in part), key=lambda r: order[r["image"]])
@@ -155,12 +159,16 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def means(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per (row, dataset, scale) means of every metric (finite values), with image counts."""
+    """Per (row, dataset, scale) means of every metric (finite values), with image counts.
+
+    Stereo frames have one row per view; their stereo metrics are shares of the pair score
+    (:func:`repro.metrics.stereo.view_scores`), so the mean over views is the paper's number.
+    """
     if frame.empty:
         return frame
     keys = [c for c in ("row", "model", "dataset", "scale", "settings") if c in frame.columns]
     metric_cols = [c for c in frame.columns if c not in ID_COLUMNS]
     grouped = frame.groupby(keys, sort=False, dropna=False)
     out = grouped[metric_cols].agg(finite_mean)
-    out["images"] = grouped.size()
+    out["images"] = grouped["image"].nunique()  # stereo sets have two rows (views) per image
     return out.reset_index()

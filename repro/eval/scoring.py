@@ -27,14 +27,16 @@ def score(
     metrics: list[tuple[str, str | None]],
     protocol: dict,
     crop: int,
+    view: str | None = None,
 ) -> dict[str, float]:
     """Values for ``(metric, variant)`` pairs, keyed ``metric`` or ``metric@variant``.
 
     Without ground truth (LR-only sets) only no-reference metrics are computed; full-reference
-    ones are left out of the row.
+    ones are left out of the row. ``view`` ('left' or 'right') marks ``sr``/``hr`` as one view
+    of a stereo pair (see :func:`score_views`); stereo variants then score that view's share.
     """
     from repro.metrics import get_metric
-    from repro.metrics.stereo import stereo_scores
+    from repro.metrics.stereo import stereo_scores, view_scores
 
     if hr is not None and sr.shape[:2] != hr.shape[:2]:
         raise ReproError(
@@ -58,10 +60,15 @@ def score(
             if hr is None:
                 continue
             if variant not in stereo_cache:
-                stereo_cache[variant] = stereo_scores(
-                    sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
-                    protocol=variant, ssim_kind=kwargs["ssim"],
-                )
+                if view is None:
+                    stereo_cache[variant] = stereo_scores(
+                        sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
+                        protocol=variant, ssim_kind=kwargs["ssim"],
+                    )
+                else:
+                    stereo_cache[variant] = view_scores(
+                        sr, hr, view, protocol=variant, ssim_kind=kwargs["ssim"]
+                    )
             out[key] = float(stereo_cache[variant][metric])
             continue
         spec = get_metric(metric)
@@ -70,3 +77,25 @@ def score(
         elif hr is not None:
             out[key] = float(spec.fn(sr, hr, **kwargs))
     return out
+
+
+def score_views(
+    sr: np.ndarray,
+    hr: np.ndarray | None,
+    metrics: list[tuple[str, str | None]],
+    protocol: dict,
+    crop: int,
+) -> list[dict]:
+    """One row per view of a (H, W, 6) stereo pair, each with a ``view`` key.
+
+    Stereo variants give each view its share of the pair score (the mean over a set's view
+    rows equals the mean over its pairs); other metrics score each view as an image.
+    """
+    from repro.metrics.stereo import VIEWS
+
+    rows = []
+    for i, view in enumerate(VIEWS):
+        part = slice(3 * i, 3 * i + 3)
+        hr_view = None if hr is None else hr[..., part]
+        rows.append({"view": view, **score(sr[..., part], hr_view, metrics, protocol, crop, view)})
+    return rows

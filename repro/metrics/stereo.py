@@ -89,6 +89,37 @@ def stereo_scores(
     return {"psnr": float(p), "ssim": float(s)}
 
 
+VIEWS = ("left", "right")  # channels 0-2 and 3-5 of a (H, W, 6) pair
+
+
+def view_scores(
+    sr_view, hr_view, view: str, *, protocol: str = "pair_mean", ssim_kind: str = "skimage"
+) -> dict[str, float]:
+    """One view's share of a pair score, for frames with one row per view.
+
+    ``pair_mean``: the view's own PSNR and SSIM (RGB, crop 0); the pair value is the mean of the
+    two views' values (for NAFSSR's 6-channel SSIM too: it averages per-channel SSIMs), so the
+    mean over all view rows of a set equals the mean over its pairs. ``left_crop64``: the left
+    view without its first 64 columns; NaN for the right view, which that protocol ignores.
+    """
+    check_choice(protocol, STEREO_PROTOCOLS, "stereo protocol")
+    check_choice(ssim_kind, STEREO_SSIM_KINDS, "stereo SSIM kind")
+    check_choice(view, VIEWS, "stereo view")
+    sr, hr = _view(sr_view, f"SR {view}"), _view(hr_view, f"HR {view}")
+    _check_same(sr, hr, view)
+    if protocol == "left_crop64":
+        if view == "right":
+            return {"psnr": float("nan"), "ssim": float("nan")}
+        return stereo_scores(sr, None, hr, None, protocol=protocol, ssim_kind=ssim_kind)
+    if ssim_kind == "skimage":
+        from skimage.metrics import structural_similarity
+
+        s = structural_similarity(sr, hr, channel_axis=2, data_range=PEAK)
+    else:
+        s = ssim(sr, hr, channel="rgb", crop=0, kind="matlab")
+    return {"psnr": float(psnr(sr, hr, channel="rgb", crop=0)), "ssim": float(s)}
+
+
 def _skimage_ssim6(sr_left, sr_right, hr_left, hr_right) -> float:
     """NAFSSR's ``calculate_skimage_ssim`` on the 6-channel concatenation, literally."""
     from skimage.metrics import structural_similarity

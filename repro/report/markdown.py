@@ -64,7 +64,32 @@ def reasons_section(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
-def table_markdown(spec: TableSpec, cells: list[Cell], provenance: dict, plots: list[str]) -> str:
+def claims_section(claims: list) -> str:
+    """The paper's qualitative claims, checked on the reproduced values."""
+    if not claims:
+        return ""
+    out = [
+        "## Claims",
+        "",
+        "| claim | better row | than row | column | margin | status |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in claims:
+        margin = f"{c.margin:+.4f}" if c.margin is not None else "–"
+        status = c.status
+        if status == "NOT-RUN":
+            status = f"NOT-RUN ({(c.reason or '').split(':')[0]})"
+        out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
+    return "\n".join(out)
+
+
+def table_markdown(
+    spec: TableSpec,
+    cells: list[Cell],
+    provenance: dict,
+    plots: list[str],
+    claims: list | None = None,
+) -> str:
     src = spec.source
     source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
     counts = status_counts(cells)
@@ -78,6 +103,8 @@ def table_markdown(spec: TableSpec, cells: list[Cell], provenance: dict, plots: 
         "## Compared cells",
         "",
         cells_table(cells),
+        "",
+        claims_section(claims or []),
         "",
         reasons_section(cells),
         "",

@@ -23,7 +23,8 @@ def write_table_report(result) -> str:
         if p
     ]
     path = folder / f"{result.spec.id}.md"
-    atomic_write_text(path, table_markdown(result.spec, result.cells, result.provenance, plots))
+    text = table_markdown(result.spec, result.cells, result.provenance, plots, result.claims)
+    atomic_write_text(path, text)
     return str(path)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from repro.tables.spec import TableSpec
+from repro.tables.spec import Claim, TableSpec
 
 # Metrics where lower is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = {
@@ -127,3 +127,54 @@ def status_counts(cells: list[Cell]) -> dict[str, int]:
         label = c.status if c.status != "NOT-RUN" else f"NOT-RUN:{(c.reason or '').split(':')[0]}"
         counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items()))
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    text: str
+    better: str
+    than: str
+    column: str
+    margin: float | None  # how much better 'better' scored, in the metric's direction
+    status: str  # HOLDS | FAILS | NOT-RUN
+    reason: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResult]:
+    """Check each claim on the reproduced values; NOT-RUN (with the cell's reason) if absent."""
+    by_key = {(c.row, _column_key(c)): c for c in cells}
+    out = []
+    for claim in claims:
+        a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
+        margin, status, reason = None, "NOT-RUN", None
+        missing = [c for c in (a, b) if not _has_value(c)]
+        if missing:
+            reason = missing[0].reason or "no reproduced value"
+        else:
+            margin = float(a.reproduced) - float(b.reproduced)
+            if a.metric in LOWER_IS_BETTER:
+                margin = -margin
+            status = "HOLDS" if margin > 0 else "FAILS"
+        out.append(
+            ClaimResult(
+                claim.id, claim.text, claim.better, claim.than, claim.column, margin, status,
+                reason,
+            )
+        )
+    return out
+
+
+def _column_key(cell: Cell) -> str:
+    parts = [cell.dataset or "-", cell.metric] + ([cell.variant] if cell.variant else [])
+    return "/".join(parts)
+
+
+def _has_value(cell: Cell) -> bool:
+    value = cell.reproduced
+    return cell.status not in ("NOT-RUN", "REPORTED-ONLY") and value is not None and (
+        not isinstance(value, float) or math.isfinite(value)
+    )

@@ -20,16 +20,17 @@ from repro.imageio import atomic_write_text
 from repro.machine import cpu_name
 from repro.models import build
 from repro.paths import results_dir
-from repro.tables.compare import Cell, compare
+from repro.tables.compare import Cell, ClaimResult, compare, judge_claims
 from repro.tables.spec import DATASET_FREE, TableSpec
 
 
 @dataclass
 class TableResult:
     spec: TableSpec
-    frame: pd.DataFrame  # one row per image
+    frame: pd.DataFrame  # one row per image (per view for stereo pairs)
     cells: list[Cell]
     provenance: dict = field(default_factory=dict)
+    claims: list[ClaimResult] = field(default_factory=list)
 
     @property
     def means(self) -> pd.DataFrame:
@@ -168,7 +169,13 @@ def run_table(
         "datasets": wanted,
         "jobs": prov_jobs,
     }
-    return TableResult(spec=spec, frame=to_frame(rows), cells=cells, provenance=provenance)
+    return TableResult(
+        spec=spec,
+        frame=to_frame(rows),
+        cells=cells,
+        provenance=provenance,
+        claims=judge_claims(spec.claims, cells),
+    )
 
 
 def metric_ready(metric: str) -> tuple[bool, str]:
@@ -220,6 +227,7 @@ def write_results(result: TableResult) -> dict[str, str]:
                 "table": spec.id,
                 "protocol_version": spec.version,
                 "cells": [c.to_dict() for c in result.cells],
+                "claims": [c.to_dict() for c in result.claims],
             },
             indent=1,
         ),

@@ -54,6 +54,17 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A paper's qualitative claim between two rows, e.g. 'TLSC improves test-time results'."""
+
+    id: str
+    text: str  # the claim as the paper words it
+    better: str  # row id expected to score better in the column's metric direction
+    than: str  # row id expected to score worse
+    column: str  # a column key, e.g. "Flickr1024/psnr/pair_mean"
+
+
+@dataclass(frozen=True)
 class TableSpec:
     id: str
     title: str
@@ -65,6 +76,7 @@ class TableSpec:
     rows: tuple[Row, ...]
     path: Path | None = None
     extra: dict = field(default_factory=dict)
+    claims: tuple[Claim, ...] = ()
 
     @property
     def version(self) -> int:
@@ -140,7 +152,8 @@ def _parse(path: Path) -> TableSpec:
                 source_row=r.get("source_row"),
             )
         )
-    known = {"id", "title", "paper", "source", "protocol", "tolerance", "columns", "rows"}
+    claims = _parse_claims(raw.get("claims") or [], rows, columns, where)
+    known = {"id", "title", "paper", "source", "protocol", "tolerance", "columns", "rows", "claims"}
     return TableSpec(
         id=raw["id"],
         title=raw["title"],
@@ -152,7 +165,34 @@ def _parse(path: Path) -> TableSpec:
         rows=tuple(rows),
         path=path,
         extra={k: v for k, v in raw.items() if k not in known},
+        claims=claims,
     )
+
+
+def _parse_claims(raw: list, rows: list[Row], columns: tuple, where: str) -> tuple[Claim, ...]:
+    row_ids = {r.id for r in rows}
+    keys = {c.key for c in columns}
+    claims = []
+    for c in raw:
+        claim = Claim(
+            id=str(c.get("id")),
+            text=str(c.get("text", "")),
+            better=str(c.get("better")),
+            than=str(c.get("than")),
+            column=str(c.get("column")),
+        )
+        for rid in (claim.better, claim.than):
+            if rid not in row_ids:
+                raise SpecError(f"{where}: claim '{claim.id}' names unknown row '{rid}'")
+        if claim.column not in keys:
+            raise SpecError(
+                f"{where}: claim '{claim.id}' names unknown column '{claim.column}'; "
+                f"columns: {sorted(keys)}"
+            )
+        if not claim.text:
+            raise SpecError(f"{where}: claim '{claim.id}' needs the paper's words in 'text'")
+        claims.append(claim)
+    return tuple(claims)
 
 
 def table_ids() -> list[str]:

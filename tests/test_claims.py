@@ -1,0 +1,75 @@
+"""Paper claims between two table rows: checked on reproduced values, never on reported ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from repro.errors import SpecError
+from repro.tables.compare import compare, judge_claims
+from repro.tables.spec import SPECS_DIR, _parse, load_spec
+
+PSNR = "Flickr1024/psnr/pair_mean"
+
+
+def _claims(measured: dict, not_run: dict | None = None) -> dict:
+    spec = load_spec("nafssr_flickr1024")
+    cells = compare(spec, measured, not_run or {}, {})
+    return {c.id: c for c in judge_claims(spec.claims, cells)}
+
+
+def test_tlsc_claim_holds_fails_or_is_not_run_with_the_cells_reason():
+    on, off = "nafssr-b-x4", "nafssr-b-x4-no-tlsc"
+    got = _claims({(on, PSNR): 24.07, (off, PSNR): 24.01})["tlsc-b-x4"]
+    assert got.status == "HOLDS" and got.margin == pytest.approx(0.06)
+    got = _claims({(on, PSNR): 23.90, (off, PSNR): 24.01})["tlsc-b-x4"]
+    assert got.status == "FAILS" and got.margin == pytest.approx(-0.11)
+    got = _claims({(off, PSNR): 24.01}, {(on, PSNR): "MISSING-WEIGHTS: no NAFSSR-B x4"})
+    assert got["tlsc-b-x4"].status == "NOT-RUN"
+    assert got["tlsc-b-x4"].reason.startswith("MISSING-WEIGHTS")
+
+
+def test_every_variant_and_scale_has_both_nafssr_claims():
+    ids = {c.id for c in load_spec("nafssr_flickr1024").claims}
+    for s in (2, 4):
+        assert {f"tlsc-{v}-x{s}" for v in "tsbl"} <= ids
+        assert {f"more-scam-{b}-over-{a}-x{s}" for a, b in ("ts", "sb", "bl")} <= ids
+
+
+def test_lower_is_better_metrics_flip_the_margin(tmp_path):
+    spec_text = (SPECS_DIR / "nafssr_efficiency.yaml").read_text()
+    spec_text += (
+        "claims:\n"
+        "  - id: t-smaller\n"
+        "    text: 'T is smaller than L'\n"
+        "    better: nafssr-t-x4\n"
+        "    than: nafssr-l-x4\n"
+        "    column: -/params\n"
+    )
+    path = tmp_path / "nafssr_efficiency.yaml"
+    path.write_text(spec_text)
+    spec = _parse(path)
+    measured = {("nafssr-t-x4", "-/params"): 460656.0, ("nafssr-l-x4", "-/params"): 23832112.0}
+    (claim,) = judge_claims(spec.claims, compare(spec, measured, {}, {}))
+    assert claim.status == "HOLDS" and claim.margin == pytest.approx(23832112 - 460656)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [("better", "nafssr-x-x9", "unknown row"), ("column", "Set5/psnr", "unknown column")],
+)
+def test_a_claim_naming_an_unknown_row_or_column_is_refused(tmp_path, field, value, message):
+    claim = {
+        "id": "bad",
+        "text": "x",
+        "better": "nafssr-t-x4",
+        "than": "nafssr-l-x4",
+        "column": "-/params",
+    }
+    claim[field] = value
+    body = "".join(f"    {k}: {v}\n" for k, v in claim.items() if k != "id")
+    path = tmp_path / "nafssr_efficiency.yaml"
+    path.write_text(
+        (SPECS_DIR / "nafssr_efficiency.yaml").read_text() + f"claims:\n  - id: bad\n{body}"
+    )
+    with pytest.raises(SpecError, match=message):
+        _parse(path)
