@@ -145,6 +145,23 @@ def test_weights_registry():
     assert get("camixersr-osr").weights[2].id == "camixersr-osr-x2"
 
 
+@pytest.mark.parametrize("kind", ["osr", "b"])
+def test_a_shared_bare_file_name_is_told_apart_by_its_keys(tmp_path, monkeypatch, kind):
+    """LightSR/ and ODISR/ both release CAMixerSRx2.pth: a copy dropped into REPRO_WEIGHTS
+    under the bare name serves only the entry whose model it fits."""
+    from repro.models.weights import resolve
+
+    model = build("camixersr", kind, 2)
+    torch.save({"params_ema": model.state_dict()}, tmp_path / "CAMixerSRx2.pth")
+    monkeypatch.setenv("REPRO_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    other = {"osr": "b", "b": "osr"}[kind]
+    assert resolve(WEIGHTS[f"camixersr-{kind}-x2"]) == tmp_path / "CAMixerSRx2.pth"
+    with pytest.raises(ReproError, match="not available"):
+        resolve(WEIGHTS[f"camixersr-{other}-x2"])
+
+
 @needs_weights
 def test_real_checkpoint_strict_and_wrong_refused():
     verify(S_PTH, WEIGHTS["camixersr-s-x4"])

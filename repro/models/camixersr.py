@@ -888,7 +888,8 @@ def _entry(id_, path, filename=None, sha256=None, also=(), what=""):
 
 
 # File names that occur twice in the official folder (LightSR/ and ODISR/ both have
-# CAMixerSRx2.pth and CAMixerSRx4.pth) keep their sub-folder, so a local copy is never confused.
+# CAMixerSRx2.pth and CAMixerSRx4.pth) keep their sub-folder; a copy saved under the bare name
+# is told apart by its keys and shapes (weights.find_local), so the two are never confused.
 WEIGHTS: dict[str, WeightsEntry] = {
     e.id: e
     for e in (

@@ -31,16 +31,48 @@ def converted_path(entry: WeightsEntry) -> Path:
 
 
 def find_local(entry: WeightsEntry) -> Path | None:
-    """The official file in a local weights folder (``REPRO_WEIGHTS``, shared/weights)."""
+    """The official file in a local weights folder (``REPRO_WEIGHTS``, shared/weights).
+
+    Entries whose official name repeats in another release folder (CAMixerSR's LightSR/ and
+    ODISR/ both hold CAMixerSRx2.pth) are named with that folder. A file found under the bare
+    name is taken only if its keys and shapes are those of the entry's model, so the two are
+    never confused.
+    """
+    exact = next(_candidates(entry.filename), None)
+    if exact is not None:
+        return exact
+    bare = Path(entry.filename).name
+    if bare == entry.filename:
+        return None
+    return next((c for c in _candidates(bare) if _fits(c, entry)), None)
+
+
+def _candidates(name: str):
     for root in weights_dirs():
         if not root.is_dir():
             continue
-        direct = root / entry.filename
-        if direct.is_file():
-            return direct
-        for candidate in sorted(root.glob(f"*/{entry.filename}")):
-            return candidate
-    return None
+        if (root / name).is_file():
+            yield root / name
+        yield from sorted(p for p in root.glob(f"*/{name}") if p.is_file())
+
+
+def _fits(path: Path, entry: WeightsEntry) -> bool:
+    """Does the checkpoint at ``path`` have exactly the key names and shapes of entry's model?"""
+    from repro.models.registry import all_models
+
+    for info in all_models().values():
+        for scale, candidate in info.weights.items():
+            if candidate.id != entry.id:
+                continue
+            with torch.device("meta"):  # shapes only: nothing is allocated
+                model = info.build(scale=scale)
+            expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+            try:
+                state = read_state_dict(path, entry.key)
+            except WeightsError:
+                return False
+            return {k: tuple(v.shape) for k, v in state.items()} == expected
+    return False
 
 
 def verify(path: Path, entry: WeightsEntry) -> str:
