@@ -120,8 +120,9 @@ def main() -> None:
         "",
         f"Environment: torch {torch.__version__}, {cpu_name()}, {os.cpu_count()} logical CPUs "
         f"visible, Python {platform.python_version()}. Load average (1/5/15 min) before: "
-        f"{load_before}; after: {load_after}. The machine was shared with other processes, so "
-        "absolute numbers are indicative; compare within this table.",
+        f"{load_before}; after: {load_after} (the benchmark itself adds about 1-2 with "
+        "2 threads; a 1-minute load above the core count before the run means shared cores, and "
+        "absolute numbers are then indicative). Compare within this table.",
         "",
     ]
     args.out.write_text("\n".join(lines))
