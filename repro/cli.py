@@ -43,7 +43,8 @@ EXAMPLES = {
   python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json
   python -m repro score niqe --dist SR/""",
     "report": """examples:
-  python -m repro report""",
+  python -m repro report                    # the index over every table
+  python -m repro report camixer_tab3       # re-compare saved results with the spec, re-render""",
     "pull": """examples:
   python -m repro pull camixersr-s --scale 4
   python -m repro pull esc-x4-dflip""",
@@ -126,7 +127,12 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--crop", type=int, default=0, help="pixels removed from every border")
     s.add_argument("--json", action="store_true")
 
-    add("report", "write reports/index.md over every table")
+    s = add("report", "re-render reports from saved results (no run) and reports/index.md")
+    s.add_argument(
+        "tables",
+        nargs="*",
+        help="tables to re-compare with their (edited) specs from results/<id>.cells.json",
+    )
 
     s = add("pull", "download, verify and convert a checkpoint to safetensors")
     s.add_argument("model", help="model id or weights id")
@@ -431,8 +437,14 @@ def cmd_score(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from repro.report.writer import write_index
+    from repro.report.writer import write_index, write_table_report
+    from repro.tables.run import recompare, write_results
+    from repro.tables.spec import load_spec
 
+    results = [recompare(load_spec(t)) for t in args.tables]  # all checked before any write
+    for result in results:
+        write_results(result, frame=False)
+        print(f"wrote {write_table_report(result)}")
     print(f"wrote {write_index()}")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from repro.tables.spec import Claim, TableSpec
+from repro.tables.spec import Claim, TableSpec, column_key
 
 # Metrics where lower is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = {
@@ -146,7 +146,7 @@ class ClaimResult:
 
 def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResult]:
     """Check each claim on the reproduced values; NOT-RUN (with the cell's reason) if absent."""
-    by_key = {(c.row, _column_key(c)): c for c in cells}
+    by_key = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in cells}
     out = []
     for claim in claims:
         a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
@@ -166,11 +166,6 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
             )
         )
     return out
-
-
-def _column_key(cell: Cell) -> str:
-    parts = [cell.dataset or "-", cell.metric] + ([cell.variant] if cell.variant else [])
-    return "/".join(parts)
 
 
 def _has_value(cell: Cell) -> bool:

@@ -21,7 +21,7 @@ from repro.machine import cpu_name
 from repro.models import build
 from repro.paths import results_dir
 from repro.tables.compare import Cell, ClaimResult, compare, judge_claims
-from repro.tables.spec import DATASET_FREE, TableSpec
+from repro.tables.spec import DATASET_FREE, TableSpec, column_key
 
 
 @dataclass
@@ -208,8 +208,46 @@ def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
         not_run[(row.id, col.key)] = text if text.startswith(code) else f"{code}: {text}"
 
 
-def write_results(result: TableResult) -> dict[str, str]:
-    """Write results/<id>.csv (per image), <id>.cells.json and <id>.provenance.json atomically."""
+def recompare(spec: TableSpec) -> TableResult:
+    """Compare a table's saved results (results/<id>.cells.json) with its spec again.
+
+    Nothing is run: the reproduced values and NOT-RUN reasons are read back, then compared with
+    the spec's current reported numbers, tolerances and claims. Results of another protocol
+    version, or missing some of the spec's cells, are refused: rerun the table then.
+    """
+    folder = results_dir()
+    cells_path = folder / f"{spec.id}.cells.json"
+    rerun = f"run it: python -m repro.table {spec.id}"
+    if not cells_path.is_file():
+        raise MissingDataError(f"no saved results for {spec.id} in {folder}; {rerun}")
+    saved = json.loads(cells_path.read_text(encoding="utf-8"))
+    if saved.get("protocol_version") != spec.version:
+        raise ReproError(
+            f"{cells_path} holds protocol v{saved.get('protocol_version')} results, the spec is "
+            f"v{spec.version}; {rerun}"
+        )
+    old = {
+        (c["row"], column_key(c["dataset"], c["metric"], c["variant"])): c for c in saved["cells"]
+    }
+    wanted = {(r.id, c.key) for r in spec.rows for c in spec.columns}
+    if not wanted <= set(old):
+        first = sorted(wanted - set(old))[0]
+        raise ReproError(f"{cells_path} predates the spec's cell {first}; {rerun}")
+    measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
+    not_run = {k: c["reason"] for k, c in old.items() if c["status"] == "NOT-RUN"}
+    counts = {k: (c.get("images"), True) for k, c in old.items()}
+    cells = compare(spec, measured, not_run, counts)
+    prov_path = folder / f"{spec.id}.provenance.json"
+    provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
+    # the per-image frame stays as saved: a re-comparison adds no rows
+    return TableResult(spec, pd.DataFrame(), cells, provenance, judge_claims(spec.claims, cells))
+
+
+def write_results(result: TableResult, *, frame: bool = True) -> dict[str, str]:
+    """Write results/<id>.csv (per image), <id>.cells.json and <id>.provenance.json atomically.
+
+    ``frame=False`` keeps the saved per-image frame (a re-comparison has no new rows).
+    """
     if not distributed.is_main():
         return {}
     folder = results_dir()
@@ -219,7 +257,8 @@ def write_results(result: TableResult) -> dict[str, str]:
         "cells": folder / f"{spec.id}.cells.json",
         "provenance": folder / f"{spec.id}.provenance.json",
     }
-    atomic_write_text(paths["frame"], result.frame.to_csv(index=False))
+    if frame:
+        atomic_write_text(paths["frame"], result.frame.to_csv(index=False))
     atomic_write_text(
         paths["cells"],
         json.dumps(

@@ -22,6 +22,11 @@ FIXED_STATUSES = (
 DATASET_FREE = {"params", "flops", "madds", "latency_ms", "latency_ratio", "memory_mb", "macs"}
 
 
+def column_key(dataset: str | None, metric: str, variant: str | None = None) -> str:
+    """A column's key, e.g. 'Flickr1024/psnr/pair_mean' or '-/params'."""
+    return "/".join([dataset or "-", metric] + ([variant] if variant else []))
+
+
 @dataclass(frozen=True)
 class Column:
     metric: str
@@ -30,8 +35,7 @@ class Column:
 
     @property
     def key(self) -> str:
-        parts = [self.dataset or "-", self.metric] + ([self.variant] if self.variant else [])
-        return "/".join(parts)
+        return column_key(self.dataset, self.metric, self.variant)
 
     @property
     def frame_metric(self) -> str:
