@@ -139,6 +139,15 @@ def _fake_hub_cache(
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 
+def _offline_hub(monkeypatch, cache: Path, tmp_path: Path) -> None:
+    """Point huggingface_hub at a fake cache, offline, with no shared data to fall back on."""
+    import huggingface_hub.constants as hfc
+
+    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+
+
 def test_hub_path_resolves_from_local_cache_offline(tmp_path, monkeypatch, card_dir):
     import huggingface_hub.constants as hfc
 
@@ -154,9 +163,7 @@ def test_hub_path_resolves_from_local_cache_offline(tmp_path, monkeypatch, card_
         files["Set5/" + rel_lr] = DATA / "Set5" / rel_lr
     cache = tmp_path / "hub"
     _fake_hub_cache(cache, "repro-test/set5", REVISION, files)
-    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    _offline_hub(monkeypatch, cache, tmp_path)
     data = open_dataset("Set5", 2, data_root=tmp_path / "empty")
     assert data.origin == f"hub:repro-test/set5@{REVISION}"
     assert data.names == ["baby", "bird"]
@@ -179,7 +186,6 @@ def test_real_cards_pin_hub_revisions_or_say_why():
 def test_hub_parquet_dataset_through_hf_datasets(tmp_path, monkeypatch, card_dir):
     """A Hub dataset stored as parquet (image columns) is read with `datasets`, byte-exact."""
     import datasets as hf_datasets
-    import huggingface_hub.constants as hfc
 
     names = ["baby", "head"]
     table = (
@@ -221,9 +227,7 @@ def test_hub_parquet_dataset_through_hf_datasets(tmp_path, monkeypatch, card_dir
     _fake_hub_cache(
         cache, "repro-test/set5-parquet", REVISION, {"data/test-00000.parquet": parquet}
     )
-    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    _offline_hub(monkeypatch, cache, tmp_path)
     data = open_dataset("Set5", 2, data_root=tmp_path / "empty")
     assert data.names == names and card.layouts[0].parquet
     sample = data.load("head")
@@ -235,7 +239,6 @@ def test_flickr1024_hub_parquet_gives_stereo_pairs_by_row(tmp_path, monkeypatch)
     """The real Flickr1024 card: left/right columns of one row become views 0/1 of one pair,
     and the abbreviated pin resolves to the full commit, which provenance records."""
     import datasets as hf_datasets
-    import huggingface_hub.constants as hfc
 
     from repro.imageio import write_image
 
@@ -262,9 +265,7 @@ def test_flickr1024_hub_parquet_gives_stereo_pairs_by_row(tmp_path, monkeypatch)
         {"data/test-00000-of-00001.parquet": parquet},
         ref=card.hub.revision,
     )
-    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    _offline_hub(monkeypatch, cache, tmp_path)
     data = open_dataset("Flickr1024", 4, data_root=tmp_path / "empty")
     assert data.origin == f"hub:{card.hub.repo}@{full}"
     assert data.names == ["0001", "0002"]
@@ -279,7 +280,6 @@ def test_hub_archives_are_unpacked_once(tmp_path, monkeypatch, card_dir):
     """Hub sets shipped as tar.gz (the eugenesiow/Set5 way) are unpacked into the cache."""
     import tarfile
 
-    import huggingface_hub.constants as hfc
 
     tar = tmp_path / "Set5_HR.tar.gz"
     with tarfile.open(tar, "w:gz") as t:
@@ -293,9 +293,7 @@ def test_hub_archives_are_unpacked_once(tmp_path, monkeypatch, card_dir):
     )
     cache = tmp_path / "hub"
     _fake_hub_cache(cache, "repro-test/set5-tar", REVISION, {"data/Set5_HR.tar.gz": tar})
-    monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
-    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
+    _offline_hub(monkeypatch, cache, tmp_path)
     data = open_dataset("Set5", 4, data_root=tmp_path / "empty")
     assert data.names == ["baby", "bird"] and data.lr_source == "bicubic-matlab-symmetric"
     assert data.load("baby").lr.shape == (128, 128, 3)
