@@ -60,7 +60,10 @@ def _erp_to_fisheyes(erp: torch.Tensor) -> torch.Tensor:
     h = erp.shape[-2]
     side = round(h * FISHEYE_DENSITY * FISHEYE_EXPAND)
     c = _centres(side)
-    rows, cols = torch.meshgrid(c, c, indexing="ij")
+    # Strided views of one (P, P, 2) grid, as upstream computes on: torch's atan2 differs by an
+    # ulp between its strided and contiguous loops, enough to flip some truncated pixels.
+    grid_rc = torch.stack(torch.meshgrid(c, c, indexing="ij"), dim=-1)
+    rows, cols = grid_rc[..., 0], grid_rc[..., 1]
     rho = torch.sqrt(rows**2 + cols**2) * FISHEYE_EXPAND  # 1 = pole-to-equator distance
     theta = torch.arctan2(rows, cols)  # longitude, -pi..pi
     inside = rho <= FISHEYE_EXPAND
