@@ -539,6 +539,10 @@ def test_nafssr_specs_match_reported_readme():
             assert cell("nafssr_flickr1024", f"nafssr-{v}-x{s}", "params") == n
             assert cell("nafssr_efficiency", f"nafssr-{v}-x{s}", "params") == n
             assert cell("nafssr_efficiency", f"nafssr-{v}-x{s}", "latency_ms") is None
+            # the scaling plot's PSNR is the Flickr1024 table's
+            assert cell(
+                "nafssr_efficiency", f"nafssr-{v}-x{s}", "psnr", "Flickr1024", "pair_mean"
+            ) == cell("nafssr_flickr1024", f"nafssr-{v}-x{s}", "psnr", "Flickr1024", "pair_mean")
     # per-dataset stereo table (third-party transcription)
     n = 0
     for line in readme.splitlines():
