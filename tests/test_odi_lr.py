@@ -111,6 +111,15 @@ def test_loader_makes_the_fisheye_lr_for_hr_only_folders(tmp_path):
     assert sample.meta["lr_source"] == "odi-fisheye-bicubic"
 
 
+def test_odi_sr_skips_the_images_osrt_drops_from_the_test_split(tmp_path):
+    root = _odi_folder(tmp_path, (64, 128))
+    for name in ("013", "014", "045"):
+        (root / "ODI-SR" / "HR" / f"{name}.png").hardlink_to(root / "ODI-SR" / "HR" / "000.png")
+    ds = open_dataset("ODI-SR", 4, data_root=root)
+    assert ds.names == ["000", "013"] and ds.excluded == ["014", "045"]
+    assert ds.describe()["excluded"] == ["014", "045"]
+
+
 def test_loader_refuses_hr_that_is_not_2048x1024(tmp_path):
     ds = open_dataset("SUN360", 4, data_root=_odi_folder(tmp_path, (512, 1024), "SUN360"))
     with pytest.raises(DataError, match="2048x1024"):

@@ -51,6 +51,7 @@ class Card:
     subsets: dict[str, dict] = field(default_factory=dict)
     images: int | None = None  # size of the full set, where known
     path: Path | None = None
+    exclude: dict[str, str] = field(default_factory=dict)  # image name -> why the papers skip it
 
     @property
     def stereo(self) -> bool:
@@ -128,6 +129,7 @@ def _parse(path: Path) -> Card:
         subsets=dict(raw.get("subsets") or {}),
         images=raw.get("images"),
         path=path,
+        exclude={str(k): str(v) for k, v in (raw.get("exclude") or {}).items()},
     )
 
 

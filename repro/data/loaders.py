@@ -96,7 +96,9 @@ class Dataset:
                 f"no images matching '{pattern}' in {self.root} for {self.card.name}; "
                 "check the folder layout (datasets/README.md)"
             )
-        return names
+        # images the papers' test split drops (e.g. OSRT's cleaning of ODI-SR), never scored
+        self.excluded = [n for n in names if n in self.card.exclude]
+        return [n for n in names if n not in self.card.exclude]
 
     @property
     def has_official_lr(self) -> bool:
@@ -265,6 +267,7 @@ class Dataset:
             "images": len(self.names),
             "complete": self.complete,
             "lr_source": self.lr_source,
+            "excluded": self.excluded,
         }
 
 
