@@ -61,7 +61,10 @@ class Dataset:
             raise DataError(f"unknown LR mode '{lr_mode}'; use one of {LR_MODES}")
         self.card, self.root, self.layout, self.scale = card, root, layout, scale
         self.lr_mode, self.rounding, self.origin = lr_mode, rounding, origin
-        self.names = self._list_names()
+        found = self._list_names()
+        # images the papers' test split drops (e.g. OSRT's cleaning of ODI-SR) are never scored
+        self.excluded = [n for n in found if n in card.exclude]
+        self.names = [n for n in found if n not in card.exclude]
         self.file_sha256: dict[str, str] = {}  # relative path -> digest, filled as files are read
         self._hashed: dict[tuple, str] = {}  # (relative path, mtime, size) -> digest
         self.unverified = 0
@@ -96,9 +99,7 @@ class Dataset:
                 f"no images matching '{pattern}' in {self.root} for {self.card.name}; "
                 "check the folder layout (datasets/README.md)"
             )
-        # images the papers' test split drops (e.g. OSRT's cleaning of ODI-SR), never scored
-        self.excluded = [n for n in names if n in self.card.exclude]
-        return [n for n in names if n not in self.card.exclude]
+        return names
 
     @property
     def has_official_lr(self) -> bool:
