@@ -283,7 +283,7 @@ def cmd_table(args) -> int:
         )
         return 0
     from repro.report.markdown import fmt, fmt_delta
-    from repro.tables.compare import status_counts
+    from repro.tables.compare import status_counts, status_label
 
     print(f"{spec.id}: {spec.title}")
     print(
@@ -291,7 +291,7 @@ def cmd_table(args) -> int:
         f"{'delta':>8}  status"
     )
     for c in result.cells:
-        status = c.status if c.status != "NOT-RUN" else f"NOT-RUN ({c.reason.split(':')[0]})"
+        status = status_label(c.status, c.reason)
         metric = c.metric + (f"@{c.variant}" if c.variant else "")
         print(
             f"{c.label[:24]:<24} {(c.dataset or '-')[:10]:<10} {metric[:22]:<22} "
@@ -300,12 +300,8 @@ def cmd_table(args) -> int:
         )
     print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
     for claim in result.claims:
-        detail = (
-            f"margin {claim.margin:+.4f}"
-            if claim.margin is not None
-            else (claim.reason or "").split(":")[0]
-        )
-        print(f"claim {claim.id}: {claim.status} ({detail})")
+        margin = f" (margin {claim.margin:+.4f})" if claim.margin is not None else ""
+        print(f"claim {claim.id}: {status_label(claim.status, claim.reason)}{margin}")
     print(f"wrote {paths['frame']}, {paths['report']}")
     return 0
 

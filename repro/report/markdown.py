@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from repro.tables.compare import Cell, status_counts
+from repro.tables.compare import Cell, status_counts, status_label
 from repro.tables.spec import TableSpec
 
 
@@ -39,9 +39,7 @@ def cells_table(cells: list[Cell]) -> str:
     ]
     for c in cells:
         metric = c.metric + (f" ({c.variant})" if c.variant else "")
-        status = STATUS_MARK.get(c.status, c.status)
-        if c.status == "NOT-RUN":
-            status = f"NOT-RUN ({(c.reason or '').split(':')[0]})"
+        status = STATUS_MARK.get(c.status, status_label(c.status, c.reason))
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
             f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
@@ -76,9 +74,7 @@ def claims_section(claims: list) -> str:
     ]
     for c in claims:
         margin = f"{c.margin:+.4f}" if c.margin is not None else "–"
-        status = c.status
-        if status == "NOT-RUN":
-            status = f"NOT-RUN ({(c.reason or '').split(':')[0]})"
+        status = status_label(c.status, c.reason)
         out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
     return "\n".join(out)
 

@@ -121,10 +121,20 @@ def compare(
     return cells
 
 
+def reason_code(reason: str | None) -> str:
+    """The code a NOT-RUN reason starts with (MISSING-WEIGHTS, ...)."""
+    return (reason or "").split(":")[0]
+
+
+def status_label(status: str, reason: str | None) -> str:
+    """A status as printed: NOT-RUN carries its reason code, e.g. 'NOT-RUN (MISSING-DATA)'."""
+    return f"NOT-RUN ({reason_code(reason)})" if status == "NOT-RUN" else status
+
+
 def status_counts(cells: list[Cell]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for c in cells:
-        label = c.status if c.status != "NOT-RUN" else f"NOT-RUN:{(c.reason or '').split(':')[0]}"
+        label = c.status if c.status != "NOT-RUN" else f"NOT-RUN:{reason_code(c.reason)}"
         counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items()))
 
