@@ -14,13 +14,13 @@ Policy (documented in the README):
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from repro.errors import DataError
+from repro.files import atomic_write_with
 
 IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm"}
 
@@ -75,28 +75,5 @@ def to_rgb3(img: np.ndarray) -> np.ndarray:
 
 def write_image(path: os.PathLike | str, img: np.ndarray) -> None:
     """Write a uint8 image atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arr = img[:, :, 0] if img.ndim == 3 and img.shape[2] == 1 else img
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        Image.fromarray(arr).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def atomic_write_text(path: os.PathLike | str, text: str) -> None:
-    """Write text atomically so an interrupted run never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_with(path, lambda tmp: Image.fromarray(arr).save(tmp))

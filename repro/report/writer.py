@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from repro.imageio import atomic_write_text
+from repro.files import atomic_write_text
 from repro.paths import reports_dir, results_dir
 from repro.report.markdown import index_markdown, table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost

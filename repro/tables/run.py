@@ -16,7 +16,7 @@ from repro.errors import MissingDataError, MissingWeightsError, ReproError, Unkn
 from repro.eval import distributed
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
-from repro.imageio import atomic_write_text
+from repro.files import atomic_write_text
 from repro.machine import cpu_name
 from repro.models import build
 from repro.paths import results_dir
