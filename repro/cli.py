@@ -54,9 +54,37 @@ EXAMPLES = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what was wrong, where to look) and exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    """A count or scale: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=prog or "python -m repro",
         formatter_class=fmt,
         description=__doc__.split("\n")[0],
@@ -81,20 +109,24 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     s = add("table", "run one paper table, compare with the paper and write a report")
     s.add_argument("table", help="table id (python -m repro ls tables)")
     s.add_argument("--datasets", nargs="+", help="only these datasets")
-    s.add_argument("--limit", type=int, help="only the first N images of each dataset")
+    s.add_argument(
+        "--limit",
+        type=_positive,
+        help="only the first N images of each dataset (a test run: written to results/partial/)",
+    )
     s.add_argument(
         "--data-root",
         help="local folder holding the datasets (else REPRO_DATA, "
         "then ../shared/data, then the Hugging Face Hub)",
     )
-    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     s.add_argument("--no-cache", action="store_true", help="recompute every image")
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
     s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
 
     s = add("eval", "evaluate a registered model on a dataset, outside any table")
     s.add_argument("--model", required=True, help="model id (python -m repro ls models)")
-    s.add_argument("--scale", type=int, required=True)
+    s.add_argument("--scale", type=_positive, required=True)
     s.add_argument("--dataset", required=True)
     s.add_argument("--weights", help="a checkpoint file (.pth or .safetensors)")
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
@@ -106,25 +138,27 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="model setting, e.g. ratio=0.5 (repeatable)",
     )
     s.add_argument("--channel", choices=["y", "rgb"], help="default: the dataset card's")
-    s.add_argument("--crop", type=int, help="border crop (default: the dataset card's)")
+    s.add_argument("--crop", type=_non_negative, help="border crop (default: the dataset card's)")
     s.add_argument(
         "--lr",
         choices=["official", "bicubic"],
         default="official",
         help="use the dataset's LR files or make LR here with MATLAB bicubic",
     )
-    s.add_argument("--limit", type=int)
+    s.add_argument("--limit", type=_positive, help="only the first N images")
     s.add_argument("--data-root")
-    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     s.add_argument("--json", action="store_true")
 
     s = add("score", "score an image pair or two folders (files matched by name)")
     s.add_argument("metric", help="metric name (python -m repro ls metrics)")
-    s.add_argument("--ref", help="reference image or folder (ground truth; not for "
-                   "no-reference metrics such as niqe)")
+    s.add_argument(
+        "--ref",
+        help="reference image or folder (ground truth; not for no-reference metrics such as niqe)",
+    )
     s.add_argument("--dist", required=True, help="distorted image or folder (e.g. SR output)")
     s.add_argument("--channel", default="y", choices=["y", "rgb", "gray"])
-    s.add_argument("--crop", type=int, default=0, help="pixels removed from every border")
+    s.add_argument("--crop", type=_non_negative, default=0, help="pixels removed from every border")
     s.add_argument("--json", action="store_true")
 
     s = add("report", "re-render reports from saved results (no run) and reports/index.md")
@@ -136,11 +170,11 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     s = add("pull", "download, verify and convert a checkpoint to safetensors")
     s.add_argument("model", help="model id or weights id")
-    s.add_argument("--scale", type=int, help="scale of the model's default checkpoint")
+    s.add_argument("--scale", type=_positive, help="scale of the model's default checkpoint")
 
     s = add("verify", "verify a dataset's files against the sha256 in its card")
     s.add_argument("dataset")
-    s.add_argument("--scale", type=int)
+    s.add_argument("--scale", type=_positive)
     s.add_argument("--data-root")
     s.add_argument("--json", action="store_true")
     return p
@@ -151,11 +185,23 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ReproError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # full disk, read-only folder, permissions: nothing was published
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"error: cannot read or write a file{where}: {exc.strerror or exc}; free space or "
+            "fix the folder's permissions (REPRO_RESULTS, REPRO_REPORTS, REPRO_CACHE move them)",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume from the cache", file=sys.stderr)
         return 130
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _print_json(obj) -> None:
@@ -249,8 +295,9 @@ def cmd_validate(args) -> int:
 
 def cmd_table(args) -> int:
     from repro.eval import distributed
-    from repro.report.writer import write_index, write_table_report
-    from repro.tables.run import run_table, write_results
+    from repro.machine import check_device
+    from repro.report.writer import publish_result
+    from repro.tables.run import run_table
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
@@ -259,39 +306,84 @@ def cmd_table(args) -> int:
         datasets=args.datasets,
         limit=args.limit,
         data_root=args.data_root,
-        device=args.device,
+        device=check_device(args.device),
         use_cache=not args.no_cache,
         progress=not args.json,
         seed=args.seed,
     )
     if not distributed.is_main():
         return 0
-    paths = write_results(result)
-    paths["report"] = write_table_report(result)
-    write_index()
+    kept_back = _less_complete_than_saved(result)
+    if kept_back:
+        result.partial = True  # published beside the saved run, never over it
+    paths = publish_result(result)
     if args.json:
         _print_json(
             _clean(
                 {
                     "table": spec.id,
                     "protocol_version": spec.version,
+                    "partial": result.partial,
                     "cells": [c.to_dict() for c in result.cells],
                     "claims": [c.to_dict() for c in result.claims],
                     "files": paths,
                 }
             )
         )
-        return 0
+    else:
+        _print_cells(result, paths)
+    if kept_back:
+        print(f"error: {kept_back}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _less_complete_than_saved(result) -> str:
+    """Why a full run must not replace the saved one (it lost measured cells), or ''."""
+    from repro.publish import Destination, SavedResultsError, load_saved
+    from repro.tables.run import measured_keys
+
+    if result.partial:
+        return ""
+    try:
+        saved = load_saved(Destination(result.spec.id))
+    except SavedResultsError:
+        return ""  # nothing (trustworthy) to protect
+    cells = saved["cells"]
+    if cells.get("protocol_version") != result.spec.version:
+        return ""
+    lost = measured_keys(cells["cells"]) - measured_keys(result.cells)
+    if not lost:
+        return ""
+    why = {(c.row, _cell_key(c)): c.reason for c in result.cells}
+    first = sorted(lost)[0]
+    return (
+        f"this run measured {len(lost)} cell(s) fewer than the saved results of "
+        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {(why.get(first) or '').split(';')[0]}); "
+        "the saved run is kept and this one was written to results/partial/; to replace the "
+        f"saved run on purpose, delete results/{result.spec.id}.manifest.json and rerun"
+    )
+
+
+def _cell_key(c) -> str:
+    from repro.tables.spec import column_key
+
+    return column_key(c.dataset, c.metric, c.variant)
+
+
+def _print_cells(result, paths: dict[str, str]) -> None:
     from repro.report.markdown import fmt, fmt_delta
     from repro.tables.compare import status_counts, status_label
 
-    print(f"{spec.id}: {spec.title}")
+    spec = result.spec
+    title = f"{spec.id}: {spec.title}"
+    print(title + ("  [PARTIAL RUN: not for reporting]" if result.partial else ""))
     print(
         f"{'row':<24} {'dataset':<10} {'metric':<22} {'reported':>10} {'reproduced':>11} "
         f"{'delta':>8}  status"
     )
     for c in result.cells:
-        status = status_label(c.status, c.reason)
+        status = status_label(c.status, c.reason, (c.images, c.images_total))
         metric = c.metric + (f"@{c.variant}" if c.variant else "")
         print(
             f"{c.label[:24]:<24} {(c.dataset or '-')[:10]:<10} {metric[:22]:<22} "
@@ -302,8 +394,13 @@ def cmd_table(args) -> int:
     for claim in result.claims:
         margin = f" (margin {claim.margin:+.4f})" if claim.margin is not None else ""
         print(f"claim {claim.id}: {status_label(claim.status, claim.reason)}{margin}")
-    print(f"wrote {paths['frame']}, {paths['report']}")
-    return 0
+    prov = result.provenance
+    print(
+        f"images: {prov.get('images_computed', 0)} computed, "
+        f"{prov.get('images_from_cache', 0)} reused from the cache (same code and files)"
+    )
+    report = next((p for p in paths.values() if p.endswith(f"{spec.id}.md")), "")
+    print(f"wrote {paths.get(f'results:{spec.id}.csv', '')}, {report}")
 
 
 def _parse_settings(pairs: list[str]) -> dict:
@@ -314,7 +411,13 @@ def _parse_settings(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise ReproError(f"--set expects KEY=VALUE, got '{pair}'")
         key, value = pair.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ReproError(
+                f"--set {pair}: '{value}' is not a value (a number, true/false, a word, or a "
+                "[list]); quote it for the shell, e.g. --set 'ratio=0.5'"
+            ) from None
     return out
 
 
@@ -349,7 +452,9 @@ def cmd_eval(args) -> int:
         weights_path=args.weights,
         weights_key=args.weights_key,
     )
-    rows, prov = evaluate(job, data, device=args.device, progress=not args.json)
+    from repro.machine import check_device
+
+    rows, prov = evaluate(job, data, device=check_device(args.device), progress=not args.json)
     if not distributed.is_main():
         return 0
     frame = to_frame(rows)
@@ -433,14 +538,14 @@ def cmd_score(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from repro.report.writer import write_index, write_table_report
-    from repro.tables.run import recompare, write_results
+    from repro.report.writer import publish_result, write_index
+    from repro.tables.run import recompare
     from repro.tables.spec import load_spec
 
     results = [recompare(load_spec(t)) for t in args.tables]  # all checked before any write
     for result in results:
-        write_results(result, frame=False)
-        print(f"wrote {write_table_report(result)}")
+        paths = publish_result(result, keep_frame=True)
+        print(f"wrote {next(p for p in paths.values() if p.endswith('.md'))}")
     print(f"wrote {write_index()}")
     return 0
 
@@ -473,7 +578,7 @@ def cmd_verify(args) -> int:
     from repro.data.loaders import open_dataset
 
     card = get_card(args.dataset)
-    scale = args.scale or (card.scales[0] if card.scales else 1)
+    scale = args.scale if args.scale is not None else (card.scales[0] if card.scales else 1)
     data = open_dataset(card.name, scale, data_root=args.data_root)
     for name in data.names:
         data.verify(name)

@@ -48,3 +48,11 @@ def did_you_mean(name: str, choices) -> str:
         return "did you mean " + ", ".join(close) + "?"
     shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
     return f"known: {shown}"
+
+
+class NonFiniteOutputError(ReproError):
+    """A model produced NaN or inf: its output is never scored."""
+
+
+class BusyError(ReproError):
+    """Another run holds the lock of the same table's results."""

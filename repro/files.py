@@ -31,7 +31,8 @@ def staged(path: os.PathLike | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, else vanishes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.stem[:40]}-", suffix=path.suffix)
+    prefix = f".tmp-{path.stem[:40]}-"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)

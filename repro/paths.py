@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from repro.errors import DataError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,16 +19,39 @@ def shared_root() -> Path:
     return Path(env).expanduser().resolve() if env else (REPO_ROOT.parent / "shared").resolve()
 
 
-def data_roots(explicit: str | os.PathLike | None = None) -> list[Path]:
-    """Local dataset roots, in search order: ``--data-root``, ``REPRO_DATA``, shared/data."""
-    roots: list[Path] = []
+def labelled_data_roots(explicit: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """Local dataset roots in search order, each with the label provenance shows for it.
+
+    ``--data-root`` (``explicit``) and every ``REPRO_DATA`` entry must exist: a typo there would
+    otherwise fall through to other roots (or the Hub) without a word. ``shared/data`` is only a
+    default and is skipped quietly when absent.
+    """
+    roots: list[tuple[str, Path]] = []
     if explicit:
-        roots.append(Path(explicit).expanduser().resolve())
+        roots.append(("<data-root>", _existing_folder(explicit, "--data-root")))
     env = os.environ.get("REPRO_DATA")
     if env:
-        roots.extend(Path(p).expanduser().resolve() for p in env.split(os.pathsep) if p)
-    roots.append(shared_root() / "data")
+        roots.extend(
+            ("<REPRO_DATA>", _existing_folder(p, "REPRO_DATA entry"))
+            for p in env.split(os.pathsep)
+            if p
+        )
+    roots.append(("<shared>/data", shared_root() / "data"))
     return roots
+
+
+def data_roots(explicit: str | os.PathLike | None = None) -> list[Path]:
+    """Local dataset roots, in search order: ``--data-root``, ``REPRO_DATA``, shared/data."""
+    return [root for _, root in labelled_data_roots(explicit)]
+
+
+def _existing_folder(path: str | os.PathLike, what: str) -> Path:
+    folder = Path(path).expanduser().resolve()
+    if not folder.exists():
+        raise DataError(f"{what} {path} does not exist; point it at the folder holding e.g. Set5/")
+    if not folder.is_dir():
+        raise DataError(f"{what} {path} is not a folder; point it at the folder holding e.g. Set5/")
+    return folder
 
 
 def cards_dir() -> Path:

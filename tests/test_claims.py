@@ -77,27 +77,32 @@ def test_a_claim_naming_an_unknown_row_or_column_is_refused(tmp_path, field, val
 
 def test_report_recompares_saved_results_with_the_current_spec(tmp_path, monkeypatch):
     """`repro report <id>` re-judges saved values against an edited spec, running nothing."""
-    from repro.errors import MissingDataError, ReproError
+    from repro.errors import ReproError
+    from repro.publish import SavedResultsError
+    from repro.report.writer import publish_result
     from repro.tables import run as table_run
 
     spec = load_spec("bicubic_classic")
-    with pytest.raises(MissingDataError, match="no saved results"):
+    with pytest.raises(SavedResultsError, match="no saved results"):
         table_run.recompare(spec)
     result = table_run.run_table(spec, datasets=["Set5"], progress=False, use_cache=False)
-    table_run.write_results(result)
-    again = table_run.recompare(spec)
+    assert result.partial
+    publish_result(result)
+    with pytest.raises(SavedResultsError, match="no saved results"):
+        table_run.recompare(spec)  # a partial run is never the saved complete one
+    again = table_run.recompare(spec, partial=True)
     assert [c.to_dict() for c in again.cells] == [c.to_dict() for c in result.cells]
 
     edited = (SPECS_DIR / "bicubic_classic.yaml").read_text().replace("33.66", "33.00")
     path = tmp_path / "bicubic_classic.yaml"
     path.write_text(edited)
     cell = next(
-        c for c in table_run.recompare(_parse(path)).cells
+        c for c in table_run.recompare(_parse(path), partial=True).cells
         if c.row == "bicubic-x2" and c.dataset == "Set5" and c.metric == "psnr"
     )
     assert cell.status == "IMPROVED" and cell.delta == pytest.approx(0.673, abs=0.01)
 
     path.write_text(edited + "  - {id: extra, label: x, model: bicubic, scale: 2,"
                     " reported: [1, 1, 1, 1, 1, 1]}\n")
-    with pytest.raises(ReproError, match="predates"):
-        table_run.recompare(_parse(path))
+    with pytest.raises(ReproError, match="predate the spec"):
+        table_run.recompare(_parse(path), partial=True)

@@ -127,8 +127,14 @@ def test_table_json_cells_and_files(tmp_path):
     assert all(keys <= set(c) for c in doc["cells"])
     set5 = [c for c in doc["cells"] if c["dataset"] == "Set5"]
     assert set5 and all(c["status"] in ("PASS", "IMPROVED", "FAIL") for c in set5)
-    assert (tmp_path / "res" / "bicubic_classic.csv").is_file()
-    assert (tmp_path / "rep" / "bicubic_classic.md").is_file()
+    others = [c for c in doc["cells"] if c["dataset"] != "Set5"]
+    assert others and all(c["reason"].startswith("NOT-SELECTED") for c in others)
+    # a --datasets run is a test run: written beside the complete results, never over them
+    assert doc["partial"] is True
+    assert (tmp_path / "res" / "partial" / "bicubic_classic.csv").is_file()
+    assert (tmp_path / "rep" / "partial" / "bicubic_classic.md").is_file()
+    assert not (tmp_path / "res" / "bicubic_classic.csv").exists()
+    assert not (tmp_path / "rep" / "index.md").exists()
 
 
 @pytest.mark.parametrize(

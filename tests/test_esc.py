@@ -106,7 +106,10 @@ def test_registry_and_weights():
         info = get(mid)
         assert info.family == "esc" and "backend" in info.settings
         for s, entry in info.weights.items():
-            assert entry.key == "params_ema" and entry.sha256 is None
+            assert entry.key == "params_ema"
+            # only ESC-Real's release asset has a published sha256 (with its source named)
+            assert (entry.sha256 is None) == (entry.id != "esc-real-x4")
+            assert bool(entry.sha256_source) == bool(entry.sha256)
             assert entry.urls == (esc.RELEASE_URL + entry.filename,)
             assert s in info.scales
     assert get("esc-real").scales == (4,)

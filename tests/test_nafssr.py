@@ -243,7 +243,10 @@ def test_registry_and_weights_entries(tmp_path, monkeypatch):
             entry = info.weights[s]
             assert entry is WEIGHTS[f"nafssr-{v}-x{s}"]
             assert entry.filename == f"NAFSSR-{v.upper()}_{s}x.pth"
-            assert entry.key == "params" and entry.sha256 is None and entry.urls == ()
+            assert entry.key == "params" and entry.urls == ()
+            # NAFSSR-L's sha256 are known (from a copy's Git LFS pointers, source named)
+            assert (entry.sha256 is None) == (v != "l")
+            assert bool(entry.sha256_source) == bool(entry.sha256)
             assert "drive.google.com" in entry.source and "pan.baidu.com" in entry.source
     assert build("nafssr", "t", 2, tlsc=False).scale == 2
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "cache"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import yaml
 
@@ -14,6 +14,8 @@ from repro.paths import cards_dir
 
 TASKS = ("classic", "stereo", "360", "large", "real")
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the Hub shows
+# card names become cache folder names (<repro-cache>/datasets/<name>/...): keep them plain
+_CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,25 @@ def _parse(path: Path) -> Card:
     name = need("name")
     if name != path.stem:
         raise SpecError(f"dataset card {path}: name '{name}' differs from the file name")
+    if not _CARD_NAME.match(str(name)):
+        raise SpecError(
+            f"dataset card {path}: name {name!r} must be letters, digits, '.', '_' or '-'"
+        )
     task = need("task")
     if task not in TASKS:
         raise SpecError(f"dataset card {path}: task '{task}' not one of {TASKS}")
     layouts = []
     for item in need("layouts") or []:
+        if not isinstance(item, dict) or not (item.get("hr") or item.get("lr")):
+            raise SpecError(f"dataset card {path}: each layout is a mapping with 'hr' and/or 'lr'")
         views = tuple(str(v) for v in item.get("views", ()) or ())
+        for view in views:
+            _inside(path, "view", view, plain=True)
+        for key in ("hr", "lr"):
+            if item.get(key):
+                _template(path, f"layout {item.get('name', 'default')} {key}", item[key])
+        if item.get("parquet"):
+            _inside(path, "parquet files", item["parquet"].get("files", "**/*.parquet"))
         layouts.append(
             Layout(
                 item.get("name", "default"),
@@ -97,6 +112,9 @@ def _parse(path: Path) -> Card:
                 item.get("parquet"),
             )
         )
+    local_dirs = tuple(str(d) for d in raw.get("local_dirs") or (name,))
+    for folder in local_dirs:
+        _inside(path, "local_dirs entry", folder)
     src = raw.get("source") or {}
     hub = None
     if src.get("hub"):
@@ -111,7 +129,7 @@ def _parse(path: Path) -> Card:
             repo=h["repo"],
             revision=rev,
             repo_type=h.get("repo_type", "dataset"),
-            subdir=h.get("subdir", "") or "",
+            subdir=_inside(path, "hub subdir", h.get("subdir", "") or "", empty=True),
             allow_patterns=tuple(h.get("allow_patterns") or ()),
         )
     return Card(
@@ -120,7 +138,7 @@ def _parse(path: Path) -> Card:
         description=raw.get("description", ""),
         scales=tuple(int(s) for s in raw.get("scales") or ()),
         protocol=dict(raw.get("protocol") or {}),
-        local_dirs=tuple(raw.get("local_dirs") or (name,)),
+        local_dirs=local_dirs,
         layouts=tuple(layouts),
         hub=hub,
         source_note=src.get("note", "") or "",
@@ -131,6 +149,33 @@ def _parse(path: Path) -> Card:
         path=path,
         exclude={str(k): str(v) for k, v in (raw.get("exclude") or {}).items()},
     )
+
+
+def _inside(path: Path, what: str, value, *, plain: bool = False, empty: bool = False) -> str:
+    """Refuse a card path that could reach outside its folder: '..', absolute, NUL, drive."""
+    text = str(value)
+    parts = PurePosixPath(text.replace("\\", "/")).parts
+    bad = (
+        (not text and not empty)
+        or "\0" in text
+        or text.startswith(("/", "\\", "~"))
+        or bool(PureWindowsPath(text).drive)
+        or ".." in parts
+        or (plain and len(parts) != 1)
+    )
+    if bad:
+        kind = "a plain name" if plain else "a relative path inside the dataset folder"
+        raise SpecError(
+            f"dataset card {path}: {what} {text!r} must be {kind} (no '..', no absolute path)"
+        )
+    return text
+
+
+def _template(path: Path, what: str, template) -> str:
+    text = _inside(path, what, template)
+    if text.count("{name}") != 1:
+        raise SpecError(f"dataset card {path}: {what} {text!r} must hold {{name}} exactly once")
+    return text
 
 
 @lru_cache(maxsize=4)

@@ -1,8 +1,10 @@
 """Per-image result cache: a rerun reuses rows whose provenance is unchanged; a crash resumes.
 
 Rows are appended (one JSON line each, flushed) to ``results/.cache/<job key>.rank<r>.jsonl``
-as soon as an image is scored. The job key hashes everything that decides a number except the
-data files, whose sha256 is stored per row and compared on reuse.
+as soon as an image is scored. The job key hashes everything that decides a number, the
+package's source code included (:func:`repro.provenance.code_sha256`), except the data files,
+whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not an
+entry of this shape is ignored (the image is scored again), never trusted.
 """
 
 from __future__ import annotations
@@ -25,24 +27,31 @@ class RowCache:
         self.folder = results_dir() / ".cache"
         self.key = key
         self.path = self.folder / f"{key}.rank{rank}.jsonl"
+        self.hits = 0  # images whose rows came from the cache in this run
         self._rows: dict[str, dict] = {}
         if enabled:
             for path in sorted(self.folder.glob(f"{key}.rank*.jsonl")):
                 self._load(path)
 
     def _load(self, path: Path) -> None:
-        for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return  # an unreadable cache only costs a recomputation
+        for line in text.splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by an interrupted write
-            self._rows[entry["image"]] = entry
+            if _well_formed(entry):
+                self._rows[entry["image"]] = entry
 
     def get(self, image: str, files_sha256: dict[str, str]) -> list[dict] | None:
         """The rows of one image (one per view for stereo pairs), or None to recompute."""
         entry = self._rows.get(image)
-        if entry is None or entry.get("files_sha256") != files_sha256 or "rows" not in entry:
+        if entry is None or entry["files_sha256"] != files_sha256:
             return None
+        self.hits += 1
         return entry["rows"]
 
     def put(self, image: str, files_sha256: dict[str, str], rows: list[dict]) -> None:
@@ -54,6 +63,18 @@ class RowCache:
             f.write(json.dumps(entry, default=_jsonable) + "\n")
             f.flush()
         self._rows[image] = entry
+
+
+def _well_formed(entry) -> bool:
+    """An entry as :meth:`RowCache.put` writes it: image name, file hashes, non-empty rows."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("image"), str)
+        and isinstance(entry.get("files_sha256"), dict)
+        and isinstance(entry.get("rows"), list)
+        and len(entry["rows"]) > 0
+        and all(isinstance(r, dict) and r.get("image") == entry["image"] for r in entry["rows"])
+    )
 
 
 def _jsonable(value):

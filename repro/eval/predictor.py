@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from repro.checksums import sha256_file
 from repro.errors import MissingWeightsError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
 from repro.models.registry import WeightsEntry
-from repro.models.weights import load_strict, read_state_dict, resolve
+from repro.models.weights import load_strict, locate, read_state_dict
 
 
 @dataclass
@@ -74,13 +73,14 @@ def load_model(
             raise MissingWeightsError(
                 f"no released checkpoint of {info.id} at x{scale}; pass --weights PATH"
             )
-        path = resolve(entry, weights_path) if entry is not None else weights_path
+        # verified against the registry's sha256 or the weights lock (a changed file raises
+        # ChecksumError); provenance says how: "verified": "registry" | "lock" | "none"
+        found = locate(entry, weights_path)
         key = weights_key or (entry.key if entry is not None else "params_ema")
-        state = read_state_dict(path, key)
-        load_strict(module, state, source=str(path))
+        state = read_state_dict(found.path, key)
+        load_strict(module, state, source=str(found.path))
         prov["weights"] = {
-            "path": str(path),
-            "sha256": sha256_file(path),
+            **found.provenance(),
             "key": key,
             "id": entry.id if entry is not None else None,
         }

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-import repro
 from repro.data.loaders import Dataset
+from repro.errors import NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
 from repro.eval.predictor import load_model, make_predictor
 from repro.eval.scoring import score, score_views
+from repro.provenance import code_sha256
 
 ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
 
@@ -66,7 +67,7 @@ def evaluate(
     rank, size = distributed.world()
     stereo = len(data.layout.views) == 2
     identity = {
-        "code": repro.__version__,
+        "code": code_sha256(),
         "rows": "per-view" if stereo else "per-image",
         "model": model_prov,
         "dataset": data.describe(),
@@ -80,37 +81,24 @@ def evaluate(
     names = data.names[rank::size]
     rows: list[dict] = []
     bar = _progress(names, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
-    for name in bar:
-        shas = data.verify(name)
-        cached = cache.get(name, shas)
-        if cached is not None:
-            rows.extend(cached)
-            continue
-        sample = data.load(name)
-        torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
-        start = time.perf_counter()
-        sr = predict(sample.lr)
-        seconds = time.perf_counter() - start
-        ids = {
-            "dataset": data.card.name,
-            "image": name,
-            "row": job.row,
-            "model": job.model,
-            "variant": model_prov["model"],
-            "scale": job.scale,
-            "settings": _settings_str(job.settings),
-        }
-        args = (sr, sample.hr, job.metrics, job.protocol, job.crop)
-        scored = score_views(*args) if stereo else [score(*args)]
-        image_rows = [{**ids, **values, "seconds": seconds} for values in scored]
-        cache.put(name, shas, image_rows)
-        rows.extend(image_rows)
+    guard = module.register_forward_hook(_refuse_non_finite)
+    try:
+        for name in bar:
+            shas = data.verify(name)
+            cached = cache.get(name, shas)
+            if cached is not None:
+                rows.extend(cached)
+                continue
+            rows.extend(_score_image(name, shas, data, predict, job, model_prov, seed, cache))
+    finally:
+        guard.remove()
     gathered = distributed.gather(rows)
     order = {n: i for i, n in enumerate(data.names)}
     all_rows = sorted((r for part in gathered for r in part), key=lambda r: order[r["image"]])
     files_sha = {}
     for part in distributed.gather(data.file_sha256):
         files_sha.update(part)
+    cached_images = sum(distributed.gather(cache.hits))
     prov = {
         "model": model_prov,
         "data": {
@@ -118,8 +106,47 @@ def evaluate(
             "sha256": _digest(files_sha),
             "unverified_files": data.unverified,
         },
+        # which rows a rerun reused: they were computed by this same code on the same files
+        "images_from_cache": cached_images,
+        "images_computed": len(data.names) - cached_images,
     }
     return all_rows, prov
+
+
+def _score_image(name, shas, data, predict, job, model_prov, seed, cache) -> list[dict]:
+    """Predict and score one image (all its views); the rows go to the cache at once."""
+    sample = data.load(name)
+    torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
+    start = time.perf_counter()
+    try:
+        sr = predict(sample.lr)
+    except NonFiniteOutputError as exc:
+        raise NonFiniteOutputError(f"{data.card.name}/{name}: {exc}") from None
+    seconds = time.perf_counter() - start
+    ids = {
+        "dataset": data.card.name,
+        "image": name,
+        "row": job.row,
+        "model": job.model,
+        "variant": model_prov["model"],
+        "scale": job.scale,
+        "settings": _settings_str(job.settings),
+    }
+    args = (sr, sample.hr, job.metrics, job.protocol, job.crop)
+    scored = score_views(*args) if len(data.layout.views) == 2 else [score(*args)]
+    image_rows = [{**ids, **values, "seconds": seconds} for values in scored]
+    cache.put(name, shas, image_rows)
+    return image_rows
+
+
+def _refuse_non_finite(module, inputs, output) -> None:
+    """Forward hook: NaN/inf output is refused before clamping could turn it into pixels."""
+    if isinstance(output, torch.Tensor) and not bool(torch.isfinite(output).all()):
+        bad = int((~torch.isfinite(output)).sum())
+        raise NonFiniteOutputError(
+            f"the model produced {bad} non-finite value(s) (NaN/inf); its output is not scored: "
+            "check the checkpoint and the settings (e.g. --device, dtype)"
+        )
 
 
 def _digest(files: dict[str, str]) -> str:

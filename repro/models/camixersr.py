@@ -875,7 +875,7 @@ COMMIT = "d690b12bb2a0a185dc0049538b377d569f520497"
 _RAW = f"https://github.com/icandle/CAMixerSR/raw/{COMMIT}/pretrained_models/"
 
 
-def _entry(id_, path, filename=None, sha256=None, also=(), what=""):
+def _entry(id_, path, filename=None, sha256=None, also=(), what="", sha256_source=""):
     return WeightsEntry(
         id=id_,
         filename=filename or os.path.basename(path),
@@ -884,7 +884,13 @@ def _entry(id_, path, filename=None, sha256=None, also=(), what=""):
         key="params_ema",
         source=f"icandle/CAMixerSR@{COMMIT[:7]} pretrained_models/{path}"
         + (f" ({what})" if what else ""),
+        sha256_source=sha256_source,
     )
+
+
+# sha256 of the official files where a source states it. The checkpoints are plain git blobs
+# (not Git LFS) in the official repository, so no pointer file publishes their sha256; only
+# CAMixerSR_S.pth is known (the shared copy, taken from the repository at COMMIT).
 
 
 # File names that occur twice in the official folder (LightSR/ and ODISR/ both have
@@ -914,6 +920,10 @@ WEIGHTS: dict[str, WeightsEntry] = {
             "LargeSR/CAMixerSR_S.pth",
             sha256="49ffcfbb59583b4512ed7f4290b6f480b4bac50afb3d1db1553687bbdeff3076",
             what="large-image SR x4, n_feats 36",
+            sha256_source=(
+                f"shared/weights/README.md: the file at icandle/CAMixerSR@{COMMIT[:7]} "
+                "pretrained_models/LargeSR/CAMixerSR_S.pth"
+            ),
         ),
         _entry("camixersr-m-x4", "LargeSR/CAMixerSR_M.pth", what="large-image SR x4, n_feats 48"),
         _entry(

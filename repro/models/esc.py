@@ -503,14 +503,28 @@ def count_params(variant: str, scale: int) -> int:
 # --------------------------------------------------------------------------------------------
 # weights (GitHub release 1.0.0 of dslisleedh/ESC; the test configs' file names)
 # --------------------------------------------------------------------------------------------
+# sha256 of release assets where a public source states it: filename -> (sha256, source).
+# The other assets' sha256 is not published anywhere we could find (stays None: `pull` asks for
+# --trust-unverified and records what was downloaded in the weights lock).
+_SHA256 = {
+    "ESC_Real_X4_GAN.pth": (
+        "d6932bd01e29c9335f5f678b0e9b31ede906a42244887ab8888b1d39a8667f2d",
+        "dmlsrc/KinoVSR@4b90cc1 kinovsr/processors/esc/weights/README.md (sha256 of the release "
+        "asset releases/download/1.0.0/ESC_Real_X4_GAN.pth; also dmlsrc/LTX-2-MLX@43b9cbd)",
+    ),
+}
+
+
 def _entry(entry_id: str, filename: str, what: str) -> WeightsEntry:
+    sha256, sha256_source = _SHA256.get(filename, (None, ""))
     return WeightsEntry(
         id=entry_id,
         filename=filename,
         urls=(RELEASE_URL + filename,),
-        sha256=None,
+        sha256=sha256,
         key="params_ema",
         source=f"{OFFICIAL_REPO} GitHub release 1.0.0, {filename} ({what})",
+        sha256_source=sha256_source,
     )
 
 

@@ -64,20 +64,40 @@ _RELEASES = {
 }
 
 
+# sha256 where a public source states it: (variant, scale) -> (sha256, source). The official
+# files are on Google Drive/Baidu, which publish no digest; these come from the Git LFS pointers
+# of a third-party copy of the Drive files (sizes 96,438,421 and 96,604,501 bytes, the x4-x2
+# difference exactly the larger x4 upsampler: 41,508 float32 parameters, NAFSSR-L's 4,100
+# tensors under `params`). The other variants' sha256 are not published.
+_LFS_COPY = "marduk191/ComfyUI-NAFNet_plus@bccb86d"
+_SHA256 = {
+    ("l", 2): (
+        "29d22ff966a6c069ef0db4fa2cb7a22d96f68a05f85c02d3255d55c30cc415f6",
+        f"Git LFS pointer {_LFS_COPY} models/NAFSSR-L_2x.pth (a copy of the Drive file)",
+    ),
+    ("l", 4): (
+        "7298e608e689449cb4408b9caf7aeb587c5a39e7c95514808821111e1daa17f4",
+        f"Git LFS pointer {_LFS_COPY} models/NAFSSR-L_4x.pth (a copy of the Drive file)",
+    ),
+}
+
+
 def _weights_entry(variant: str, scale: int) -> WeightsEntry:
     drive, baidu, code = _RELEASES[(variant, scale)]
+    sha256, sha256_source = _SHA256.get((variant, scale), (None, ""))
     return WeightsEntry(
         id=f"nafssr-{variant}-x{scale}",
         filename=f"NAFSSR-{variant.upper()}_{scale}x.pth",  # as the official test yml names it
         # Google Drive/Baidu share pages are not direct downloads: fetch by hand, --weights PATH
         urls=(),
-        sha256=None,
+        sha256=sha256,
         key="params",
         source=(
             f"Google Drive https://drive.google.com/file/d/{drive}/view?usp=sharing "
             f"or Baidu https://pan.baidu.com/s/{baidu}?pwd={code} (code {code}) "
             f"[links from {_REPO}; no direct download]"
         ),
+        sha256_source=sha256_source,
     )
 
 

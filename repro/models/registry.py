@@ -35,6 +35,7 @@ class WeightsEntry:
     source: str = ""  # provenance in words: repo, commit, path
     hub_repo: str | None = None  # Hugging Face repo id, where the weights are on the Hub
     hub_revision: str | None = None  # pinned 40-hex commit of hub_repo
+    sha256_source: str = ""  # where the sha256 was published (repo@commit path, page), if known
 
 
 @dataclass(frozen=True)

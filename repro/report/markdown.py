@@ -39,13 +39,17 @@ def cells_table(cells: list[Cell]) -> str:
     ]
     for c in cells:
         metric = c.metric + (f" ({c.variant})" if c.variant else "")
-        status = STATUS_MARK.get(c.status, status_label(c.status, c.reason))
+        status = STATUS_MARK.get(c.status, status_label(c.status, c.reason, _images(c)))
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
             f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
             f"{fmt_delta(c.delta, c.metric)} | {status} |"
         )
     return "\n".join(lines)
+
+
+def _images(c: Cell) -> tuple:
+    return (c.images, c.images_total)
 
 
 def reasons_section(cells: list[Cell]) -> str:
@@ -85,13 +89,26 @@ def table_markdown(
     provenance: dict,
     plots: list[str],
     claims: list | None = None,
+    *,
+    partial: bool = False,
 ) -> str:
     src = spec.source
     source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
     counts = status_counts(cells)
+    banner = (
+        [
+            "> **Partial run: not for reporting.** It scored a subset of the table (--limit "
+            f"{provenance.get('limit')}, datasets {provenance.get('datasets')}); its cells are "
+            f"PARTIAL or NOT-SELECTED. The complete run is `reports/{spec.id}.md`.",
+            "",
+        ]
+        if partial
+        else []
+    )
     parts = [
         f"# {spec.id}: {spec.title}",
         "",
+        *banner,
         f"Source: {source}." + (f" {src['note']}" if src.get("note") else ""),
         "",
         "Status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
@@ -147,7 +164,8 @@ def index_markdown(entries: list[dict]) -> str:
         "|---|---|---|---|---|",
     ]
     for e in entries:
-        counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items()) or "not run yet"
+        counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
+        counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
         lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")
     return "\n".join(lines) + "\n"

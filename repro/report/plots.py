@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from repro.files import atomic_write_with  # noqa: E402
 from repro.tables.compare import Cell  # noqa: E402
 from repro.tables.spec import TableSpec  # noqa: E402
 
@@ -18,11 +19,12 @@ COST_METRICS = ("params", "madds", "flops", "macs")
 
 
 def _save(fig, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        atomic_write_with(
+            path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        )
+    finally:
+        plt.close(fig)
     return str(path)
 
 

@@ -1,21 +1,22 @@
-"""Write reports/<id>.md with its plots, and reports/index.md over every table."""
+"""Render reports/<id>.md with its plots, and reports/index.md over every table."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 from repro.files import atomic_write_text
-from repro.paths import reports_dir, results_dir
+from repro.paths import reports_dir
+from repro.publish import Destination, SavedResultsError, load_saved, publish
 from repro.report.markdown import index_markdown, table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
 from repro.tables.compare import Cell, status_counts
 from repro.tables.spec import load_spec, table_ids
 
 
-def write_table_report(result) -> str:
-    folder = reports_dir()
+def render_table_report(result, folder: Path) -> list[Path]:
+    """Write ``<id>.md`` and its plots into ``folder``; return every file written."""
     plots = [
-        p
+        Path(p)
         for p in (
             delta_heatmap(result.spec, result.cells, folder),
             quality_vs_cost(result.spec, result.cells, folder),
@@ -23,29 +24,67 @@ def write_table_report(result) -> str:
         if p
     ]
     path = folder / f"{result.spec.id}.md"
-    text = table_markdown(result.spec, result.cells, result.provenance, plots, result.claims)
+    text = table_markdown(
+        result.spec,
+        result.cells,
+        result.provenance,
+        [str(p) for p in plots],
+        result.claims,
+        partial=result.partial,
+    )
     atomic_write_text(path, text)
-    return str(path)
+    return [path, *plots]
+
+
+def publish_result(result, *, keep_frame: bool = False) -> dict[str, str]:
+    """Publish a run's result set (results, report, plots) as one; the index on full runs.
+
+    ``keep_frame``: a re-comparison has no per-image rows; the saved CSV is published again.
+    Returns manifest key (``results:<file>``, ``reports:<file>``) -> path.
+    """
+    from repro.tables.run import result_files
+
+    dest = Destination(result.spec.id, result.partial)
+    files = result_files(result)
+    if keep_frame:
+        files[".csv"] = dest.file(".csv").read_text(encoding="utf-8")
+    meta = {
+        "table": result.spec.id,
+        "protocol_version": result.spec.version,
+        "code_sha256": result.provenance.get("code_sha256"),
+    }
+    paths = publish(dest, files, lambda folder: render_table_report(result, folder), meta)
+    if not result.partial:
+        write_index()
+    return paths
 
 
 def write_index() -> str:
-    """Index of every table: status counts from results/<id>.cells.json where a run exists."""
+    """Index of every table's complete run; a missing or broken result set is said, not fatal."""
     entries = []
     for table_id in table_ids():
         spec = load_spec(table_id)
         counts: dict[str, int] = {}
-        cells_path = results_dir() / f"{table_id}.cells.json"
-        if cells_path.is_file():
-            saved = json.loads(cells_path.read_text(encoding="utf-8"))
-            if saved.get("protocol_version") == spec.version:  # never mix protocol versions
-                counts = status_counts([Cell(**c) for c in saved["cells"]])
+        note = ""
+        try:
+            saved = load_saved(Destination(table_id))
+            cells = saved["cells"]
+            if cells.get("protocol_version") != spec.version:  # never mix protocol versions
+                note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
+            else:
+                counts = status_counts([Cell(**c) for c in cells["cells"]])
+        except SavedResultsError as exc:
+            note = "" if "no saved results" in str(exc) else str(exc).split(";")[0]
+        except (TypeError, KeyError) as exc:
+            note = f"saved cells do not parse ({exc}): rerun"
         entries.append(
             {
                 "id": table_id,
                 "title": spec.title,
                 "version": spec.version,
                 "counts": counts,
-                "has_report": (reports_dir() / f"{table_id}.md").is_file(),
+                "note": note,
+                "has_report": bool(counts) and (reports_dir() / f"{table_id}.md").is_file(),
             }
         )
     path = reports_dir() / "index.md"

@@ -29,7 +29,11 @@ NOT_RUN_REASONS = (
     "NEEDS-GPU",
     "TRAINING-ONLY",
     "NOT-IMPLEMENTED",
+    "NOT-SELECTED",  # a --datasets run left this dataset out
+    "NON-FINITE-OUTPUT",  # the model produced NaN/inf: never scored
 )
+# Reasons that mean "this machine lacks an input", as opposed to "nothing could run it".
+MISSING_REASONS = ("MISSING-WEIGHTS", "MISSING-DATA")
 
 
 @dataclass
@@ -44,9 +48,10 @@ class Cell:
     reproduced: float | None
     delta: float | None
     tolerance: float | None
-    status: str  # PASS | FAIL | IMPROVED | NOT-RUN | REPORTED-ONLY | MEASURED
+    status: str  # PASS | FAIL | IMPROVED | PARTIAL | NOT-RUN | REPORTED-ONLY | MEASURED
     reason: str | None  # for NOT-RUN: one of NOT_RUN_REASONS, then ": " and the details
     images: int | None = None
+    images_total: int | None = None  # images of the full set, where known
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,19 +73,21 @@ def compare(
     spec: TableSpec,
     measured: dict[tuple[str, str], float],
     not_run: dict[tuple[str, str], str],
-    images: dict[tuple[str, str], tuple[int, bool]],
+    images: dict[tuple[str, str], tuple[int | None, int | None]],
 ) -> list[Cell]:
     """Build one Cell per (row, column).
 
     ``measured`` maps (row id, column key) to the reproduced value; ``not_run`` maps it to a
-    reason ("MISSING-DATA: ..."); ``images`` maps it to (image count, complete set?).
+    reason ("MISSING-DATA: ..."); ``images`` maps it to (images scored, images of the full set
+    or None when unknown). A value from fewer images than the full set is PARTIAL: shown with
+    its delta, never given a verdict.
     """
     cells = []
     for row in spec.rows:
         for col, reported in zip(spec.columns, row.reported, strict=True):
             key = (row.id, col.key)
             value = measured.get(key)
-            count, complete = images.get(key, (None, True))
+            count, total = images.get(key, (None, None))
             status, reason, delta, tol = "NOT-RUN", None, None, None
             if row.status:
                 reason = f"{row.status}: {row.reason}"
@@ -92,12 +99,9 @@ def compare(
                 reason = "NOT-IMPLEMENTED: no value was produced for this cell"
             elif reported is None:
                 status, reason = "MEASURED", "the paper reports no value here"
-            elif not complete:
-                delta = value - reported
-                reason = (
-                    f"MISSING-DATA: measured on {count} image(s), not the full set; "
-                    "supply the full set to compare"
-                )
+            elif total is not None and count is not None and count < total:
+                status, delta = "PARTIAL", value - reported
+                reason = f"{count} of {total} images; run the full set for a verdict"
             else:
                 tol = spec.tolerance_for(col.metric, reported)
                 status, delta = judge(col.metric, float(reported), float(value), tol)
@@ -116,6 +120,7 @@ def compare(
                     status=status,
                     reason=reason,
                     images=count,
+                    images_total=total,
                 )
             )
     return cells
@@ -126,9 +131,14 @@ def reason_code(reason: str | None) -> str:
     return (reason or "").split(":")[0]
 
 
-def status_label(status: str, reason: str | None) -> str:
-    """A status as printed: NOT-RUN carries its reason code, e.g. 'NOT-RUN (MISSING-DATA)'."""
-    return f"NOT-RUN ({reason_code(reason)})" if status == "NOT-RUN" else status
+def status_label(status: str, reason: str | None, images: tuple | None = None) -> str:
+    """A status as printed: NOT-RUN carries its reason code, e.g. 'NOT-RUN (MISSING-DATA)';
+    PARTIAL its image count, e.g. 'PARTIAL (2 of 100 images)'."""
+    if status == "NOT-RUN":
+        return f"NOT-RUN ({reason_code(reason)})"
+    if status == "PARTIAL" and images and None not in images:
+        return f"PARTIAL ({images[0]} of {images[1]} images)"
+    return status
 
 
 def status_counts(cells: list[Cell]) -> dict[str, int]:
@@ -162,6 +172,7 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
         a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
         margin, status, reason = None, "NOT-RUN", None
         missing = [c for c in (a, b) if not _has_value(c)]
+        partial = [c for c in (a, b) if c.status == "PARTIAL"]
         if missing:
             reason = missing[0].reason or "no reproduced value"
         else:
@@ -169,9 +180,17 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
             if a.metric in LOWER_IS_BETTER:
                 margin = -margin
             status = "HOLDS" if margin > 0 else "FAILS"
+            if partial:  # a subset of images decides nothing
+                status, reason = "PARTIAL", partial[0].reason
         out.append(
             ClaimResult(
-                claim.id, claim.text, claim.better, claim.than, claim.column, margin, status,
+                claim.id,
+                claim.text,
+                claim.better,
+                claim.than,
+                claim.column,
+                margin,
+                status,
                 reason,
             )
         )
@@ -180,6 +199,8 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
 
 def _has_value(cell: Cell) -> bool:
     value = cell.reproduced
-    return cell.status not in ("NOT-RUN", "REPORTED-ONLY") and value is not None and (
-        not isinstance(value, float) or math.isfinite(value)
+    return (
+        cell.status not in ("NOT-RUN", "REPORTED-ONLY")
+        and value is not None
+        and (not isinstance(value, float) or math.isfinite(value))
     )

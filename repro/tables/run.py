@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
 
-import repro
 from repro.data.loaders import open_dataset
-from repro.errors import MissingDataError, MissingWeightsError, ReproError, UnknownNameError
-from repro.eval import distributed
+from repro.errors import (
+    MissingDataError,
+    MissingWeightsError,
+    NonFiniteOutputError,
+    ReproError,
+    UnknownNameError,
+)
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
-from repro.files import atomic_write_text
 from repro.machine import cpu_name
 from repro.models import build
-from repro.paths import results_dir
-from repro.tables.compare import Cell, ClaimResult, compare, judge_claims
+from repro.paths import data_roots
+from repro.provenance import code_sha256, code_version, portable_path
+from repro.publish import Destination, load_saved
+from repro.tables.compare import (
+    MISSING_REASONS,
+    Cell,
+    ClaimResult,
+    compare,
+    judge_claims,
+    reason_code,
+)
 from repro.tables.spec import DATASET_FREE, TableSpec, column_key
 
 
@@ -31,25 +42,11 @@ class TableResult:
     cells: list[Cell]
     provenance: dict = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
+    partial: bool = False  # a --limit/--datasets run: a test, never the published result
 
     @property
     def means(self) -> pd.DataFrame:
         return means(self.frame)
-
-
-def code_version() -> str:
-    """Package version plus the git commit when run from a checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=repro.paths.REPO_ROOT,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{repro.__version__}+{commit}" if commit else repro.__version__
 
 
 def run_table(
@@ -64,23 +61,32 @@ def run_table(
     seed: int = 0,
     weights: dict[str, str] | None = None,
 ) -> TableResult:
-    """Evaluate a table's runnable cells; bad input raises, absent data/weights become NOT-RUN."""
+    """Evaluate a table's runnable cells; bad input raises, absent data/weights become NOT-RUN.
+
+    A run that measures nothing because data or weights are missing raises instead of
+    returning a table of NOT-RUN cells, so that it can never pass for (or replace) a result.
+    """
     if datasets:
         unknown = [d for d in datasets if d not in spec.datasets]
         if unknown:
             raise UnknownNameError(
                 f"table {spec.id} has no dataset {unknown}; its datasets: {spec.datasets}"
             )
+    if limit is not None and limit < 1:
+        raise ReproError(f"--limit must be a positive number of images, got {limit}")
     wanted = datasets or spec.datasets
     protocol = spec.protocol
     measured: dict[tuple[str, str], float] = {}
     not_run: dict[tuple[str, str], str] = {}
-    counts: dict[tuple[str, str], tuple[int, bool]] = {}
+    counts: dict[tuple[str, str], tuple[int, int | None]] = {}
     rows: list[dict] = []
     prov_jobs = []
     for row in spec.rows:
         if row.status or row.model is None:
             continue
+        for c in spec.columns:
+            if c.dataset is not None and c.dataset not in wanted and c.metric not in DATASET_FREE:
+                not_run[(row.id, c.key)] = f"NOT-SELECTED: this run chose --datasets {wanted}"
         row_cols = [c for c in spec.columns if c.dataset in wanted or c.dataset is None]
         # complexity columns (params, FLOPs, latency) are per model, even where the paper
         # prints them under a dataset
@@ -127,6 +133,7 @@ def run_table(
                 for c in cols:
                     not_run[(row.id, c.key)] = f"MISSING-DATA: {exc}"
                 continue
+            total = data.card.images or len(data)
             data.limit(limit)
             job = Job(
                 model=row.model,
@@ -139,27 +146,35 @@ def run_table(
                 settings=row.settings,
                 weights_id=row.weights,
             )
-            job_rows, prov = evaluate(
-                job,
-                data,
-                device=device,
-                use_cache=use_cache,
-                progress=progress,
-                seed=seed,
-                loaded=loaded,
-            )
+            try:
+                job_rows, prov = evaluate(
+                    job,
+                    data,
+                    device=device,
+                    use_cache=use_cache,
+                    progress=progress,
+                    seed=seed,
+                    loaded=loaded,
+                )
+            except NonFiniteOutputError as exc:
+                for c in cols:
+                    not_run[(row.id, c.key)] = f"NON-FINITE-OUTPUT: {exc}"
+                continue
             rows.extend(job_rows)
-            prov_jobs.append({"row": row.id, **prov})
+            prov_jobs.append({"row": row.id, **_portable(prov)})
+            images = len({r["image"] for r in job_rows})
             for c in cols:
                 values = [r.get(c.frame_metric) for r in job_rows]
                 measured[(row.id, c.key)] = finite_mean(values)
-                counts[(row.id, c.key)] = (len(job_rows), data.complete and limit is None)
+                counts[(row.id, c.key)] = (images, total)
     cells = compare(spec, measured, not_run, counts)
+    _refuse_empty(spec, cells, data_root)
     provenance = {
         "table": spec.id,
         "protocol_version": spec.version,
         "protocol": protocol,
         "code_version": code_version(),
+        "code_sha256": code_sha256(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": device if device != "cpu" else f"cpu ({cpu_name()})",
@@ -167,6 +182,9 @@ def run_table(
         "seed": seed,
         "limit": limit,
         "datasets": wanted,
+        "partial": bool(datasets) or limit is not None,
+        "images_from_cache": sum(j["images_from_cache"] for j in prov_jobs),
+        "images_computed": sum(j["images_computed"] for j in prov_jobs),
         "jobs": prov_jobs,
     }
     return TableResult(
@@ -175,7 +193,54 @@ def run_table(
         cells=cells,
         provenance=provenance,
         claims=judge_claims(spec.claims, cells),
+        partial=provenance["partial"],
     )
+
+
+def _portable(job_prov: dict) -> dict:
+    """A job's provenance without absolute machine paths (weights path made relative)."""
+    model = dict(job_prov.get("model") or {})
+    if isinstance(model.get("weights"), dict):
+        model["weights"] = {**model["weights"], "path": portable_path(model["weights"]["path"])}
+    return {**job_prov, "model": model}
+
+
+def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> None:
+    """A run that measured nothing for want of data or weights is an error, not a result;
+    so is one that found no data at all because no data folder exists."""
+    data_missing = any(reason_code(c.reason) == "MISSING-DATA" for c in cells)
+    data_measured = any(
+        c.reproduced is not None and c.dataset and c.metric not in DATASET_FREE for c in cells
+    )
+    if data_missing and not data_measured and not any(r.is_dir() for r in data_roots(data_root)):
+        raise MissingDataError(
+            f"{spec.id}: no data folder exists (no --data-root, REPRO_DATA unset or missing, "
+            f"and no {data_roots()[-1]}; REPRO_SHARED names the shared folder) and the Hub gave "
+            "nothing; pass --data-root DIR or set REPRO_DATA; nothing written"
+        )
+    if any(c.reproduced is not None for c in cells):
+        return
+    missing = [
+        c for c in cells if c.status == "NOT-RUN" and reason_code(c.reason) in MISSING_REASONS
+    ]
+    if not missing:
+        return  # nothing here is runnable by anyone (training-only, not implemented)
+    datasets = sorted({c.dataset for c in missing if reason_code(c.reason) == "MISSING-DATA"})
+    weights = sorted({c.label for c in missing if reason_code(c.reason) == "MISSING-WEIGHTS"})
+    parts = []
+    if datasets:
+        parts.append(
+            f"datasets not found: {', '.join(datasets)} (pass --data-root DIR, set REPRO_DATA, "
+            "or point REPRO_SHARED at the shared folder; python -m repro validate "
+            f"{spec.id} lists where each comes from)"
+        )
+    if weights:
+        shown = ", ".join(weights[:4]) + (", ..." if len(weights) > 4 else "")
+        parts.append(
+            f"weights missing for {shown} (python -m repro validate {spec.id} says how to get them)"
+        )
+    error = MissingDataError if datasets else MissingWeightsError
+    raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
 
 
 def metric_ready(metric: str) -> tuple[bool, str]:
@@ -208,68 +273,70 @@ def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
         not_run[(row.id, col.key)] = text if text.startswith(code) else f"{code}: {text}"
 
 
-def recompare(spec: TableSpec) -> TableResult:
+def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
     """Compare a table's saved results (results/<id>.cells.json) with its spec again.
 
     Nothing is run: the reproduced values and NOT-RUN reasons are read back, then compared with
     the spec's current reported numbers, tolerances and claims. Results of another protocol
-    version, or missing some of the spec's cells, are refused: rerun the table then.
+    version, missing some of the spec's cells, or not matching their manifest are refused:
+    rerun the table then.
     """
-    folder = results_dir()
-    cells_path = folder / f"{spec.id}.cells.json"
-    rerun = f"run it: python -m repro.table {spec.id}"
-    if not cells_path.is_file():
-        raise MissingDataError(f"no saved results for {spec.id} in {folder}; {rerun}")
-    saved = json.loads(cells_path.read_text(encoding="utf-8"))
-    if saved.get("protocol_version") != spec.version:
+    saved = load_saved(Destination(spec.id, partial))
+    rerun = f"rerun: python -m repro.table {spec.id}"
+    cells_json = saved["cells"]
+    if cells_json.get("protocol_version") != spec.version:
         raise ReproError(
-            f"{cells_path} holds protocol v{saved.get('protocol_version')} results, the spec is "
-            f"v{spec.version}; {rerun}"
+            f"saved results of {spec.id} are protocol v{cells_json.get('protocol_version')}, "
+            f"the spec is v{spec.version}; {rerun}"
         )
-    old = {
-        (c["row"], column_key(c["dataset"], c["metric"], c["variant"])): c for c in saved["cells"]
-    }
+    try:
+        old = {
+            (c["row"], column_key(c["dataset"], c["metric"], c["variant"])): c
+            for c in cells_json["cells"]
+        }
+    except (KeyError, TypeError):
+        raise ReproError(f"saved cells of {spec.id} are malformed; {rerun}") from None
     wanted = {(r.id, c.key) for r in spec.rows for c in spec.columns}
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
-        raise ReproError(f"{cells_path} predates the spec's cell {first}; {rerun}")
+        raise ReproError(f"saved results of {spec.id} predate the spec's cell {first}; {rerun}")
     measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
     not_run = {k: c["reason"] for k, c in old.items() if c["status"] == "NOT-RUN"}
-    counts = {k: (c.get("images"), True) for k, c in old.items()}
+    counts = {k: (c.get("images"), c.get("images_total")) for k, c in old.items()}
     cells = compare(spec, measured, not_run, counts)
-    prov_path = folder / f"{spec.id}.provenance.json"
-    provenance = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
     # the per-image frame stays as saved: a re-comparison adds no rows
-    return TableResult(spec, pd.DataFrame(), cells, provenance, judge_claims(spec.claims, cells))
-
-
-def write_results(result: TableResult, *, frame: bool = True) -> dict[str, str]:
-    """Write results/<id>.csv (per image), <id>.cells.json and <id>.provenance.json atomically.
-
-    ``frame=False`` keeps the saved per-image frame (a re-comparison has no new rows).
-    """
-    if not distributed.is_main():
-        return {}
-    folder = results_dir()
-    spec = result.spec
-    paths = {
-        "frame": folder / f"{spec.id}.csv",
-        "cells": folder / f"{spec.id}.cells.json",
-        "provenance": folder / f"{spec.id}.provenance.json",
-    }
-    if frame:
-        atomic_write_text(paths["frame"], result.frame.to_csv(index=False))
-    atomic_write_text(
-        paths["cells"],
-        json.dumps(
-            {
-                "table": spec.id,
-                "protocol_version": spec.version,
-                "cells": [c.to_dict() for c in result.cells],
-                "claims": [c.to_dict() for c in result.claims],
-            },
-            indent=1,
-        ),
+    return TableResult(
+        spec,
+        pd.DataFrame(),
+        cells,
+        saved["provenance"],
+        judge_claims(spec.claims, cells),
+        partial=partial,
     )
-    atomic_write_text(paths["provenance"], json.dumps(result.provenance, indent=1, default=str))
-    return {k: str(v) for k, v in paths.items()}
+
+
+def result_files(result: TableResult) -> dict[str, str]:
+    """The texts of a run's result files, by suffix: per-image CSV, cells, provenance."""
+    spec = result.spec
+    cells = {
+        "table": spec.id,
+        "protocol_version": spec.version,
+        "partial": result.partial,
+        "cells": [c.to_dict() for c in result.cells],
+        "claims": [c.to_dict() for c in result.claims],
+    }
+    return {
+        ".csv": result.frame.to_csv(index=False),
+        ".cells.json": json.dumps(cells, indent=1),
+        ".provenance.json": json.dumps(result.provenance, indent=1, default=str),
+    }
+
+
+def measured_keys(cells: list[dict] | list[Cell]) -> set[tuple[str, str]]:
+    """(row, column key) of every cell that holds a reproduced value."""
+    out = set()
+    for c in cells:
+        d = c if isinstance(c, dict) else c.to_dict()
+        if d.get("reproduced") is not None and d.get("status") != "NOT-RUN":
+            out.add((d["row"], column_key(d["dataset"], d["metric"], d["variant"])))
+    return out

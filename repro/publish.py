@@ -1,0 +1,180 @@
+"""Publish one table run: its result files and report appear together or not at all.
+
+A run writes everything (``<id>.csv``, ``<id>.cells.json``, ``<id>.provenance.json``,
+``reports/<id>.md`` and its plots) into staging folders first, moves the files into place,
+then writes ``results/<id>.manifest.json`` last, listing the sha256 of every file of the set.
+Readers (the index, ``repro report <id>``) trust a set only when the manifest matches, so a
+run killed half way through publishing is seen as incomplete, never mixed with the old set.
+Publishing holds a per-table lock: two runs of one table serialise instead of interleaving.
+
+Partial runs (``--limit``, ``--datasets``) publish to ``results/partial/`` and
+``reports/partial/``: beside the complete run, never over it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.checksums import sha256_file
+from repro.errors import BusyError, ReproError
+from repro.files import atomic_write_text, default_mode
+from repro.paths import reports_dir, results_dir
+
+PARTIAL_DIR = "partial"
+LOCK_WAIT_S = 600.0  # a publish takes seconds; a lock held longer belongs to a stuck run
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a table's result set lives: the complete run, or its partial (test) runs."""
+
+    table: str
+    partial: bool = False
+
+    @property
+    def results(self) -> Path:
+        return results_dir() / PARTIAL_DIR if self.partial else results_dir()
+
+    @property
+    def reports(self) -> Path:
+        return reports_dir() / PARTIAL_DIR if self.partial else reports_dir()
+
+    @property
+    def manifest(self) -> Path:
+        return self.results / f"{self.table}.manifest.json"
+
+    def file(self, suffix: str) -> Path:
+        return self.results / f"{self.table}{suffix}"
+
+
+class SavedResultsError(ReproError):
+    """Saved results that are absent, half written or unreadable."""
+
+
+@contextlib.contextmanager
+def table_lock(dest: Destination, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold ``results/.locks/<id>.lock``: one publisher per table set at a time."""
+    folder = results_dir() / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{dest.table}{'.partial' if dest.partial else ''}.lock"
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise BusyError(
+                        f"another run of {dest.table} has been publishing for over "
+                        f"{wait_s:.0f} s (lock {path}); wait for it, or end that process"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def publish(
+    dest: Destination,
+    results: dict[str, str],
+    render_report: Callable[[Path], list[Path]],
+    meta: dict,
+) -> dict[str, str]:
+    """Write one result set atomically (see the module docstring); return the final paths.
+
+    ``results`` maps a suffix (``.csv``, ``.cells.json``, ...) to the file's text;
+    ``render_report(folder)`` writes the report and its plots into ``folder`` and returns their
+    paths. ``meta`` goes into the manifest (table, protocol version, code hash, partial).
+    """
+    with table_lock(dest):
+        dest.results.mkdir(parents=True, exist_ok=True)
+        dest.reports.mkdir(parents=True, exist_ok=True)
+        stage_results = Path(tempfile.mkdtemp(dir=dest.results, prefix=".staging-"))
+        stage_reports = Path(tempfile.mkdtemp(dir=dest.reports, prefix=".staging-"))
+        try:
+            for suffix, text in results.items():
+                atomic_write_text(stage_results / f"{dest.table}{suffix}", text)
+            report_files = render_report(stage_reports)
+            staged = [f"results:{p.name}" for p in sorted(stage_results.iterdir())]
+            staged += [f"reports:{Path(p).name}" for p in report_files]
+            files = {k: sha256_file(_path(dest, k, stage_results, stage_reports)) for k in staged}
+            old = _read_manifest(dest)
+            for key in staged:  # every file of the set is complete before any move
+                src = _path(dest, key, stage_results, stage_reports)
+                os.chmod(src, default_mode())
+                os.replace(src, _path(dest, key))
+            for stale in set(old.get("files", {})) - set(files):
+                with contextlib.suppress(FileNotFoundError):
+                    _path(dest, stale).unlink()  # a plot the new run no longer draws
+            manifest = {**meta, "partial": dest.partial, "files": files}
+            atomic_write_text(dest.manifest, json.dumps(manifest, indent=1, sort_keys=True))
+        finally:
+            shutil.rmtree(stage_results, ignore_errors=True)
+            shutil.rmtree(stage_reports, ignore_errors=True)
+    return {name: str(_path(dest, name)) for name in files}
+
+
+def _path(
+    dest: Destination, key: str, results: Path | None = None, reports: Path | None = None
+) -> Path:
+    """A manifest key (``results:<file>`` or ``reports:<file>``) as a path, by default the
+    published one; ``results``/``reports`` point it into staging folders instead."""
+    kind, name = key.split(":", 1)
+    if kind == "reports":
+        return (reports or dest.reports) / name
+    return (results or dest.results) / name
+
+
+def _read_manifest(dest: Destination) -> dict:
+    try:
+        data = json.loads(dest.manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_saved(dest: Destination) -> dict:
+    """The saved cells and provenance of a table, checked against its manifest.
+
+    Raises :class:`SavedResultsError` (one line, what to do) when the set is absent, was cut
+    short while being written, or does not parse.
+    """
+    rerun = f"rerun: python -m repro.table {dest.table}"
+    if not dest.manifest.is_file():
+        if dest.file(".cells.json").is_file():
+            raise SavedResultsError(
+                f"results of {dest.table} in {dest.results} have no manifest (written by an "
+                f"older version, or a run was cut short); {rerun}"
+            )
+        raise SavedResultsError(f"no saved results for {dest.table} in {dest.results}; {rerun}")
+    manifest = _read_manifest(dest)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise SavedResultsError(f"{dest.manifest} is malformed; {rerun}")
+    for name, digest in files.items():
+        path = _path(dest, name)
+        if not path.is_file() or sha256_file(path) != digest:
+            raise SavedResultsError(
+                f"results of {dest.table} are incomplete or altered ({path.name} does not match "
+                f"its manifest: a run was interrupted while publishing, or the file was "
+                f"edited); {rerun}"
+            )
+    try:
+        cells = json.loads(dest.file(".cells.json").read_text(encoding="utf-8"))
+        provenance = json.loads(dest.file(".provenance.json").read_text(encoding="utf-8"))
+        if not isinstance(cells.get("cells"), list) or not isinstance(provenance, dict):
+            raise ValueError("unexpected shape")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise SavedResultsError(f"results of {dest.table} do not parse ({exc}); {rerun}") from None
+    return {"manifest": manifest, "cells": cells, "provenance": provenance}
