@@ -296,24 +296,28 @@ def cmd_validate(args) -> int:
 def cmd_table(args) -> int:
     from repro.eval import distributed
     from repro.machine import check_device
+    from repro.publish import Destination, check_writable
     from repro.report.writer import publish_result
-    from repro.tables.run import run_table
+    from repro.tables.run import loses_saved_cells, run_table
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
+    device = check_device(args.device)
+    partial = bool(args.datasets) or args.limit is not None
+    check_writable(Destination(spec.id, partial))
     result = run_table(
         spec,
         datasets=args.datasets,
         limit=args.limit,
         data_root=args.data_root,
-        device=check_device(args.device),
+        device=device,
         use_cache=not args.no_cache,
         progress=not args.json,
         seed=args.seed,
     )
     if not distributed.is_main():
         return 0
-    kept_back = _less_complete_than_saved(result)
+    kept_back = loses_saved_cells(result)
     if kept_back:
         result.partial = True  # published beside the saved run, never over it
     paths = publish_result(result)
@@ -336,39 +340,6 @@ def cmd_table(args) -> int:
         print(f"error: {kept_back}", file=sys.stderr)
         return 2
     return 0
-
-
-def _less_complete_than_saved(result) -> str:
-    """Why a full run must not replace the saved one (it lost measured cells), or ''."""
-    from repro.publish import Destination, SavedResultsError, load_saved
-    from repro.tables.run import measured_keys
-
-    if result.partial:
-        return ""
-    try:
-        saved = load_saved(Destination(result.spec.id))
-    except SavedResultsError:
-        return ""  # nothing (trustworthy) to protect
-    cells = saved["cells"]
-    if cells.get("protocol_version") != result.spec.version:
-        return ""
-    lost = measured_keys(cells["cells"]) - measured_keys(result.cells)
-    if not lost:
-        return ""
-    why = {(c.row, _cell_key(c)): c.reason for c in result.cells}
-    first = sorted(lost)[0]
-    return (
-        f"this run measured {len(lost)} cell(s) fewer than the saved results of "
-        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {(why.get(first) or '').split(';')[0]}); "
-        "the saved run is kept and this one was written to results/partial/; to replace the "
-        f"saved run on purpose, delete results/{result.spec.id}.manifest.json and rerun"
-    )
-
-
-def _cell_key(c) -> str:
-    from repro.tables.spec import column_key
-
-    return column_key(c.dataset, c.metric, c.variant)
 
 
 def _print_cells(result, paths: dict[str, str]) -> None:

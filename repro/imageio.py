@@ -69,13 +69,10 @@ def read_image(path: os.PathLike | str) -> np.ndarray:
             if low_tiles is not None:
                 return _read_16bit(path, im, low_tiles)
             return _to_uint8(path, im)
-    except Image.DecompressionBombError as exc:  # Pillow's own limit, checked in open()
+    except Image.DecompressionBombError as exc:  # Pillow's own, larger limit, hit in open()
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        claimed = f"{int(found.group(1)) / 1e6:.0f} Mpx" if found else "too many pixels"
-        raise DataError(
-            f"image {path} claims {claimed}, over the limit of {MAX_PIXELS / 1e6:.0f} Mpx; "
-            "the header is corrupt or the file is a decompression bomb: replace the file"
-        ) from None
+        claimed = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise DataError(_too_large(path, claimed)) from None
     except _DECODE_ERRORS as exc:
         raise DataError(
             f"cannot decode image {path} ({type(exc).__name__}: {exc}); the file is corrupt or "
@@ -85,11 +82,14 @@ def read_image(path: os.PathLike | str) -> np.ndarray:
 
 def _check_size(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise DataError(
-            f"image {path} claims {width}x{height} pixels ({width * height / 1e6:.0f} Mpx), over "
-            f"the limit of {MAX_PIXELS / 1e6:.0f} Mpx; the header is corrupt or the file is a "
-            "decompression bomb: replace the file"
-        )
+        raise DataError(_too_large(path, f"{width}x{height} = {width * height:,} pixels"))
+
+
+def _too_large(path: Path, claimed: str) -> str:
+    return (
+        f"image {path} claims {claimed}, over the limit of {MAX_PIXELS:,} (repro.imageio."
+        "MAX_PIXELS); the header is corrupt or the file is a decompression bomb: replace the file"
+    )
 
 
 def _refuse_depth(path: Path, what: str) -> DataError:

@@ -60,6 +60,14 @@ class SavedResultsError(ReproError):
     """Saved results that are absent, half written or unreadable."""
 
 
+def check_writable(dest: Destination) -> None:
+    """Fail before a run, not after it: the folders the set goes to must take a file."""
+    for folder in (dest.results, dest.reports, results_dir() / ".cache"):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+
+
 @contextlib.contextmanager
 def table_lock(dest: Destination, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     """Hold ``results/.locks/<id>.lock``: one publisher per table set at a time."""

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests never depend on the user's shell: every REPRO_*/HF_* variable is dropped, except
+# REPRO_SHARED (where the shared folder is) and REPRO_SLOW (the opt-in for slow tests). The
+# Hub is offline and its cache is a fresh temporary folder.
+for _name in list(os.environ):
+    if (_name.startswith("REPRO_") and _name not in ("REPRO_SHARED", "REPRO_SLOW")) or (
+        _name.startswith("HF_")
+    ):
+        del os.environ[_name]
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="repro-tests-hf-")
 
 from repro.paths import shared_root  # noqa: E402
 

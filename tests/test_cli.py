@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,22 @@ def run(*args, env_extra=None, timeout=300):
     )
 
 
-def test_ls_tables_answers_in_under_a_second():
-    start = time.perf_counter()
-    out = run("repro", "ls", "tables", "--json")
-    elapsed = time.perf_counter() - start
-    assert out.returncode == 0, out.stderr
-    ids = [t["id"] for t in json.loads(out.stdout)]
+def test_ls_tables_imports_no_torch():
+    """`ls tables` must stay instant: it reads YAML only, never imports torch (the slow part)."""
+    code = (
+        "import sys, io, contextlib; from repro.cli import main; buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf): rc = main(['ls', 'tables', '--json'])\n"
+        "print(rc, 'torch' in sys.modules, len(buf.getvalue()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120
+    )
+    rc, imported, size = out.stdout.split()
+    assert (rc, imported) == ("0", "False"), out.stderr
+    assert int(size) > 100
+    listed = run("repro", "ls", "tables", "--json")
+    ids = [t["id"] for t in json.loads(listed.stdout)]
     assert "bicubic_classic" in ids and "camixer_tab2" in ids
-    assert elapsed < 1.0 + 0.5  # interpreter start included; the command itself imports no torch
 
 
 @pytest.mark.parametrize("what", ["datasets", "models", "metrics"])

@@ -143,6 +143,8 @@ def _offline_hub(monkeypatch, cache: Path, tmp_path: Path) -> None:
     """Point huggingface_hub at a fake cache, offline, with no shared data to fall back on."""
     import huggingface_hub.constants as hfc
 
+    (tmp_path / "empty").mkdir(exist_ok=True)  # the --data-root of these tests: must exist
+
     monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
     monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))

@@ -9,11 +9,19 @@ which is what stereo models take.
 
 from __future__ import annotations
 
+import contextlib
+import lzma
 import os
 import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -21,7 +29,7 @@ from repro.checksums import sha256_file
 from repro.data.cards import Card, HubSource, Layout, get_card
 from repro.errors import ChecksumError, DataError, MissingDataError
 from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
-from repro.paths import data_roots
+from repro.paths import labelled_data_roots
 
 LR_MODES = ("official", "bicubic")
 LR_MAKERS = ("matlab-bicubic", "odi-fisheye")  # card protocol key ``lr_maker``
@@ -56,11 +64,15 @@ class Dataset:
         lr_mode: str = "official",
         rounding: str = "matlab",
         origin: str = "local",
+        label: str | None = None,
     ) -> None:
         if lr_mode not in LR_MODES:
             raise DataError(f"unknown LR mode '{lr_mode}'; use one of {LR_MODES}")
         self.card, self.root, self.layout, self.scale = card, root, layout, scale
         self.lr_mode, self.rounding, self.origin = lr_mode, rounding, origin
+        # provenance names the folder by the base it was found under (e.g. <data-root>/Set5),
+        # never by this machine's absolute path; ``root`` stays absolute for reading files
+        self.label = label or f"<elsewhere>/{root.name}"
         found = self._list_names()
         # images the papers' test split drops (e.g. OSRT's cleaning of ODI-SR) are never scored
         self.excluded = [n for n in found if n in card.exclude]
@@ -204,7 +216,7 @@ class Dataset:
         meta = {
             "gray": bool(lr_views[0].shape[2] == 1),
             "lr_source": self.lr_source,
-            "files": [str(p) for p in files["hr"] + files["lr"]],
+            "files": [p.relative_to(self.root).as_posix() for p in files["hr"] + files["lr"]],
         }
         return Sample(name=name, lr=lr, hr=hr, meta=meta)
 
@@ -261,7 +273,7 @@ class Dataset:
     def describe(self) -> dict:
         return {
             "dataset": self.card.name,
-            "root": str(self.root),
+            "root": self.label,
             "origin": self.origin,
             "layout": self.layout.name,
             "scale": self.scale,
@@ -290,8 +302,76 @@ def _match_layout(card: Card, root: Path, scale: int) -> Layout | None:
     return None
 
 
+# -- the Hugging Face Hub ------------------------------------------------------------------
+#: Seconds a Hub request may wait (the reachability probe and snapshot_download's etag_timeout).
+HUB_TIMEOUT = 5.0
+# Whether the Hub answers is decided once per process: without a network, every (row, dataset)
+# of a table would otherwise retry for ~20 s each. None: not probed yet; "": reachable.
+_hub_down: str | None = None
+# exception class names (anywhere in the cause chain) that mean "no connection", for the
+# requests- and httpx-based huggingface_hub releases alike
+_NETWORK_ERRORS = frozenset(
+    {
+        "ConnectError",
+        "ConnectionError",
+        "TimeoutException",
+        "Timeout",
+        "TimeoutError",
+        "NetworkError",
+    }
+)
+
+
+def reset_hub_state() -> None:
+    """Forget the reachable-or-not decision about the Hub (tests; a process that reconnected)."""
+    global _hub_down
+    _hub_down = None
+
+
+def _hub_offline() -> bool:
+    import huggingface_hub.constants as hfc
+
+    check = getattr(hfc, "is_offline_mode", None)  # newer releases; older: the constant
+    return bool(check()) if callable(check) else bool(hfc.HF_HUB_OFFLINE)
+
+
+def _probe_hub() -> str:
+    """One short request to the Hub endpoint, no retries: "" if it answers, else why not."""
+    import huggingface_hub.constants as hfc
+    from huggingface_hub.utils import get_session
+
+    try:  # any HTTP status means reachable; snapshot_download then reports 404s and the like
+        get_session().head(hfc.ENDPOINT, timeout=HUB_TIMEOUT)
+    except Exception as exc:  # refused, DNS, timeout, TLS: the Hub cannot be used from here
+        return f"{hfc.ENDPOINT} unreachable: {type(exc).__name__}"
+    return ""
+
+
+def _is_connection_failure(exc: BaseException | None) -> bool:
+    for _ in range(8):  # the cause chain: LocalEntryNotFoundError from ConnectError, ...
+        if exc is None:
+            return False
+        if any(cls.__name__ in _NETWORK_ERRORS for cls in type(exc).__mro__):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _put_it_locally(card: Card) -> str:
+    """The advice every missing-data message ends with."""
+    return (
+        f"get it from {card.source_hint()} and put it in <data root>/{card.local_dirs[0]}: pass "
+        "--data-root <data root>, list the folder in REPRO_DATA, or set REPRO_SHARED to a folder "
+        "whose data/ holds it"
+    )
+
+
 def hub_snapshot(card: Card) -> Path:
-    """Download (or find in the HF cache) the card's pinned Hub snapshot; honours HF_HUB_OFFLINE."""
+    """Download (or find in the HF cache) the card's pinned Hub snapshot; honours HF_HUB_OFFLINE.
+
+    After the first failed connection in this process, only the local HF cache is consulted.
+    """
+    global _hub_down
     hub: HubSource = card.hub  # type: ignore[assignment]
     if hub.revision is None:
         raise MissingDataError(
@@ -300,17 +380,31 @@ def hub_snapshot(card: Card) -> Path:
         )
     from huggingface_hub import snapshot_download
 
+    offline = _hub_offline()
+    if not offline and _hub_down is None:
+        _hub_down = _probe_hub()
+    local_only = offline or bool(_hub_down)
     try:
         folder = snapshot_download(
             repo_id=hub.repo,
             repo_type=hub.repo_type,
             revision=hub.revision,
             allow_patterns=list(hub.allow_patterns) or None,
+            etag_timeout=HUB_TIMEOUT,
+            local_files_only=local_only,
         )
-    except Exception as exc:  # offline without cache, unknown revision, network errors
+    except Exception as exc:  # not cached, unknown repo or revision, network errors
+        if not local_only and _is_connection_failure(exc):
+            _hub_down = f"connection lost: {type(exc).__name__}"
+        if offline:
+            why = "HF_HUB_OFFLINE=1 and not in the HF cache"
+        elif _hub_down:
+            why = f"{_hub_down}; not in the HF cache"
+        else:
+            why = type(exc).__name__
         raise MissingDataError(
-            f"{card.name}: cannot get {hub.repo}@{hub.revision[:8]} from the Hub "
-            f"({type(exc).__name__}); connect, or put the set in a local folder (--data-root)"
+            f"{card.name}: cannot get {hub.repo}@{hub.revision[:8]} from the Hub ({why}); "
+            f"connect, or {_put_it_locally(card)}"
         ) from None
     return Path(folder) / hub.subdir if hub.subdir else Path(folder)
 
@@ -324,46 +418,173 @@ def _snapshot_commit(card: Card, folder: Path) -> str:
     return root.name if root.name.startswith(revision) else revision
 
 
+def _label(path: Path, bases: list[tuple[str, Path]]) -> str:
+    """``<base label>/relative/path`` for provenance; ``<elsewhere>/<name>`` when under none."""
+    resolved = path.resolve()
+    for label, base in bases:
+        base = Path(base).expanduser().resolve()
+        if resolved.is_relative_to(base):
+            rel = resolved.relative_to(base).as_posix()
+            return label if rel == "." else f"{label}/{rel}"
+    return f"<elsewhere>/{path.name}"
+
+
+# -- unpacking archives and parquet tables into the repro cache -----------------------------
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+#: Bounds on what the archives of one set may unpack to; generous (the largest benchmark
+#: archives hold a few GB and thousands of files), they stop archive bombs. Tests lower them.
+MAX_ARCHIVE_BYTES = 64 << 30
+MAX_ARCHIVE_MEMBERS = 200_000
+
+
+def _cache_target(card: Card) -> Path:
+    from repro.paths import cache_dir
+
+    return cache_dir() / "datasets" / card.name / (card.hub.revision if card.hub else "local")
+
+
+@contextlib.contextmanager
+def _staged_folder(card: Card, target: Path) -> Iterator[Path]:
+    """A fresh temporary sibling of ``target``, renamed to ``target`` only if the body succeeds.
+
+    Readers thus see no folder or a complete one (with its ``.complete`` marker); a folder
+    without the marker is a leftover of an interrupted run of older code and is replaced.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
+    try:
+        yield tmp
+        (tmp / ".complete").write_text("ok\n")
+        try:
+            if target.is_dir() and not (target / ".complete").is_file():
+                shutil.rmtree(target)
+            os.rename(tmp, target)
+        except OSError as exc:
+            if not (target / ".complete").is_file():  # else another process finished first
+                raise DataError(
+                    f"{card.name}: cannot move the unpacked set into {target} ({exc}); remove "
+                    "that folder and run again"
+                ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_member(card: Card, archive: Path, name: str, folder: Path) -> None:
+    """Refuse a member name (archive or parquet) that would be written outside ``folder``."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    unsafe = (
+        not name
+        or "\0" in name
+        or name.startswith(("/", "\\"))
+        or bool(PureWindowsPath(name).drive)
+        or ".." in parts
+        or not (folder / name).resolve().is_relative_to(folder.resolve())
+    )
+    if unsafe:
+        raise DataError(
+            f"{card.name}: {archive.name} holds {name!r}, which would be written outside the "
+            "dataset folder; the file is unsafe: delete it from the HF cache and put the set in a "
+            "local folder (--data-root)"
+        )
+
+
+def _tally(card: Card, archive: Path, used: list[int], size: int) -> None:
+    """Count one member against the per-set bounds (``used``: [members, bytes] so far)."""
+    used[0] += 1
+    used[1] += max(0, int(size))
+    if used[0] > MAX_ARCHIVE_MEMBERS or used[1] > MAX_ARCHIVE_BYTES:
+        raise DataError(
+            f"{card.name}: the archives unpack to more than {MAX_ARCHIVE_MEMBERS} files or "
+            f"{MAX_ARCHIVE_BYTES / 2**30:.0f} GiB (at {archive.name}); refusing what looks like "
+            "an archive bomb: delete it from the HF cache and put the set in a local folder"
+        )
+
+
+def _refuse_link(card: Card, archive: Path, name: str) -> None:
+    raise DataError(
+        f"{card.name}: {archive.name} holds {name!r}, a link or special file; dataset archives "
+        "hold plain files only: delete it from the HF cache and put the set in a local folder"
+    )
+
+
+def _unpack(card: Card, archive: Path, folder: Path, used: list[int]) -> None:
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as z:
+            for info in z.infolist():
+                _check_member(card, archive, info.filename, folder)
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    _refuse_link(card, archive, info.filename)
+                _tally(card, archive, used, info.file_size)
+            z.extractall(folder)
+        return
+    with tarfile.open(archive) as t:
+        members = []
+        for member in t:  # streamed: a bomb is stopped at the first member past the bounds
+            _check_member(card, archive, member.name, folder)
+            if not (member.isfile() or member.isdir()):
+                _refuse_link(card, archive, member.name)
+            _tally(card, archive, used, member.size)
+            members.append(member)
+        t.extractall(folder, members=members, filter="data")
+
+
+# what corrupt archives raise: gzip streams EOFError / zlib.error, not only TarError
+_ARCHIVE_ERRORS = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    RuntimeError,  # encrypted zip members
+    NotImplementedError,  # zip compression methods Python lacks
+    ValueError,
+)
 
 
 def extract_archives(card: Card, snapshot: Path) -> Path:
     """Unpack archives of a Hub snapshot (e.g. ``Set5_HR.tar.gz``) once into the repro cache.
 
-    Returns the snapshot itself when it holds no archive. Extraction refuses members that would
-    land outside the target folder.
+    Returns the snapshot itself when it holds no archive. Members must be plain files or folders
+    that stay inside the target, within :data:`MAX_ARCHIVE_MEMBERS` / :data:`MAX_ARCHIVE_BYTES`;
+    everything is unpacked into a temporary folder renamed into place at the end, so a failure
+    leaves nothing behind.
     """
-    import tarfile
-    import zipfile
-
-    from repro.paths import cache_dir
-
     archives = sorted(p for p in snapshot.rglob("*") if p.name.endswith(ARCHIVE_SUFFIXES))
     if not archives:
         return snapshot
-    target = cache_dir() / "datasets" / card.name / (card.hub.revision or "local")
-    done = target / ".complete"
-    if done.is_file():
+    target = _cache_target(card)
+    if (target / ".complete").is_file():
         return target
-    target.mkdir(parents=True, exist_ok=True)
-    for archive in archives:
-        try:
-            if archive.suffix == ".zip":
-                with zipfile.ZipFile(archive) as z:
-                    for member in z.namelist():
-                        if not (target / member).resolve().is_relative_to(target.resolve()):
-                            raise DataError(f"{archive}: member {member} escapes the folder")
-                    z.extractall(target)
-            else:
-                with tarfile.open(archive) as t:
-                    t.extractall(target, filter="data")
-        except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
-            raise DataError(
-                f"{card.name}: cannot unpack {archive.name} ({exc}); delete it from the HF "
-                "cache and fetch it again"
-            ) from None
-    done.write_text("ok\n")
+    with _staged_folder(card, target) as tmp:
+        used = [0, 0]
+        for archive in archives:
+            try:
+                _unpack(card, archive, tmp, used)
+            except _ARCHIVE_ERRORS as exc:
+                raise DataError(
+                    f"{card.name}: cannot unpack {archive.name} ({type(exc).__name__}: {exc}); "
+                    "delete it from the HF cache and fetch it again"
+                ) from None
     return target
+
+
+def _plain_name(card: Card, column: str, row: int, value: object) -> str:
+    """A parquet row's image name, which becomes a file or folder name: no path in it."""
+    name = str(value)
+    if (
+        not name
+        or name in (".", "..")
+        or any(c in name for c in "/\\\0")
+        or bool(PureWindowsPath(name).drive)
+    ):
+        raise DataError(
+            f"{card.name}: row {row + 1} of the parquet name column '{column}' is {name!r}, not "
+            "a plain file name (no path separators, '..' or NUL); the Hub table is unsafe: put "
+            "the set in a local folder (--data-root)"
+        )
+    return name
 
 
 def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
@@ -371,21 +592,25 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
 
     Images are written byte for byte (``Image(decode=False)``), so the card's sha256 of the
     original files still applies. The folder then follows the layout's ``hr``/``lr`` templates.
+    Files are written into a temporary folder renamed into place when every row is out.
     """
     import datasets as hf_datasets
-
-    from repro.paths import cache_dir
 
     spec = layout.parquet or {}
     views = layout.views or ("",)
     files = sorted(str(p) for p in snapshot.glob(spec.get("files", "**/*.parquet")))
     if not files:
         raise DataError(f"{card.name}: no parquet files in the Hub snapshot {snapshot}")
-    target = cache_dir() / "datasets" / card.name / (card.hub.revision or "local")
-    done = target / ".complete"
-    if done.is_file():
+    target = _cache_target(card)
+    if (target / ".complete").is_file():
         return target
-    table = hf_datasets.Dataset.from_parquet(files)
+    try:
+        table = hf_datasets.Dataset.from_parquet(files)
+    except Exception as exc:  # pyarrow / datasets errors on corrupt files vary by release
+        raise DataError(
+            f"{card.name}: cannot read the Hub parquet files ({type(exc).__name__}); delete them "
+            "from the HF cache and fetch them again"
+        ) from None
     # kind -> view -> column template; a plain string serves single-image layouts
     columns = {
         kind: col if isinstance(col, dict) else {views[0]: col}
@@ -399,19 +624,36 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
                 if name in table.column_names:
                     table = table.cast_column(name, hf_datasets.Image(decode=False))
     name_column = spec.get("name")  # None: pairs are numbered by row, 0001, 0002, ...
-    for row, item in enumerate(table):
-        name = str(item[name_column]) if name_column else f"{row + 1:04d}"
-        for kind, per_view in columns.items():
-            for view, col in per_view.items():
-                for scale in card.scales or (1,):
-                    cell = item.get(col.replace("{scale}", str(scale)))
-                    if not cell:
-                        continue
-                    rel = _fill(getattr(layout, kind), name=name, scale=scale, view=str(view))
-                    out = target / rel
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_bytes(cell["bytes"])
-    done.write_text("ok\n")
+    with _staged_folder(card, target) as tmp:
+        seen: set[str] = set()
+        for row, item in enumerate(table):
+            if name_column:
+                name = _plain_name(card, name_column, row, item[name_column])
+            else:
+                name = f"{row + 1:04d}"
+            if name in seen:
+                raise DataError(
+                    f"{card.name}: the parquet name column '{name_column}' holds {name!r} twice; "
+                    "image names must be unique"
+                )
+            seen.add(name)
+            for kind, per_view in columns.items():
+                for view, col in per_view.items():
+                    for scale in card.scales or (1,):
+                        cell = item.get(col.replace("{scale}", str(scale)))
+                        if not cell:
+                            continue
+                        data = cell.get("bytes") if isinstance(cell, dict) else None
+                        if not isinstance(data, bytes):
+                            raise DataError(
+                                f"{card.name}: row {row + 1} column '{col}' holds no image "
+                                "bytes; the Hub table is not usable as is"
+                            )
+                        rel = _fill(getattr(layout, kind), name=name, scale=scale, view=str(view))
+                        _check_member(card, Path(files[0]), rel, tmp)
+                        out = tmp / rel
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        out.write_bytes(data)
     return target
 
 
@@ -424,7 +666,10 @@ def open_dataset(
     rounding: str = "matlab",
     use_hub: bool = True,
 ) -> Dataset:
-    """Find ``name`` at ``scale``: local roots first, then the Hub; raise DataError if absent."""
+    """Find ``name`` at ``scale``: local roots first, then the Hub; raise DataError if absent.
+
+    A ``data_root`` (``--data-root``) or ``REPRO_DATA`` entry that does not exist is an error.
+    """
     card = get_card(name)
     if card.scales and scale not in card.scales:
         raise DataError(
@@ -432,39 +677,60 @@ def open_dataset(
             "pick one of those"
         )
     tried = []
-    for root in data_roots(data_root):
+    for label, root in labelled_data_roots(data_root):
         for sub in card.local_dirs:
             folder = root / sub
             tried.append(str(folder))
             if folder.is_dir():
                 layout = _match_layout(card, folder, scale)
                 if layout is not None:
-                    return Dataset(card, folder, layout, scale, lr_mode=lr_mode, rounding=rounding)
+                    return Dataset(
+                        card,
+                        folder,
+                        layout,
+                        scale,
+                        lr_mode=lr_mode,
+                        rounding=rounding,
+                        label=f"{label}/{sub}",
+                    )
+    looked = f"looked in {', '.join(tried[:4])}{', ...' if len(tried) > 4 else ''}"
     if use_hub and card.hub is not None and card.hub.revision is not None:
-        folder = hub_snapshot(card)
-        commit = _snapshot_commit(card, folder)
-        for layout in card.layouts:
-            if layout.parquet:
-                folder = materialise_parquet(card, layout, folder)
-                break
-        else:
-            folder = extract_archives(card, folder)
-        layout = _match_layout(card, folder, scale)
-        if layout is None:
-            raise DataError(
-                f"{card.name}: the Hub snapshot {folder} matches none of the card's layouts"
-            )
-        return Dataset(
-            card,
-            folder,
-            layout,
-            scale,
-            lr_mode=lr_mode,
-            rounding=rounding,
-            origin=f"hub:{card.hub.repo}@{commit}",
+        try:
+            folder = hub_snapshot(card)
+        except MissingDataError as exc:
+            raise MissingDataError(f"dataset {card.name} not found ({looked}); {exc}") from None
+        return _open_hub(card, folder, scale, lr_mode=lr_mode, rounding=rounding)
+    raise MissingDataError(f"dataset {card.name} not found ({looked}); {_put_it_locally(card)}")
+
+
+def _open_hub(card: Card, folder: Path, scale: int, *, lr_mode: str, rounding: str) -> Dataset:
+    """The Dataset of a Hub snapshot: parquet tables and archives first written to the cache."""
+    import huggingface_hub.constants as hfc
+
+    from repro.paths import cache_dir
+
+    hub: HubSource = card.hub  # type: ignore[assignment]
+    commit = _snapshot_commit(card, folder)
+    for layout in card.layouts:
+        if layout.parquet:
+            folder = materialise_parquet(card, layout, folder)
+            break
+    else:
+        folder = extract_archives(card, folder)
+    bases = [("<repro-cache>", cache_dir()), ("<hf-cache>", Path(hfc.HF_HUB_CACHE))]
+    layout = _match_layout(card, folder, scale)
+    if layout is None:
+        raise DataError(
+            f"{card.name}: the Hub snapshot {_label(folder, bases)} matches none of the card's "
+            "layouts; put the set in a local folder (--data-root)"
         )
-    raise MissingDataError(
-        f"dataset {card.name} not found (looked in {', '.join(tried[:4])}"
-        f"{', ...' if len(tried) > 4 else ''}); get it from {card.source_hint()} and put it in "
-        f"<data root>/{card.local_dirs[0]}, then pass --data-root or set REPRO_DATA"
+    return Dataset(
+        card,
+        folder,
+        layout,
+        scale,
+        lr_mode=lr_mode,
+        rounding=rounding,
+        origin=f"hub:{hub.repo}@{commit}",
+        label=_label(folder, bases),
     )

@@ -91,6 +91,9 @@ def as_hwc(img, what: str = "image") -> np.ndarray:
         )
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise DataError(f"{what} has dtype {arr.dtype}; expected uint8 (or float on 0..255)")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        # NaN/inf pixels would give a NaN score that reads like a number
+        raise DataError(f"{what} holds NaN or inf values; only finite pixels can be scored")
     return arr
 
 

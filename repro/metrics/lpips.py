@@ -59,6 +59,9 @@ _TAPS = (1, 4, 7, 9, 11)  # ReLU outputs of torchvision's alexnet().features
 _SHIFT = (-0.030, -0.088, -0.188)
 _SCALE = (0.458, 0.448, 0.450)
 _EPS = 1e-10
+#: Smallest side AlexNet's trunk can take: conv 11/4 (pad 2), pool 3/2, conv 5 (pad 2) and pool
+#: 3/2 leave a 1x1 map at 31 px and nothing below (torch then fails with a traceback).
+LPIPS_MIN_SIZE = 31
 
 
 class AlexNetLPIPS(nn.Module):
@@ -218,10 +221,24 @@ def _to_tensor(arr: np.ndarray, device: str) -> torch.Tensor:
     return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def _check_size(height: int, width: int) -> None:
+    if min(height, width) < LPIPS_MIN_SIZE:
+        raise DataError(
+            f"LPIPS needs images of at least {LPIPS_MIN_SIZE}x{LPIPS_MIN_SIZE} pixels (after any "
+            f"crop), got {width}x{height}; score larger images"
+        )
+
+
 def lpips_tensor(
     x0: torch.Tensor, x1: torch.Tensor, *, device: str | torch.device | None = None
 ) -> torch.Tensor:
     """LPIPS of float tensors (N, 3, H, W) in [-1, 1] (the official ``net(in0, in1)``), (N,)."""
+    if x0.ndim != 4 or x0.shape != x1.shape:
+        raise DataError(
+            f"LPIPS needs two (N, 3, H, W) tensors of one shape, got {tuple(x0.shape)} and "
+            f"{tuple(x1.shape)}"
+        )
+    _check_size(x0.shape[-2], x0.shape[-1])
     net = load_lpips(device if device is not None else x0.device)
     dev = next(net.parameters()).device
     with torch.inference_mode():
@@ -247,6 +264,7 @@ def lpips_batch(
         raise DataError(f"LPIPS crop {crop} does not fit an image of size {a.shape[1:3]}")
     if crop:
         a, b = a[:, crop:-crop, crop:-crop], b[:, crop:-crop, crop:-crop]
+    _check_size(a.shape[1], a.shape[2])
     net = load_lpips(device)
     dev = str(next(net.parameters()).device)
     out = []

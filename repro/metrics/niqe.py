@@ -202,6 +202,7 @@ def niqe_score(luma: np.ndarray, block: int = BLOCK) -> float:
             f"{img.shape[1]}x{img.shape[0]}; score larger images"
         )
     img = img[: nh * block, : nw * block]
+    dims = f"{img.shape[1]}x{img.shape[0]}"
     feats = []
     for scale in (1, 2):
         size = block // scale
@@ -211,12 +212,20 @@ def niqe_score(luma: np.ndarray, block: int = BLOCK) -> float:
 
             img = imresize(torch.from_numpy(img), scale=0.5, antialiasing=True).numpy()
     dist = np.concatenate(feats, axis=1)
-    mu_d = np.nanmean(dist, axis=0)
     rows = dist[~np.isnan(dist).any(axis=1)]
+    if rows.shape[0] < 2:
+        # flat blocks have no MSCN statistics (NaN features): a score would be NaN or fail
+        raise DataError(
+            f"NIQE needs at least two textured {block}x{block} blocks, the {dims} image has "
+            f"{rows.shape[0]} (flat image?); NIQE cannot score it"
+        )
+    mu_d = np.nanmean(dist, axis=0)
     cov_d = np.cov(rows, rowvar=False)
     d = mu_p - mu_d
-    q = d @ np.linalg.pinv((cov_p + cov_d) / 2.0) @ d
-    return float(math.sqrt(q)) if q >= 0 else math.nan
+    q = float(d @ np.linalg.pinv((cov_p + cov_d) / 2.0) @ d)
+    if not math.isfinite(q):
+        raise DataError("NIQE of this image is not a finite number; NIQE cannot score it")
+    return math.sqrt(max(q, 0.0))  # the form is positive semi-definite: < 0 is rounding
 
 
 def niqe(img: np.ndarray, *, crop: int = 0, color: str = "ycbcr") -> float:
@@ -231,6 +240,10 @@ def niqe(img: np.ndarray, *, crop: int = 0, color: str = "ycbcr") -> float:
     crop = int(crop or 0)
     if crop < 0:
         raise DataError(f"NIQE crop must be >= 0, got {crop}")
+    if crop and 2 * crop >= min(y.shape):
+        raise DataError(
+            f"NIQE crop {crop} removes all of a {y.shape[1]}x{y.shape[0]} image; use a smaller crop"
+        )
     if crop:
         y = y[crop:-crop, crop:-crop]
     return niqe_score(y)

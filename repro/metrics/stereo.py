@@ -74,6 +74,12 @@ def stereo_scores(
                 f"got {sl.shape[1]}"
             )
         sl, hl = sl[:, LEFT_CROP:], hl[:, LEFT_CROP:]
+        window = 7 if ssim_kind == "skimage" else 11
+        if min(sl.shape[:2]) < window:
+            raise DataError(
+                f"the left_crop64 protocol leaves {sl.shape[1]}x{sl.shape[0]} pixels of the left "
+                f"view, smaller than the {window}x{window} SSIM window; score larger views"
+            )
         return {
             "psnr": psnr(sl, hl, channel="rgb", crop=0),
             "ssim": ssim(sl, hl, channel="rgb", crop=0, kind=ssim_kind),
@@ -114,6 +120,10 @@ def view_scores(
     if ssim_kind == "skimage":
         from skimage.metrics import structural_similarity
 
+        if min(sr.shape[:2]) < 7:
+            raise DataError(
+                f"{view} views of {sr.shape[:2]} pixels are smaller than the 7x7 window"
+            )
         s = structural_similarity(sr, hr, channel_axis=2, data_range=PEAK)
     else:
         s = ssim(sr, hr, channel="rgb", crop=0, kind="matlab")

@@ -184,9 +184,15 @@ def _where(entry: WeightsEntry) -> str:
 
 
 def _by_hand(entry: WeightsEntry) -> str:
+    where = _where(entry)
+    name = entry.filename
+    if entry.urls and Path(urllib.parse.urlsplit(where).path).name != Path(name).name:
+        return (
+            f"download {where} by hand and put it in REPRO_WEIGHTS as {name}, "
+            "or pass --weights PATH"
+        )
     return (
-        f"download {entry.filename} by hand from {_where(entry)} and put it in REPRO_WEIGHTS, "
-        "or pass --weights PATH"
+        f"download {name} by hand from {where} and put it in REPRO_WEIGHTS, or pass --weights PATH"
     )
 
 
@@ -244,13 +250,13 @@ def _metadata(path: Path) -> dict:
         ) from None
 
 
-def verify_converted(path: Path, entry: WeightsEntry) -> WeightsFile:
+def verify_converted(path: Path, entry: WeightsEntry, *, todo: str | None = None) -> WeightsFile:
     """Check a converted cache file: the source sha256 in its metadata against the registry or
     lock, and its own sha256 against the one the lock recorded when it was written."""
     digest = sha256_file(path)
     source_sha = _metadata(path).get("source_sha256")
     sha, level, record = expected_sha256(entry)
-    todo = f"delete it and fetch the official file again ({fetch_advice(entry)})"
+    todo = todo or f"delete it and fetch the official file again ({fetch_advice(entry)})"
     if sha is not None and source_sha != sha:
         raise ChecksumError(
             f"checksum mismatch for {entry.id}: the converted file {path} was made from a file "
@@ -342,7 +348,9 @@ def pull(entry: WeightsEntry, *, trust: bool = False) -> Path:
     """
     target = converted_path(entry)
     if target.is_file():
-        verify_converted(target, entry)
+        verify_converted(
+            target, entry, todo=f"delete it (then it is converted anew); {_by_hand(entry)}"
+        )
         return target
     local = find_local(entry)
     if local is not None:
@@ -385,7 +393,8 @@ def _accept(
     if sha is not None:
         if digest != sha:
             what = f"the file from {source}" if downloaded else str(src)
-            raise _mismatch(what, digest, sha, level, record, entry, _by_hand(entry))
+            todo = _by_hand(entry) if downloaded else f"delete it; {_by_hand(entry)}"
+            raise _mismatch(what, digest, sha, level, record, entry, todo)
         basis = level
     elif trust:
         basis = "trusted"

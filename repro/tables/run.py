@@ -23,7 +23,7 @@ from repro.machine import cpu_name
 from repro.models import build
 from repro.paths import data_roots
 from repro.provenance import code_sha256, code_version, portable_path
-from repro.publish import Destination, load_saved
+from repro.publish import Destination, SavedResultsError, load_saved
 from repro.tables.compare import (
     MISSING_REASONS,
     Cell,
@@ -340,3 +340,36 @@ def measured_keys(cells: list[dict] | list[Cell]) -> set[tuple[str, str]]:
         if d.get("reproduced") is not None and d.get("status") != "NOT-RUN":
             out.add((d["row"], column_key(d["dataset"], d["metric"], d["variant"])))
     return out
+
+
+def loses_saved_cells(result: TableResult) -> str:
+    """Why a full run must not replace the saved complete one, or ''.
+
+    A run that lacks data or weights the saved run had (a data folder not mounted this time)
+    would turn measured cells into NOT-RUN: it is published beside, as a partial run.
+    """
+    if result.partial:
+        return ""
+    try:
+        saved = load_saved(Destination(result.spec.id))
+    except SavedResultsError:
+        return ""  # nothing (trustworthy) to protect
+    cells = saved["cells"]
+    if cells.get("protocol_version") != result.spec.version:
+        return ""
+    why = {(c.row, column_key(c.dataset, c.metric, c.variant)): c.reason for c in result.cells}
+    # only cells lost for want of data or weights: a spec or code change may drop cells
+    lost = {
+        k
+        for k in measured_keys(cells["cells"]) - measured_keys(result.cells)
+        if reason_code(why.get(k)) in MISSING_REASONS
+    }
+    if not lost:
+        return ""
+    first = sorted(lost)[0]
+    return (
+        f"this run measured {len(lost)} cell(s) fewer than the saved results of "
+        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {(why.get(first) or '').split(';')[0]}); "
+        "the saved run is kept and this one was written to results/partial/; to replace the "
+        f"saved run on purpose, delete results/{result.spec.id}.manifest.json and rerun"
+    )

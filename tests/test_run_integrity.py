@@ -1,0 +1,334 @@
+"""A published number is what a complete, current run produced (issue #10).
+
+Stale caches, partial runs, interrupted or concurrent publishing, missing data and broken saved
+files of other tables must never pass for, or replace, a complete result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.errors import MissingDataError, NonFiniteOutputError
+from repro.paths import REPO_ROOT, cards_dir, results_dir
+from repro.publish import Destination, SavedResultsError, load_saved, table_lock
+from repro.tables.run import loses_saved_cells, recompare, run_table
+from repro.tables.spec import _parse
+from tests.conftest import DATA, SHARED
+
+MINI_SPEC = """
+id: mini
+title: bicubic on Set5 and Set14 (test spec)
+paper: test
+protocol: {version: 1, channel: y, crop: scale, gray: gray, ssim: matlab, lr: official}
+tolerance: {psnr: 0.05}
+columns:
+  - {dataset: Set5, metric: psnr}
+  - {dataset: Set14, metric: psnr}
+rows:
+  - {id: bicubic-x2, label: Bicubic x2, model: bicubic, scale: 2, reported: [33.66, 30.24]}
+"""
+
+
+@pytest.fixture
+def mini(tmp_path):
+    path = tmp_path / "specs" / "mini.yaml"
+    path.parent.mkdir()
+    path.write_text(MINI_SPEC)
+    return _parse(path)
+
+
+@pytest.fixture
+def own_shared(tmp_path, monkeypatch):
+    """A shared folder holding only copies of Set5 and Set14 (so a test may remove one)."""
+    root = tmp_path / "shared"
+    for name in ("Set5", "Set14"):
+        shutil.copytree(DATA / name, root / "data" / name)
+    monkeypatch.setenv("REPRO_SHARED", str(root))
+    return root
+
+
+def _publish(result):
+    from repro.report.writer import publish_result
+
+    return publish_result(result)
+
+
+def _published_bytes(dest: Destination) -> dict[str, bytes]:
+    files = json.loads(dest.manifest.read_text())["files"]
+    folders = {"results": dest.results, "reports": dest.reports}
+    out = {k: (folders[k.split(":")[0]] / k.split(":", 1)[1]).read_bytes() for k in files}
+    return {**out, "manifest": dest.manifest.read_bytes()}
+
+
+def test_partial_runs_are_written_beside_and_never_replace_the_full_run(mini, own_shared):
+    full = run_table(mini, progress=False)
+    assert not full.partial and {c.status for c in full.cells} <= {"PASS", "IMPROVED", "FAIL"}
+    _publish(full)
+    before = _published_bytes(Destination("mini"))
+
+    limited = run_table(mini, limit=2, progress=False)
+    assert limited.partial
+    set5 = next(c for c in limited.cells if c.dataset == "Set5")
+    assert set5.status == "PARTIAL" and (set5.images, set5.images_total) == (2, 5)
+    assert set5.delta is not None  # shown, but no verdict
+    _publish(limited)
+    chosen = run_table(mini, datasets=["Set5"], progress=False)
+    set14 = next(c for c in chosen.cells if c.dataset == "Set14")
+    assert set14.status == "NOT-RUN" and set14.reason.startswith("NOT-SELECTED")
+    _publish(chosen)
+
+    assert _published_bytes(Destination("mini")) == before  # the complete run is untouched
+    partial = load_saved(Destination("mini", partial=True))
+    assert partial["manifest"]["partial"] is True and partial["cells"]["partial"] is True
+    assert recompare(mini).cells == full.cells
+
+
+def test_a_run_missing_data_the_saved_run_had_is_kept_back(mini, own_shared):
+    _publish(run_table(mini, progress=False))
+    shutil.rmtree(own_shared / "data" / "Set14")
+    poorer = run_table(mini, progress=False)
+    assert next(c for c in poorer.cells if c.dataset == "Set14").reason.startswith("MISSING-DATA")
+    why = loses_saved_cells(poorer)
+    assert "1 cell(s) fewer" in why and "Set14/psnr" in why
+
+
+def test_no_data_anywhere_is_an_error_naming_the_three_ways(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "nowhere"))
+    with pytest.raises(MissingDataError) as err:
+        run_table(mini, progress=False)
+    text = str(err.value)
+    assert "--data-root" in text and "REPRO_DATA" in text and "REPRO_SHARED" in text
+
+
+def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
+    res = tmp_path / "res"
+    env = {
+        **os.environ,
+        "REPRO_SHARED": str(tmp_path / "nowhere"),
+        "REPRO_RESULTS": str(res),
+        "REPRO_REPORTS": str(tmp_path / "rep"),
+        "REPRO_CACHE": str(tmp_path / "cache"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "repro.table", "bicubic_classic"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert "REPRO_DATA" in out.stderr and "--data-root" in out.stderr
+    assert not (tmp_path / "rep").exists()
+    assert not any(p for p in res.rglob("*") if p.is_file() and ".cache" not in p.parts)
+
+
+def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path):
+    """A rerun after an edit of the package's code never reports the old numbers."""
+    pkg = tmp_path / "pkg"
+    shutil.copytree(
+        REPO_ROOT / "repro", pkg / "repro", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(pkg),
+        "REPRO_SHARED": str(SHARED),
+        "REPRO_CARDS": str(cards_dir()),
+        "REPRO_RESULTS": str(tmp_path / "res"),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [sys.executable, "-m", "repro", "eval", "--model", "bicubic", "--scale", "4"]
+    cmd += ["--dataset", "Set5", "--json"]
+
+    def run() -> dict:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)
+
+    first, again = run(), run()
+    assert again["provenance"]["images_from_cache"] == 5
+    assert again["means"][0]["psnr"] == first["means"][0]["psnr"]
+    color = pkg / "repro" / "metrics" / "color.py"
+    source = color.read_text()
+    assert "65.481" in source
+    color.write_text(source.replace("65.481", "64.0"))  # a different Y conversion
+    edited = run()
+    assert edited["provenance"]["images_from_cache"] == 0
+    assert edited["means"][0]["psnr"] != pytest.approx(first["means"][0]["psnr"], abs=1e-6)
+
+
+def test_malformed_cache_lines_are_recomputed_not_trusted(tmp_path, monkeypatch):
+    from repro.eval.cache import RowCache
+
+    cache = RowCache("k")
+    cache.put("a", {"f": "1"}, [{"image": "a", "psnr": 30.0}])
+    with open(cache.path, "a") as f:
+        for line in (
+            "[]",
+            '{"image": 3}',
+            '{"image": "b", "files_sha256": {}, "rows": "x"}',
+            '{"image": "c", "files_sha256": {}, "rows": [{"image": "other"}]}',
+            "7",
+        ):
+            f.write(line + "\n")
+    again = RowCache("k")
+    assert again.get("a", {"f": "1"}) == [{"image": "a", "psnr": 30.0}]
+    assert again.get("b", {}) is None and again.get("c", {}) is None
+
+
+def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypatch):
+    import repro.publish as publish_mod
+
+    result = run_table(mini, progress=False)
+    _publish(result)
+    real_replace = os.replace
+    moved = []
+
+    def crash_after_first(src, dst):
+        if ".staging-" in str(Path(src).parent) and ".staging-" not in str(dst):
+            if moved:  # one file of the set is in place: killed between two renames
+                raise KeyboardInterrupt
+            moved.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(publish_mod.os, "replace", crash_after_first)
+    result.cells[0].reproduced = 1.0  # the new set differs from the saved one
+    with pytest.raises(KeyboardInterrupt):
+        _publish(result)
+    monkeypatch.setattr(publish_mod.os, "replace", real_replace)
+    with pytest.raises(SavedResultsError, match="incomplete or altered"):
+        load_saved(Destination("mini"))
+    leftovers = [p for p in results_dir().rglob(".staging-*")]
+    assert not leftovers
+
+
+def test_a_failed_publish_changes_nothing(mini, own_shared, monkeypatch):
+    import repro.report.writer as writer
+
+    result = run_table(mini, progress=False)
+    _publish(result)
+    before = _published_bytes(Destination("mini"))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "render_table_report", disk_full)
+    with pytest.raises(OSError):
+        _publish(result)
+    assert _published_bytes(Destination("mini")) == before
+    assert not list(results_dir().rglob(".staging-*"))
+
+
+def test_publish_waits_for_the_lock_and_gives_up_cleanly(tmp_path):
+    from repro.errors import BusyError
+
+    dest = Destination("mini")
+    with table_lock(dest):
+        # another process holds it: a second holder waits, then fails with one line
+        code = (
+            "from repro.publish import Destination, table_lock\n"
+            "from repro.errors import BusyError\n"
+            "try:\n"
+            "    with table_lock(Destination('mini'), wait_s=0.5): print('got it')\n"
+            "except BusyError as e: print('busy', e)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=dict(os.environ),
+            timeout=60,
+        )
+        assert out.stdout.startswith("busy") and "another run of mini" in out.stdout
+    with table_lock(dest, wait_s=0.5):
+        pass  # released: free again
+    assert BusyError.exit_code == 2
+
+
+def test_two_runs_of_one_table_at_once_publish_one_consistent_set(tmp_path):
+    env = {
+        **os.environ,
+        "REPRO_RESULTS": str(tmp_path / "res"),
+        "REPRO_REPORTS": str(tmp_path / "rep"),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [sys.executable, "-m", "repro.table", "bicubic_classic", "--datasets", "Set5", "--json"]
+    procs = [
+        subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    os.environ["REPRO_RESULTS"], saved_env = str(tmp_path / "res"), os.environ["REPRO_RESULTS"]
+    os.environ["REPRO_REPORTS"], saved_rep = str(tmp_path / "rep"), os.environ["REPRO_REPORTS"]
+    try:
+        saved = load_saved(Destination("bicubic_classic", partial=True))  # manifest matches
+    finally:
+        os.environ["REPRO_RESULTS"], os.environ["REPRO_REPORTS"] = saved_env, saved_rep
+    assert saved["cells"]["partial"] is True
+    assert not list((tmp_path / "res").rglob(".staging-*"))
+    assert not list((tmp_path / "rep").rglob(".tmp-*"))
+
+
+def test_a_broken_saved_table_does_not_break_the_index(tmp_path):
+    from repro.report.writer import write_index
+
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "camixer_tab2.cells.json").write_text('{"table": "camixer_tab2", "cells": [')
+    (folder / "esc_tab6.manifest.json").write_text("[1, 2")
+    (folder / "esc_tab6.cells.json").write_text('{"cells": 5}')
+    index = Path(write_index()).read_text()
+    row = next(line for line in index.splitlines() if "`camixer_tab2`" in line)
+    assert "no manifest" in row
+    assert "malformed" in next(line for line in index.splitlines() if "`esc_tab6`" in line)
+
+
+def test_published_files_follow_the_umask_and_hold_no_machine_paths(mini, own_shared):
+    old = os.umask(0o022)
+    try:
+        paths = _publish(run_table(mini, progress=False))
+    finally:
+        os.umask(old)
+    for path in paths.values():
+        assert os.stat(path).st_mode & 0o777 == 0o644, path
+    provenance = Path(paths["results:mini.provenance.json"]).read_text()
+    for absolute in (str(own_shared), str(REPO_ROOT), str(Path.home())):
+        assert absolute not in provenance
+
+
+def test_non_finite_model_output_is_refused_never_scored(tmp_path):
+    import torch
+
+    from repro.data.loaders import open_dataset
+    from repro.eval.runner import Job, evaluate
+    from repro.models import build
+
+    module = build("esc", "light", scale=2).eval()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.fill_(float("nan"))
+    data = open_dataset("Set5", 2).limit(1)
+    job = Job(
+        model="esc-light",
+        scale=2,
+        dataset="Set5",
+        metrics=[("psnr", None)],
+        protocol={"channel": "y", "gray": "rgb3", "ssim": "matlab"},
+        crop=2,
+    )
+    with pytest.raises(NonFiniteOutputError, match="Set5/baby.*non-finite"):
+        evaluate(job, data, progress=False, loaded=(module, {"model": "esc-light"}))
