@@ -47,7 +47,8 @@ EXAMPLES = {
   python -m repro report camixer_tab3       # re-compare saved results with the spec, re-render""",
     "pull": """examples:
   python -m repro pull camixersr-s --scale 4
-  python -m repro pull esc-x4-dflip""",
+  python -m repro pull esc-x4-dflip
+  python -m repro pull esc-light --scale 4 --trust-unverified   # no published sha256""",
     "verify": """examples:
   python -m repro verify Set5
   python -m repro verify B100 --scale 3 --data-root /data/sr""",
@@ -171,6 +172,12 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     s = add("pull", "download, verify and convert a checkpoint to safetensors")
     s.add_argument("model", help="model id or weights id")
     s.add_argument("--scale", type=_positive, help="scale of the model's default checkpoint")
+    s.add_argument(
+        "--trust-unverified",
+        action="store_true",
+        help="accept a download whose sha256 is not published; its sha256 is recorded in "
+        "<cache>/weights.lock.json and every later load is checked against it",
+    )
 
     s = add("verify", "verify a dataset's files against the sha256 in its card")
     s.add_argument("dataset")
@@ -538,9 +545,9 @@ def cmd_pull(args) -> int:
             entry = find_weights_entry(info, scale, None)
             if entry is None:
                 raise ReproError(f"{info.id} has no released checkpoint at x{scale}")
-            print(f"{entry.id}: {pull(entry)}")
+            print(f"{entry.id}: {pull(entry, trust=args.trust_unverified)}")
         return 0
-    print(f"{entry.id}: {pull(entry)}")
+    print(f"{entry.id}: {pull(entry, trust=args.trust_unverified)}")
     return 0
 
 

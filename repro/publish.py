@@ -61,10 +61,17 @@ class SavedResultsError(ReproError):
 
 
 def check_writable(dest: Destination) -> None:
-    """Fail before a run, not after it: the folders the set goes to must take a file."""
+    """Fail before a run, not after it: the folders the set goes to must take a file.
+
+    Nothing is created: the nearest existing folder of each target takes a probe file.
+    """
     for folder in (dest.results, dest.reports, results_dir() / ".cache"):
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".probe-"):
             pass
 
 

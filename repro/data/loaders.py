@@ -309,16 +309,10 @@ HUB_TIMEOUT = 5.0
 # of a table would otherwise retry for ~20 s each. None: not probed yet; "": reachable.
 _hub_down: str | None = None
 # exception class names (anywhere in the cause chain) that mean "no connection", for the
-# requests- and httpx-based huggingface_hub releases alike
+# requests- and httpx-based huggingface_hub releases alike (not bare timeouts: a filelock
+# Timeout on the HF cache is no network failure)
 _NETWORK_ERRORS = frozenset(
-    {
-        "ConnectError",
-        "ConnectionError",
-        "TimeoutException",
-        "Timeout",
-        "TimeoutError",
-        "NetworkError",
-    }
+    {"ConnectError", "ConnectionError", "ConnectTimeout", "TimeoutException", "NetworkError"}
 )
 
 
@@ -347,14 +341,15 @@ def _probe_hub() -> str:
     return ""
 
 
-def _is_connection_failure(exc: BaseException | None) -> bool:
-    for _ in range(8):  # the cause chain: LocalEntryNotFoundError from ConnectError, ...
+def _connection_failure(exc: BaseException | None) -> str | None:
+    """The name of the "no connection" error in ``exc``'s cause chain, if there is one."""
+    for _ in range(8):  # e.g. LocalEntryNotFoundError raised from httpx's ConnectError
         if exc is None:
-            return False
+            return None
         if any(cls.__name__ in _NETWORK_ERRORS for cls in type(exc).__mro__):
-            return True
+            return type(exc).__name__
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 def _put_it_locally(card: Card) -> str:
@@ -394,8 +389,9 @@ def hub_snapshot(card: Card) -> Path:
             local_files_only=local_only,
         )
     except Exception as exc:  # not cached, unknown repo or revision, network errors
-        if not local_only and _is_connection_failure(exc):
-            _hub_down = f"connection lost: {type(exc).__name__}"
+        lost = None if local_only else _connection_failure(exc)
+        if lost:
+            _hub_down = f"connection lost: {lost}"
         if offline:
             why = "HF_HUB_OFFLINE=1 and not in the HF cache"
         elif _hub_down:
@@ -440,7 +436,8 @@ MAX_ARCHIVE_MEMBERS = 200_000
 def _cache_target(card: Card) -> Path:
     from repro.paths import cache_dir
 
-    return cache_dir() / "datasets" / card.name / (card.hub.revision if card.hub else "local")
+    revision = card.hub.revision if card.hub else None
+    return cache_dir() / "datasets" / card.name / (revision or "local")
 
 
 @contextlib.contextmanager

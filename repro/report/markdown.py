@@ -165,6 +165,8 @@ def index_markdown(entries: list[dict]) -> str:
     ]
     for e in entries:
         counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
+        if counts and e.get("note"):
+            counts += f" ({e['note']})"
         counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
         lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from repro.files import atomic_write_text
 from repro.paths import reports_dir
+from repro.provenance import code_sha256
 from repro.publish import Destination, SavedResultsError, load_saved, publish
 from repro.report.markdown import index_markdown, table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
@@ -73,6 +74,8 @@ def write_index() -> str:
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell(**c) for c in cells["cells"]])
+                if saved["manifest"].get("code_sha256") != code_sha256():
+                    note = "produced by other code than this checkout's: rerun to refresh"
         except SavedResultsError as exc:
             note = "" if "no saved results" in str(exc) else str(exc).split(";")[0]
         except (TypeError, KeyError) as exc:

@@ -6,7 +6,7 @@ from repro.data.cards import get_card
 from repro.data.loaders import open_dataset
 from repro.errors import MissingDataError, MissingWeightsError, SpecError, UnknownNameError
 from repro.models import registry
-from repro.models.weights import converted_path, find_local
+from repro.models.weights import converted_path, fetch_advice, find_local
 from repro.tables.spec import load_spec
 
 
@@ -46,15 +46,7 @@ def validate(table_id: str, data_root: str | None = None) -> dict:
         elif converted_path(entry).is_file() or find_local(entry):
             ready.append(f"weights {entry.id}")
         else:
-            how = (
-                f"python -m repro pull {entry.id}"
-                if entry.urls or entry.hub_repo
-                else f"download by hand from {entry.source or 'the official release'}"
-            )
-            missing.append(
-                f"weights {entry.id} (row {row.id}): {how}, or put {entry.filename} in "
-                "REPRO_WEIGHTS"
-            )
+            missing.append(f"weights {entry.id} (row {row.id}): {fetch_advice(entry)}")
 
     for name, scales in scales_by_dataset.items():
         for scale in sorted(scales):
