@@ -90,6 +90,13 @@ class Run:
     def shown(self, width: int = 120) -> str:
         return " | ".join(self.lines)[:width]
 
+    def exception(self) -> str:
+        """The last line of a traceback (the exception), or ''."""
+        if "Traceback" not in self.stderr:
+            return ""
+        tail = [s for s in self.lines if not s.startswith((" ", "Traceback"))]
+        return tail[-1] if tail else ""
+
     def command(self) -> str:
         env = " ".join(self.env_shown) + " " if self.env_shown else ""
         return env + "python -m " + " ".join(_quote(a) for a in self.args)
@@ -586,9 +593,9 @@ def _(sb):
 
 @case("img-lpips-16px", "images")
 def _(sb):
-    """score lpips of 16x16 images (LPIPS needs >= 32 px)"""
+    """score lpips of 16x16 images (below LPIPS's minimum size)"""
     a, b = png(sb.inp / "a.png", 16, 16), png(sb.inp / "b.png", 16, 16, seed=2)
-    return error(sb, sb.run("score", "lpips", "--ref", str(a), "--dist", str(b)), "32")
+    return error(sb, sb.run("score", "lpips", "--ref", str(a), "--dist", str(b)), "LPIPS")
 
 
 @case("img-ssim-8px", "images")
@@ -2118,6 +2125,8 @@ def write_markdown(outcomes: list[Outcome], elapsed: float, jobs: int) -> None:
             lines.append(f"- **{o.case.id}** ({o.status}): {o.case.what}. Why: {o.note or '-'}.")
             if r is not None:
                 lines.append(f"  Command: `{_md_cell(r.command())}`")
+                if r.exception():
+                    lines.append(f"  Exception: `{_md_cell(r.exception()[:300])}`")
     MD_PATH.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -2139,7 +2148,7 @@ def _cpu_name() -> str:
 def main(argv: list[str] | None = None) -> int:
     global _FIX_ROOT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-k", help="only cases whose id contains this text")
+    ap.add_argument("-k", help="only cases whose id contains this text (comma-separated: any)")
     ap.add_argument(
         "-j",
         type=int,
@@ -2148,12 +2157,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--keep", action="store_true", help="keep the sandboxes")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show the failures' stderr")
     ap.add_argument("--no-md", action="store_true", help=f"do not write {MD_PATH.name}")
     args = ap.parse_args(argv)
     ids = [c.id for c in CASES]
     if len(ids) != len(set(ids)):
         raise SystemExit("duplicate case ids")
-    cases = [c for c in CASES if not args.k or args.k in c.id]
+    wanted = [k for k in (args.k or "").split(",") if k]
+    cases = [c for c in CASES if not wanted or any(k in c.id for k in wanted)]
     if args.list:
         for c in cases:
             print(f"{c.id:<40} {c.group:<9} {c.what}")
@@ -2180,6 +2191,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(outcomes)} cases, {held} hold ({elapsed:.0f} s)")
     for o in failing:
         print(f"  {o.status:<11} {o.case.id}: {o.note}")
+        r = o.verdict.run if o.verdict else None
+        if args.verbose and r is not None:
+            print(f"      command: {r.command()}")
+            print(f"      exit {r.rc}; stderr:")
+            for line in r.lines[-8:]:
+                print(f"        {line[:300]}")
     if not args.no_md and not args.k:
         write_markdown(outcomes, elapsed, args.j)
         print(f"wrote {MD_PATH}")

@@ -332,3 +332,27 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
     )
     with pytest.raises(NonFiniteOutputError, match="Set5/baby.*non-finite"):
         evaluate(job, data, progress=False, loaded=(module, {"model": "esc-light"}))
+
+
+def test_a_table_cell_of_a_nan_model_is_not_run_with_the_reason(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from repro.models import build
+
+    state = {
+        k: torch.full_like(v, float("nan"))
+        for k, v in build("esc", "light", 2).state_dict().items()
+    }
+    path = tmp_path / "nan.safetensors"
+    save_file(state, str(path))
+    spec_path = tmp_path / "nan_table.yaml"
+    spec_path.write_text(
+        "id: nan_table\ntitle: t\nprotocol: {version: 1, channel: y, crop: scale, gray: rgb3}\n"
+        "columns: [{dataset: Set5, metric: psnr}]\n"
+        "rows: [{id: esc, label: ESC-light x2, model: esc-light, scale: 2, reported: [38.0]}]\n"
+    )
+    result = run_table(_parse(spec_path), limit=1, progress=False, weights={"esc": str(path)})
+    (cell,) = result.cells
+    assert cell.status == "NOT-RUN" and cell.reason.startswith("NON-FINITE-OUTPUT")
+    assert cell.reproduced is None and result.frame.empty
