@@ -80,14 +80,18 @@ class Run:
     seconds: float
     before: dict = field(default_factory=dict)  # sandbox snapshot taken just before the run
     env_shown: list[str] = field(default_factory=list)  # the case's own environment settings
+    root: str = ""  # the sandbox, shown as $SB
 
     @property
     def lines(self) -> list[str]:
         """stderr as a terminal shows it: progress bars redraw a line with '\\r'."""
-        shown = [seg.split("\r")[-1] for seg in self.stderr.split("\n")]
+        text = self.stderr.replace(self.root, "$SB") if self.root else self.stderr
+        shown = [seg.split("\r")[-1] for seg in text.split("\n")]
         return [s for s in shown if s.strip()]
 
     def shown(self, width: int = 120) -> str:
+        if self.exception():
+            return f"Traceback ... {self.exception()}"[:width]
         return " | ".join(self.lines)[:width]
 
     def exception(self) -> str:
@@ -99,7 +103,8 @@ class Run:
 
     def command(self) -> str:
         env = " ".join(self.env_shown) + " " if self.env_shown else ""
-        return env + "python -m " + " ".join(_quote(a) for a in self.args)
+        args = " ".join(_quote(a) for a in self.args)
+        return env + "python -m " + (args.replace(self.root, "$SB") if self.root else args)
 
 
 def _quote(arg: str) -> str:
@@ -191,6 +196,7 @@ class Sandbox:
         )
         shown = {**self.env_extra, **(env or {})}
         run.env_shown = [f"{k}={_short(v, self.root)}" for k, v in shown.items()]
+        run.root = str(self.root)
         return run
 
     def popen(self, *args: str, module: str = "repro", env=None) -> subprocess.Popen:

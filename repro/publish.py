@@ -125,11 +125,18 @@ def publish(
             staged += [f"reports:{Path(p).name}" for p in report_files]
             files = {k: sha256_file(_path(dest, k, stage_results, stage_reports)) for k in staged}
             old = _read_manifest(dest)
+            for key in staged:  # a folder in the way fails the run before anything moves
+                target = _path(dest, key)
+                if target.exists() and not target.is_file():
+                    raise ReproError(
+                        f"cannot publish {dest.table}: {target} is in the way (not a file); "
+                        "move it away and rerun"
+                    )
             for key in staged:  # every file of the set is complete before any move
                 src = _path(dest, key, stage_results, stage_reports)
                 os.chmod(src, default_mode())
                 os.replace(src, _path(dest, key))
-            for stale in set(old.get("files", {})) - set(files):
+            for stale in set(_valid_keys(old.get("files"))) - set(files):
                 with contextlib.suppress(FileNotFoundError):
                     _path(dest, stale).unlink()  # a plot the new run no longer draws
             manifest = {**meta, "partial": dest.partial, "files": files}
@@ -149,6 +156,21 @@ def _path(
     if kind == "reports":
         return (reports or dest.reports) / name
     return (results or dest.results) / name
+
+
+def _valid_keys(files) -> list[str]:
+    """Manifest keys naming a plain file of the set: ``results:<name>``, ``reports:<name>``."""
+    if not isinstance(files, dict):
+        return []
+    return [
+        k
+        for k in files
+        if isinstance(k, str)
+        and k.partition(":")[0] in ("results", "reports")
+        and k.partition(":")[2] not in ("", ".", "..")
+        and "/" not in k.partition(":")[2]
+        and "\\" not in k
+    ]
 
 
 def _read_manifest(dest: Destination) -> dict:
@@ -175,7 +197,7 @@ def load_saved(dest: Destination) -> dict:
         raise SavedResultsError(f"no saved results for {dest.table} in {dest.results}; {rerun}")
     manifest = _read_manifest(dest)
     files = manifest.get("files")
-    if not isinstance(files, dict) or not files:
+    if not isinstance(files, dict) or not files or len(_valid_keys(files)) != len(files):
         raise SavedResultsError(f"{dest.manifest} is malformed; {rerun}")
     for name, digest in files.items():
         path = _path(dest, name)

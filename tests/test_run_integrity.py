@@ -170,8 +170,11 @@ def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path
 def test_malformed_cache_lines_are_recomputed_not_trusted(tmp_path, monkeypatch):
     from repro.eval.cache import RowCache
 
+    good = [{"image": "a", "psnr": 30.0, "seconds": 0.1}]
     cache = RowCache("k")
-    cache.put("a", {"f": "1"}, [{"image": "a", "psnr": 30.0}])
+    cache.put("a", {"f": "1"}, good)
+    cache.put("d", {"f": "1"}, [{"image": "d", "psnr": "abc", "seconds": 0.1}])
+    cache.put("e", {"f": "1"}, [{"image": "e", "seconds": 0.1}])  # the metric is absent
     with open(cache.path, "a") as f:
         for line in (
             "[]",
@@ -182,8 +185,11 @@ def test_malformed_cache_lines_are_recomputed_not_trusted(tmp_path, monkeypatch)
         ):
             f.write(line + "\n")
     again = RowCache("k")
-    assert again.get("a", {"f": "1"}) == [{"image": "a", "psnr": 30.0}]
+    assert again.get("a", {"f": "1"}, ("psnr",)) == good
     assert again.get("b", {}) is None and again.get("c", {}) is None
+    assert again.get("d", {"f": "1"}, ("psnr",)) is None
+    assert again.get("e", {"f": "1"}, ("psnr",)) is None
+    assert again.hits == 1
 
 
 def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypatch):
@@ -334,25 +340,30 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
         evaluate(job, data, progress=False, loaded=(module, {"model": "esc-light"}))
 
 
-def test_a_table_cell_of_a_nan_model_is_not_run_with_the_reason(tmp_path):
+def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_path):
+    """Finite but absurd weights overflow to inf/NaN: the cell says so and nothing is scored;
+    a checkpoint that already holds NaN is refused when it loads."""
     import torch
     from safetensors.torch import save_file
 
+    from repro.errors import WeightsError
     from repro.models import build
 
-    state = {
-        k: torch.full_like(v, float("nan"))
-        for k, v in build("esc", "light", 2).state_dict().items()
-    }
-    path = tmp_path / "nan.safetensors"
-    save_file(state, str(path))
     spec_path = tmp_path / "nan_table.yaml"
     spec_path.write_text(
         "id: nan_table\ntitle: t\nprotocol: {version: 1, channel: y, crop: scale, gray: rgb3}\n"
         "columns: [{dataset: Set5, metric: psnr}]\n"
         "rows: [{id: esc, label: ESC-light x2, model: esc-light, scale: 2, reported: [38.0]}]\n"
     )
-    result = run_table(_parse(spec_path), limit=1, progress=False, weights={"esc": str(path)})
+    spec = _parse(spec_path)
+    state = build("esc", "light", 2).state_dict()
+    huge, nan = tmp_path / "huge.safetensors", tmp_path / "nan.safetensors"
+    save_file({k: torch.full_like(v, 1e30) for k, v in state.items()}, str(huge))
+    save_file({k: torch.full_like(v, float("nan")) for k, v in state.items()}, str(nan))
+
+    result = run_table(spec, limit=1, progress=False, weights={"esc": str(huge)})
     (cell,) = result.cells
     assert cell.status == "NOT-RUN" and cell.reason.startswith("NON-FINITE-OUTPUT")
     assert cell.reproduced is None and result.frame.empty
+    with pytest.raises(WeightsError, match="non-finite"):
+        run_table(spec, limit=1, progress=False, weights={"esc": str(nan)})

@@ -117,11 +117,11 @@ def test_interrupted_run_resumes(monkeypatch):
 def test_cache_skips_a_torn_last_line(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_RESULTS", str(tmp_path))
     cache = RowCache("k")
-    cache.put("a", {"f": "1"}, [{"image": "a", "psnr": 1.0}])
+    cache.put("a", {"f": "1"}, [{"image": "a", "psnr": 1.0, "seconds": 0.1}])
     with open(cache.path, "a") as f:
         f.write('{"image": "b", "files_sha')
     again = RowCache("k")
-    assert again.get("a", {"f": "1"}) == [{"image": "a", "psnr": 1.0}]
+    assert again.get("a", {"f": "1"}) == [{"image": "a", "psnr": 1.0, "seconds": 0.1}]
     assert again.get("b", {}) is None
 
 

@@ -68,14 +68,48 @@ class Card:
         return self.source_note or "no public source is known"
 
 
+# key -> (expected type, what to write) for the optional keys whose type the code relies on
+_TYPED_KEYS = {
+    "scales": (list, "a list of whole numbers, e.g. [2, 3, 4]"),
+    "sha256": (dict, "a mapping of relative file path -> sha256"),
+    "exclude": (dict, "a mapping of image name -> why it is dropped"),
+    "subsets": (dict, "a mapping"),
+    "protocol": (dict, "a mapping"),
+    "source": (dict, "a mapping (hub, archive, note)"),
+    "images": (int, "a whole number (images in the full set)"),
+    "local_dirs": (list, "a list of folder names"),
+    "layouts": (list, "a list of layouts"),
+}
+
+
 def _parse(path: Path) -> Card:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"dataset card {path} is not valid YAML: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"dataset card {path} is not valid UTF-8 YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise SpecError(f"dataset card {path} must be a mapping")
+    for key, (kind, what) in _TYPED_KEYS.items():
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise SpecError(f"dataset card {path}: '{key}' must be {what}, got {value!r}")
+    if not all(
+        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in raw.get("scales") or ()
+    ):
+        raise SpecError(f"dataset card {path}: 'scales' must be whole numbers, got {raw['scales']}")
+    hub = (raw.get("source") or {}).get("hub")
+    if hub is not None and not (isinstance(hub, dict) and isinstance(hub.get("repo"), str)):
+        raise SpecError(f"dataset card {path}: source.hub must be a mapping with a 'repo' id")
+    try:
+        return _parse_fields(path, raw)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise SpecError(
+            f"dataset card {path} is malformed ({type(exc).__name__}: {exc}); see "
+            "datasets/README.md"
+        ) from None
 
+
+def _parse_fields(path: Path, raw: dict) -> Card:
     def need(key):
         if key not in raw:
             raise SpecError(f"dataset card {path} lacks '{key}'; see datasets/README.md")

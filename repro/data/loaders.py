@@ -593,6 +593,9 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
     """
     import datasets as hf_datasets
 
+    # the library's logs and progress bars would break the one-line error promise on stderr
+    hf_datasets.utils.logging.set_verbosity_error()
+    hf_datasets.disable_progress_bars()
     spec = layout.parquet or {}
     views = layout.views or ("",)
     files = sorted(str(p) for p in snapshot.glob(spec.get("files", "**/*.parquet")))
@@ -680,16 +683,26 @@ def open_dataset(
             tried.append(str(folder))
             if folder.is_dir():
                 layout = _match_layout(card, folder, scale)
-                if layout is not None:
-                    return Dataset(
-                        card,
-                        folder,
-                        layout,
-                        scale,
-                        lr_mode=lr_mode,
-                        rounding=rounding,
-                        label=f"{label}/{sub}",
+                if layout is None:
+                    # never fall through to another copy: the user would score data they
+                    # did not mean, and this folder's problem would go unnoticed
+                    expected = "; ".join(
+                        " + ".join(t for t in (lay.hr, lay.lr) if t) for lay in card.layouts
                     )
+                    raise DataError(
+                        f"{folder} holds none of {card.name}'s layouts at x{scale} (expected "
+                        f"{_fill(expected, scale=scale, view=(card.layouts[0].views or ('',))[0])}"
+                        "); fix the folder or move it away"
+                    )
+                return Dataset(
+                    card,
+                    folder,
+                    layout,
+                    scale,
+                    lr_mode=lr_mode,
+                    rounding=rounding,
+                    label=f"{label}/{sub}",
+                )
     looked = f"looked in {', '.join(tried[:4])}{', ...' if len(tried) > 4 else ''}"
     if use_hub and card.hub is not None and card.hub.revision is not None:
         try:

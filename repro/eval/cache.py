@@ -46,10 +46,18 @@ class RowCache:
             if _well_formed(entry):
                 self._rows[entry["image"]] = entry
 
-    def get(self, image: str, files_sha256: dict[str, str]) -> list[dict] | None:
-        """The rows of one image (one per view for stereo pairs), or None to recompute."""
+    def get(
+        self, image: str, files_sha256: dict[str, str], metrics: tuple[str, ...] = ()
+    ) -> list[dict] | None:
+        """The rows of one image (one per view for stereo pairs), or None to recompute.
+
+        Rows that lack one of ``metrics`` (frame column names) or hold a value that is not a
+        number are not trusted: the image is scored again.
+        """
         entry = self._rows.get(image)
         if entry is None or entry["files_sha256"] != files_sha256:
+            return None
+        if not all(_is_number(r.get(m)) for r in entry["rows"] for m in (*metrics, "seconds")):
             return None
         self.hits += 1
         return entry["rows"]
@@ -75,6 +83,11 @@ def _well_formed(entry) -> bool:
         and len(entry["rows"]) > 0
         and all(isinstance(r, dict) and r.get("image") == entry["image"] for r in entry["rows"])
     )
+
+
+def _is_number(value) -> bool:
+    """A metric value as put() stores it: a float (NaN for a view without that metric)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _jsonable(value):

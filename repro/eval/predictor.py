@@ -67,6 +67,10 @@ def load_model(
     settings = dict(settings or {})
     module = registry.build(info.id, None, scale, **settings)
     prov = {"model": info.id, "scale": scale, "settings": settings, "weights": None}
+    if not info.needs_weights and (weights_path or weights_key):
+        raise WeightsError(
+            f"{info.id} has no weights: drop --weights/--weights-key (they would be ignored)"
+        )
     if info.needs_weights:
         entry = find_weights_entry(info, scale, weights_id)
         if entry is None and weights_path is None:

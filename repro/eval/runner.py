@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from repro.data.loaders import Dataset
-from repro.errors import NonFiniteOutputError
+from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
 from repro.eval.predictor import load_model, make_predictor
@@ -63,9 +63,10 @@ def evaluate(
         weights_key=job.weights_key,
         device=device,
     )
+    stereo = len(data.layout.views) == 2
+    _check_views(job.model, data, stereo)
     predict = make_predictor(module, device=device, tile=job.protocol.get("tile"))
     rank, size = distributed.world()
-    stereo = len(data.layout.views) == 2
     identity = {
         "code": code_sha256(),
         "rows": "per-view" if stereo else "per-image",
@@ -81,11 +82,12 @@ def evaluate(
     names = data.names[rank::size]
     rows: list[dict] = []
     bar = _progress(names, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
+    metric_columns = tuple(f"{m}@{v}" if v else m for m, v in job.metrics)
     guard = module.register_forward_hook(_refuse_non_finite)
     try:
         for name in bar:
             shas = data.verify(name)
-            cached = cache.get(name, shas)
+            cached = cache.get(name, shas, metric_columns)
             if cached is not None:
                 rows.extend(cached)
                 continue
@@ -137,6 +139,20 @@ def _score_image(name, shas, data, predict, job, model_prov, seed, cache) -> lis
     image_rows = [{**ids, **values, "seconds": seconds} for values in scored]
     cache.put(name, shas, image_rows)
     return image_rows
+
+
+def _check_views(model_id: str, data: Dataset, stereo: bool) -> None:
+    """A single-image model cannot take a stereo pair, nor a stereo model one image."""
+    from repro.models import registry
+
+    info = registry.get(model_id)
+    if info.stereo != stereo and not info.any_views:
+        takes = "left/right stereo pairs" if info.stereo else "single images"
+        has = "stereo pairs" if stereo else "single images"
+        raise DataError(
+            f"{info.id} takes {takes}, but {data.card.name} holds {has}; pick a "
+            f"{'stereo' if stereo else 'single-image'} model or another dataset"
+        )
 
 
 def _refuse_non_finite(module, inputs, output) -> None:

@@ -62,8 +62,12 @@ def score(
             if variant not in stereo_cache:
                 if view is None:
                     stereo_cache[variant] = stereo_scores(
-                        sr[..., :3], sr[..., 3:], hr[..., :3], hr[..., 3:],
-                        protocol=variant, ssim_kind=kwargs["ssim"],
+                        sr[..., :3],
+                        sr[..., 3:],
+                        hr[..., :3],
+                        hr[..., 3:],
+                        protocol=variant,
+                        ssim_kind=kwargs["ssim"],
                     )
                 else:
                     stereo_cache[variant] = view_scores(

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from repro.errors import ReproError
 from repro.models.registry import ModelInfo, register
 
 METHODS = ("matlab", "torch")
@@ -26,7 +27,7 @@ class Bicubic(nn.Module):
     def __init__(self, scale: int, rounding: str = "matlab", method: str = "matlab") -> None:
         super().__init__()
         if method not in METHODS:
-            raise ValueError(f"unknown bicubic method '{method}'; use one of {METHODS}")
+            raise ReproError(f"unknown bicubic method '{method}'; use one of {METHODS}")
         self.scale = scale
         self.rounding = rounding
         self.method = method
@@ -60,5 +61,6 @@ register(
         "method=torch (align_corners=True, a=-0.75; the 360° tables)",
         settings=("rounding", "method"),
         needs_weights=False,
+        any_views=True,
     )
 )

@@ -48,6 +48,7 @@ class ModelInfo:
     description: str = ""
     weights: dict[int, WeightsEntry] = field(default_factory=dict)  # scale -> checkpoint
     stereo: bool = False  # takes a left/right pair (6 channels)
+    any_views: bool = False  # works per channel: single images and stereo pairs alike
     settings: tuple[str, ...] = ()  # names accepted by --set key=value
     needs_weights: bool = True
 

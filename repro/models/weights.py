@@ -542,8 +542,15 @@ def read_state_dict(
 def load_strict(
     model: nn.Module, state: dict[str, torch.Tensor], source: str = "checkpoint"
 ) -> None:
-    """Load ``state`` into ``model``; refuse on the first missing, unexpected or mis-shaped key."""
+    """Load ``state`` into ``model``; refuse on the first missing, unexpected or mis-shaped key,
+    and a checkpoint holding NaN/inf (a corrupt or diverged training state)."""
     own = model.state_dict()
+    for k, v in state.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise WeightsError(
+                f"{source} holds non-finite values (NaN/inf) in '{k}': a corrupt or diverged "
+                "checkpoint, whose outputs would be meaningless; use another checkpoint"
+            )
     for k, v in own.items():
         if k not in state:
             raise WeightsError(

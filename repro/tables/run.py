@@ -294,8 +294,15 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
             (c["row"], column_key(c["dataset"], c["metric"], c["variant"])): c
             for c in cells_json["cells"]
         }
-    except (KeyError, TypeError):
-        raise ReproError(f"saved cells of {spec.id} are malformed; {rerun}") from None
+        for c in old.values():
+            if not (c["reproduced"] is None or _is_number(c["reproduced"])):
+                raise TypeError(f"reproduced value {c['reproduced']!r}")
+            if not isinstance(c["status"], str) or not isinstance(c.get("reason") or "", str):
+                raise TypeError("status/reason")
+    except (KeyError, TypeError) as exc:
+        raise SavedResultsError(
+            f"saved cells of {spec.id} are malformed ({exc}); {rerun}"
+        ) from None
     wanted = {(r.id, c.key) for r in spec.rows for c in spec.columns}
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
@@ -313,6 +320,10 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
         judge_claims(spec.claims, cells),
         partial=partial,
     )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def result_files(result: TableResult) -> dict[str, str]:
