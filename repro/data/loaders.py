@@ -594,7 +594,8 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
     import datasets as hf_datasets
 
     # the library's logs and progress bars would break the one-line error promise on stderr
-    hf_datasets.utils.logging.set_verbosity_error()
+    # (its own errors too: a corrupt file is re-raised below as one line)
+    hf_datasets.utils.logging.set_verbosity(hf_datasets.utils.logging.CRITICAL)
     hf_datasets.disable_progress_bars()
     spec = layout.parquet or {}
     views = layout.views or ("",)
