@@ -545,12 +545,6 @@ def load_strict(
     """Load ``state`` into ``model``; refuse on the first missing, unexpected or mis-shaped key,
     and a checkpoint holding NaN/inf (a corrupt or diverged training state)."""
     own = model.state_dict()
-    for k, v in state.items():
-        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
-            raise WeightsError(
-                f"{source} holds non-finite values (NaN/inf) in '{k}': a corrupt or diverged "
-                "checkpoint, whose outputs would be meaningless; use another checkpoint"
-            )
     for k, v in own.items():
         if k not in state:
             raise WeightsError(
@@ -567,5 +561,11 @@ def load_strict(
             raise WeightsError(
                 f"{source} does not fit the model: unexpected key '{k}'; is it a checkpoint of "
                 "another model or variant?"
+            )
+    for k, v in state.items():
+        if v.is_floating_point() and not v.is_meta and not bool(torch.isfinite(v).all()):
+            raise WeightsError(
+                f"{source} holds non-finite values (NaN/inf) in '{k}': a corrupt or diverged "
+                "checkpoint, whose outputs would be meaningless; use another checkpoint"
             )
     model.load_state_dict(state, strict=True)
