@@ -77,7 +77,11 @@ def write_index() -> str:
                 if saved["manifest"].get("code_sha256") != code_sha256():
                     note = "produced by other code than this checkout's: rerun to refresh"
         except SavedResultsError as exc:
-            note = "" if "no saved results" in str(exc) else str(exc).split(";")[0]
+            note = (
+                f"no complete run here (python -m repro validate {table_id} says what is missing)"
+                if "no saved results" in str(exc)
+                else str(exc).split(";")[0]
+            )
         except (TypeError, KeyError) as exc:
             note = f"saved cells do not parse ({exc}): rerun"
         entries.append(
