@@ -303,13 +303,12 @@ def cmd_table(args) -> int:
     from repro.machine import check_device
     from repro.publish import Destination, check_writable
     from repro.report.writer import publish_result
-    from repro.tables.run import loses_saved_cells, run_table
+    from repro.tables.run import is_partial, loses_saved_cells, run_table
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
     device = check_device(args.device)
-    partial = bool(args.datasets) or args.limit is not None
-    check_writable(Destination(spec.id, partial))
+    check_writable(Destination(spec.id, is_partial(spec, args.datasets, args.limit)))
     result = run_table(
         spec,
         datasets=args.datasets,

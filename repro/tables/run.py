@@ -182,7 +182,7 @@ def run_table(
         "seed": seed,
         "limit": limit,
         "datasets": wanted,
-        "partial": bool(datasets) or limit is not None,
+        "partial": is_partial(spec, datasets, limit),
         "images_from_cache": sum(j["images_from_cache"] for j in prov_jobs),
         "images_computed": sum(j["images_computed"] for j in prov_jobs),
         "jobs": prov_jobs,
@@ -195,6 +195,11 @@ def run_table(
         claims=judge_claims(spec.claims, cells),
         partial=provenance["partial"],
     )
+
+
+def is_partial(spec: TableSpec, datasets: list[str] | None, limit: int | None) -> bool:
+    """A run of fewer images or datasets than the table's: a test, published beside."""
+    return limit is not None or (bool(datasets) and set(datasets) != set(spec.datasets))
 
 
 def _portable(job_prov: dict) -> dict:
