@@ -397,10 +397,11 @@ def _parse_settings(pairs: list[str]) -> dict:
 
 
 def cmd_eval(args) -> int:
-    from repro.data.loaders import open_dataset
+    from repro.data.loaders import open_dataset, require_in_data_root
     from repro.eval import distributed
     from repro.eval.runner import Job, evaluate, means, to_frame
 
+    require_in_data_root(args.data_root, [args.dataset])
     data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=args.lr)
     data.limit(args.limit)
     card = data.card
@@ -550,10 +551,11 @@ def cmd_pull(args) -> int:
 
 def cmd_verify(args) -> int:
     from repro.data.cards import get_card
-    from repro.data.loaders import open_dataset
+    from repro.data.loaders import open_dataset, require_in_data_root
 
     card = get_card(args.dataset)
     scale = args.scale if args.scale is not None else (card.scales[0] if card.scales else 1)
+    require_in_data_root(args.data_root, [card.name])
     data = open_dataset(card.name, scale, data_root=args.data_root)
     for name in data.names:
         data.verify(name)

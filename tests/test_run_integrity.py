@@ -156,7 +156,9 @@ def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path
         return json.loads(out.stdout)
 
     first, again = run(), run()
+    assert first["provenance"]["images_from_cache"] == 0
     assert again["provenance"]["images_from_cache"] == 5
+    assert again["provenance"]["cached_images"] == sorted(r["image"] for r in first["rows"])
     assert again["means"][0]["psnr"] == first["means"][0]["psnr"]
     color = pkg / "repro" / "metrics" / "color.py"
     source = color.read_text()
@@ -189,7 +191,7 @@ def test_malformed_cache_lines_are_recomputed_not_trusted(tmp_path, monkeypatch)
     assert again.get("b", {}) is None and again.get("c", {}) is None
     assert again.get("d", {"f": "1"}, ("psnr",)) is None
     assert again.get("e", {"f": "1"}, ("psnr",)) is None
-    assert again.hits == 1
+    assert again.hits == ["a"]
 
 
 def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypatch):
@@ -367,3 +369,17 @@ def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_pat
     assert cell.reproduced is None and result.frame.empty
     with pytest.raises(WeightsError, match="non-finite"):
         run_table(spec, limit=1, progress=False, weights={"esc": str(nan)})
+
+
+def test_an_empty_data_root_is_an_error_not_a_silent_fallback(mini, tmp_path):
+    from repro.errors import DataError
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="holds none of the datasets"):
+        run_table(mini, data_root=str(empty), progress=False)
+    (empty / "Set5").mkdir()  # holds one of them: the other comes from the next root
+    shutil.copytree(DATA / "Set5", empty / "Set5", dirs_exist_ok=True)
+    result = run_table(mini, data_root=str(empty), progress=False)
+    roots = {j["data"]["dataset"]: j["data"]["root"] for j in result.provenance["jobs"]}
+    assert roots == {"Set5": "<data-root>/Set5", "Set14": "<shared>/data/Set14"}

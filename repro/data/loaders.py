@@ -658,6 +658,25 @@ def materialise_parquet(card: Card, layout: Layout, snapshot: Path) -> Path:
     return target
 
 
+def require_in_data_root(data_root: str | os.PathLike | None, names: list[str]) -> None:
+    """An explicit ``--data-root`` must hold at least one of the datasets asked for.
+
+    Otherwise a mistyped or empty folder would be passed over for REPRO_DATA, shared/data or
+    the Hub without a word: the user would score data they did not point at.
+    """
+    if not data_root:
+        return
+    root = labelled_data_roots(data_root)[0][1]
+    cards = [get_card(n) for n in names]
+    if any((root / sub).is_dir() for card in cards for sub in card.local_dirs):
+        return
+    wanted = ", ".join(f"{root}/{card.local_dirs[0]}" for card in cards[:3])
+    raise DataError(
+        f"--data-root {data_root} holds none of the datasets asked for (expected {wanted}"
+        f"{', ...' if len(cards) > 3 else ''}); point it at the folder that holds them"
+    )
+
+
 def open_dataset(
     name: str,
     scale: int,

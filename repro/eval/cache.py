@@ -27,7 +27,7 @@ class RowCache:
         self.folder = results_dir() / ".cache"
         self.key = key
         self.path = self.folder / f"{key}.rank{rank}.jsonl"
-        self.hits = 0  # images whose rows came from the cache in this run
+        self.hits: list[str] = []  # images whose rows came from the cache in this run
         self._rows: dict[str, dict] = {}
         if enabled:
             for path in sorted(self.folder.glob(f"{key}.rank*.jsonl")):
@@ -59,7 +59,7 @@ class RowCache:
             return None
         if not all(_is_number(r.get(m)) for r in entry["rows"] for m in (*metrics, "seconds")):
             return None
-        self.hits += 1
+        self.hits.append(image)
         return entry["rows"]
 
     def put(self, image: str, files_sha256: dict[str, str], rows: list[dict]) -> None:

@@ -100,7 +100,7 @@ def evaluate(
     files_sha = {}
     for part in distributed.gather(data.file_sha256):
         files_sha.update(part)
-    cached_images = sum(distributed.gather(cache.hits))
+    cached = sorted(n for part in distributed.gather(cache.hits) for n in part)
     prov = {
         "model": model_prov,
         "data": {
@@ -109,8 +109,9 @@ def evaluate(
             "unverified_files": data.unverified,
         },
         # which rows a rerun reused: they were computed by this same code on the same files
-        "images_from_cache": cached_images,
-        "images_computed": len(data.names) - cached_images,
+        "images_from_cache": len(cached),
+        "images_computed": len(data.names) - len(cached),
+        "cached_images": cached,
     }
     return all_rows, prov
 

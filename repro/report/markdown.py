@@ -150,6 +150,8 @@ def _short_provenance(prov: dict) -> dict:
             "lr_source": j["data"]["lr_source"],
             "data_sha256": j["data"]["sha256"][:16],
             "weights_sha256": ((j["model"].get("weights") or {}).get("sha256") or "–")[:16],
+            "weights_verified": (j["model"].get("weights") or {}).get("verified", "–"),
+            "images_from_cache": j.get("images_from_cache", 0),
         }
         for j in prov.get("jobs", [])
     ]

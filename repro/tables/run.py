@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from repro.data.loaders import open_dataset
+from repro.data.loaders import open_dataset, require_in_data_root
 from repro.errors import (
     MissingDataError,
     MissingWeightsError,
@@ -75,6 +75,7 @@ def run_table(
     if limit is not None and limit < 1:
         raise ReproError(f"--limit must be a positive number of images, got {limit}")
     wanted = datasets or spec.datasets
+    require_in_data_root(data_root, wanted)
     protocol = spec.protocol
     measured: dict[tuple[str, str], float] = {}
     not_run: dict[tuple[str, str], str] = {}
