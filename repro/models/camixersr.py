@@ -1046,17 +1046,32 @@ def complexity(metric: str, model: nn.Module, row, spec, variant: str | None) ->
 
 
 def _latency_ratio(model: nn.Module, spec, variant: str | None) -> float:
-    """Latency at the model's gamma over latency at gamma 1, same input, same process."""
+    """Latency at the model's gamma over latency at gamma 1, same input, same process.
+
+    The two are timed in alternation, one pair per round, and the median of the per-round
+    ratios is returned: drift and other load then hit both sides alike (timing all of one
+    side first let the ratio wander from 0.60 to 0.78 between runs on a shared machine).
+    """
+    import statistics
+
     from repro.eval.complexity import latency_setting, measure_latency
 
     setting = latency_setting(spec, variant)
     if str(setting.get("device", "cpu")) != "cpu" or "input_lr" not in setting:
         raise ReproError("NOT-IMPLEMENTED: latency ratios are measured on the CPU with input_lr")
-    kwargs = {"threads": setting.get("threads"), "repeats": int(setting.get("repeats", 5))}
+    threads = setting.get("threads")
     ratio = model.ratio
+    ratios = []
     try:
-        base = measure_latency(model.set_ratio(1.0), setting["input_lr"], **kwargs)
-        mine = measure_latency(model.set_ratio(ratio), setting["input_lr"], **kwargs)
+        for _ in range(int(setting.get("repeats", 5))):
+            # one warmed-up forward per side and round: the median is taken over rounds
+            base = measure_latency(
+                model.set_ratio(1.0), setting["input_lr"], threads=threads, repeats=1
+            )
+            mine = measure_latency(
+                model.set_ratio(ratio), setting["input_lr"], threads=threads, repeats=1
+            )
+            ratios.append(mine / base)
     finally:
         model.set_ratio(ratio)
-    return mine / base
+    return statistics.median(ratios)
