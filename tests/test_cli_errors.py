@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from repro.paths import REPO_ROOT
+from tests.test_cli import run
 
 
 def _run(args: list[str], tmp_path, **env_extra) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "REPRO_RESULTS": str(tmp_path / "res"),
-        "REPRO_REPORTS": str(tmp_path / "rep"),
-        **env_extra,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=env,
-        timeout=300,
-    )
+    """The CLI with results and reports in ``tmp_path`` (so 'nothing written' is checkable)."""
+    folders = {"REPRO_RESULTS": str(tmp_path / "res"), "REPRO_REPORTS": str(tmp_path / "rep")}
+    return run(*args, env_extra={**folders, **env_extra})
 
 
 def _assert_clean_error(out, tmp_path, needle: str) -> None:
