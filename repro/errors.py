@@ -3,6 +3,8 @@
 The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``; no traceback.
 """
 
+from enum import StrEnum
+
 
 class ReproError(Exception):
     """Base class: a user-facing problem with a message that says what to do."""
@@ -56,3 +58,42 @@ class NonFiniteOutputError(ReproError):
 
 class BusyError(ReproError):
     """Another run holds the lock of the same table's results."""
+
+
+class NotRunCode(StrEnum):
+    """Why a table cell holds no reproduced value: the one list of NOT-RUN reason codes."""
+
+    MISSING_WEIGHTS = "MISSING-WEIGHTS"  # this machine lacks the checkpoint
+    MISSING_DATA = "MISSING-DATA"  # this machine lacks the dataset
+    NEEDS_GPU = "NEEDS-GPU"  # measured on a GPU this machine does not have
+    TRAINING_ONLY = "TRAINING-ONLY"  # a training-time result; no released model runs it
+    NOT_IMPLEMENTED = "NOT-IMPLEMENTED"  # the suite cannot compute this cell yet
+    NOT_SELECTED = "NOT-SELECTED"  # a --datasets run left this dataset out
+    NON_FINITE_OUTPUT = "NON-FINITE-OUTPUT"  # the model produced NaN/inf: never scored
+
+    @property
+    def missing_input(self) -> bool:
+        """This machine lacks an input (as opposed to: nothing could run the cell)."""
+        return self in (NotRunCode.MISSING_WEIGHTS, NotRunCode.MISSING_DATA)
+
+
+# Codes a table spec may give a row by hand (the others arise only while running).
+SPEC_CODES = (
+    NotRunCode.TRAINING_ONLY,
+    NotRunCode.NOT_IMPLEMENTED,
+    NotRunCode.NEEDS_GPU,
+    NotRunCode.MISSING_WEIGHTS,
+    NotRunCode.MISSING_DATA,
+)
+
+
+class NotRun(ReproError):
+    """A cell (or metric, or column) that cannot be measured here: a code and a detail.
+
+    ``str(error)`` is ``"CODE: detail"`` for people; code reads ``error.code``, never the text.
+    """
+
+    def __init__(self, code: NotRunCode, detail: str) -> None:
+        self.code = NotRunCode(code)
+        self.detail = detail
+        super().__init__(f"{self.code}: {detail}")

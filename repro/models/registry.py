@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch.nn as nn
 
 from repro.errors import ReproError, UnknownNameError, did_you_mean
+from repro.weights.entry import WeightsEntry
 
 # Family modules imported lazily by ``all_models``/``get`` so `repro ls tables` stays fast.
 FAMILY_MODULES = (
@@ -21,21 +22,6 @@ FAMILY_MODULES = (
     "repro.models.esc",
     "repro.models.nafssr",
 )
-
-
-@dataclass(frozen=True)
-class WeightsEntry:
-    """One released checkpoint: where it is published and how to read it."""
-
-    id: str  # e.g. "camixersr-s-x4"
-    filename: str  # the official file name, looked up in local weight folders
-    urls: tuple[str, ...] = ()  # official download locations (tried in order)
-    sha256: str | None = None  # of the official file, where known
-    key: str | None = "params_ema"  # the state dict inside the checkpoint (None: top level)
-    source: str = ""  # provenance in words: repo, commit, path
-    hub_repo: str | None = None  # Hugging Face repo id, where the weights are on the Hub
-    hub_revision: str | None = None  # pinned 40-hex commit of hub_repo
-    sha256_source: str = ""  # where the sha256 was published (repo@commit path, page), if known
 
 
 @dataclass(frozen=True)
