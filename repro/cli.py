@@ -265,7 +265,7 @@ def cmd_ls(args) -> int:
         items = [
             {
                 "id": m.name,
-                "kind": m.kind,
+                "kind": str(m.kind),
                 "direction": "higher" if m.higher_is_better else "lower",
                 "description": m.description,
             }
@@ -303,7 +303,7 @@ def cmd_table(args) -> int:
     from repro.machine import check_device
     from repro.publish import Destination, check_writable
     from repro.report.writer import publish_result
-    from repro.tables.run import is_partial, loses_saved_cells, run_table
+    from repro.tables.run import cells_document, is_partial, loses_saved_cells, run_table
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
@@ -326,18 +326,7 @@ def cmd_table(args) -> int:
         result.partial = True  # published beside the saved run, never over it
     paths = publish_result(result)
     if args.json:
-        _print_json(
-            _clean(
-                {
-                    "table": spec.id,
-                    "protocol_version": spec.version,
-                    "partial": result.partial,
-                    "cells": [c.to_dict() for c in result.cells],
-                    "claims": [c.to_dict() for c in result.claims],
-                    "files": paths,
-                }
-            )
-        )
+        _print_json(_clean({**cells_document(result), "files": paths}))
     else:
         _print_cells(result, paths)
     if kept_back:
@@ -358,7 +347,7 @@ def _print_cells(result, paths: dict[str, str]) -> None:
         f"{'delta':>8}  status"
     )
     for c in result.cells:
-        status = status_label(c.status, c.reason, (c.images, c.images_total))
+        status = status_label(c.status, c.code, (c.images, c.images_total))
         metric = c.metric + (f"@{c.variant}" if c.variant else "")
         print(
             f"{c.label[:24]:<24} {(c.dataset or '-')[:10]:<10} {metric[:22]:<22} "
@@ -368,7 +357,7 @@ def _print_cells(result, paths: dict[str, str]) -> None:
     print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
     for claim in result.claims:
         margin = f" (margin {claim.margin:+.4f})" if claim.margin is not None else ""
-        print(f"claim {claim.id}: {status_label(claim.status, claim.reason)}{margin}")
+        print(f"claim {claim.id}: {status_label(claim.status, claim.code)}{margin}")
     prov = result.provenance
     print(
         f"images: {prov.get('images_computed', 0)} computed, "
@@ -399,37 +388,23 @@ def _parse_settings(pairs: list[str]) -> dict:
 def cmd_eval(args) -> int:
     from repro.data.loaders import open_dataset, require_in_data_root
     from repro.eval import distributed
-    from repro.eval.runner import Job, evaluate, means, to_frame
+    from repro.eval.quick import dataset_job
+    from repro.eval.runner import evaluate, means, to_frame
+    from repro.machine import check_device
 
     require_in_data_root(args.data_root, [args.dataset])
     data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=args.lr)
     data.limit(args.limit)
-    card = data.card
-    protocol = {**card.protocol}
-    if args.channel:
-        protocol["channel"] = args.channel
-    crop = protocol.get("crop", 0)
-    crop = args.crop if args.crop is not None else (args.scale if crop == "scale" else int(crop))
-    metrics = [("psnr", None), ("ssim", None)]
-    if card.task == "stereo":
-        metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
-    if card.task == "360":
-        metrics += [("ws_psnr", None), ("ws_ssim", None)]
-    if not data.layout.hr:  # LR-only sets: a no-reference metric
-        metrics = [("niqe", None)]
-    job = Job(
-        model=args.model,
-        scale=args.scale,
-        dataset=card.name,
-        metrics=metrics,
-        protocol=protocol,
-        crop=crop,
+    job = dataset_job(
+        args.model,
+        args.scale,
+        data,
+        channel=args.channel,
+        crop=args.crop,
         settings=_parse_settings(args.set),
         weights_path=args.weights,
         weights_key=args.weights_key,
     )
-    from repro.machine import check_device
-
     rows, prov = evaluate(job, data, device=check_device(args.device), progress=not args.json)
     if not distributed.is_main():
         return 0
@@ -440,9 +415,9 @@ def cmd_eval(args) -> int:
             _clean(
                 {
                     "model": args.model,
-                    "dataset": card.name,
+                    "dataset": job.dataset,
                     "scale": args.scale,
-                    "protocol": {**protocol, "crop": crop},
+                    "protocol": {**job.protocol, "crop": job.crop},
                     "rows": rows,
                     "means": mean.to_dict(orient="records"),
                     "provenance": prov,
@@ -460,40 +435,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from repro.eval.runner import finite_mean
-    from repro.imageio import is_image_file, read_image
+    from repro.eval.quick import score_files
     from repro.metrics import get_metric
 
     metric = get_metric(args.metric)
-    if args.ref is None and metric.kind != "no-reference":
-        raise ReproError(f"metric {metric.name} compares with a reference: pass --ref")
-    dist = Path(args.dist)
-    ref = Path(args.ref) if args.ref else dist  # no-reference metrics read --dist only
-    if ref.is_dir() != dist.is_dir():
-        raise ReproError("--ref and --dist must both be files or both be folders")
-    if ref.is_dir():
-        refs = {p.stem: p for p in sorted(ref.iterdir()) if is_image_file(p)}
-        dists = {p.stem: p for p in sorted(dist.iterdir()) if is_image_file(p)}
-        common = sorted(set(refs) & set(dists))
-        if not common:
-            raise ReproError(f"no file names in common between {ref} and {dist}")
-        pairs = [(refs[n], dists[n]) for n in common]
-    else:
-        pairs = [(ref, dist)]
-    from repro.metrics.iqa import fid, is_set_level
-
-    protocol = {"channel": args.channel, "crop": args.crop, "gray": "rgb3", "ssim": "matlab"}
-    values: dict[str, float] = {}
-    if is_set_level(metric.name):  # FID compares the two sets, not pairs
-        mean = fid([read_image(d) for _, d in pairs], [read_image(r) for r, _ in pairs])
-    else:
-        for r, d in pairs:
-            if metric.kind == "no-reference":
-                images = [read_image(d)]
-            else:
-                images = [read_image(d), read_image(r)]
-            values[d.name] = float(metric.fn(*images, **protocol))
-        mean = finite_mean(values.values())
+    ref = Path(args.ref) if args.ref else None
+    values, mean = score_files(metric, ref, Path(args.dist), channel=args.channel, crop=args.crop)
     if args.json:
         _print_json(
             _clean(

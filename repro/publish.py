@@ -57,7 +57,15 @@ class Destination:
 
 
 class SavedResultsError(ReproError):
-    """Saved results that are absent, half written or unreadable."""
+    """Saved results that are half written or unreadable; ``problem`` says what, in short."""
+
+    def __init__(self, table: str, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; rerun: python -m repro.table {table}")
+
+
+class NoSavedResultsError(SavedResultsError):
+    """No results were ever saved for the table."""
 
 
 def check_writable(dest: Destination) -> None:
@@ -187,25 +195,27 @@ def load_saved(dest: Destination) -> dict:
     Raises :class:`SavedResultsError` (one line, what to do) when the set is absent, was cut
     short while being written, or does not parse.
     """
-    rerun = f"rerun: python -m repro.table {dest.table}"
     if not dest.manifest.is_file():
         if dest.file(".cells.json").is_file():
             raise SavedResultsError(
+                dest.table,
                 f"results of {dest.table} in {dest.results} have no manifest (written by an "
-                f"older version, or a run was cut short); {rerun}"
+                "older version, or a run was cut short)",
             )
-        raise SavedResultsError(f"no saved results for {dest.table} in {dest.results}; {rerun}")
+        raise NoSavedResultsError(
+            dest.table, f"no saved results for {dest.table} in {dest.results}"
+        )
     manifest = _read_manifest(dest)
     files = manifest.get("files")
     if not isinstance(files, dict) or not files or len(_valid_keys(files)) != len(files):
-        raise SavedResultsError(f"{dest.manifest} is malformed; {rerun}")
+        raise SavedResultsError(dest.table, f"{dest.manifest} is malformed")
     for name, digest in files.items():
         path = _path(dest, name)
         if not path.is_file() or sha256_file(path) != digest:
             raise SavedResultsError(
+                dest.table,
                 f"results of {dest.table} are incomplete or altered ({path.name} does not match "
-                f"its manifest: a run was interrupted while publishing, or the file was "
-                f"edited); {rerun}"
+                "its manifest: a run was interrupted while publishing, or the file was edited)",
             )
     try:
         cells = json.loads(dest.file(".cells.json").read_text(encoding="utf-8"))
@@ -213,5 +223,7 @@ def load_saved(dest: Destination) -> dict:
         if not isinstance(cells.get("cells"), list) or not isinstance(provenance, dict):
             raise ValueError("unexpected shape")
     except (OSError, ValueError, AttributeError) as exc:
-        raise SavedResultsError(f"results of {dest.table} do not parse ({exc}); {rerun}") from None
+        raise SavedResultsError(
+            dest.table, f"results of {dest.table} do not parse ({exc})"
+        ) from None
     return {"manifest": manifest, "cells": cells, "provenance": provenance}

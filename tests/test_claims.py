@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repro.errors import SpecError
+from repro.errors import NotRun, NotRunCode, SpecError
 from repro.tables.compare import compare, judge_claims
 from repro.tables.spec import SPECS_DIR, _parse, load_spec
 
@@ -23,9 +23,11 @@ def test_tlsc_claim_holds_fails_or_is_not_run_with_the_cells_reason():
     assert got.status == "HOLDS" and got.margin == pytest.approx(0.06)
     got = _claims({(on, PSNR): 23.90, (off, PSNR): 24.01})["tlsc-b-x4"]
     assert got.status == "FAILS" and got.margin == pytest.approx(-0.11)
-    got = _claims({(off, PSNR): 24.01}, {(on, PSNR): "MISSING-WEIGHTS: no NAFSSR-B x4"})
+    missing = NotRun(NotRunCode.MISSING_WEIGHTS, "no NAFSSR-B x4")
+    got = _claims({(off, PSNR): 24.01}, {(on, PSNR): missing})
     assert got["tlsc-b-x4"].status == "NOT-RUN"
-    assert got["tlsc-b-x4"].reason.startswith("MISSING-WEIGHTS")
+    assert got["tlsc-b-x4"].code == NotRunCode.MISSING_WEIGHTS
+    assert got["tlsc-b-x4"].reason == "no NAFSSR-B x4"
 
 
 def test_every_variant_and_scale_has_both_nafssr_claims():

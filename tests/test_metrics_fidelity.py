@@ -169,7 +169,8 @@ def test_registry_protocol_and_names(baboon):
         sr, gt, channel="rgb", kind="skimage"
     )
     spec = get_metric("ws_psnr")
-    assert spec.higher_is_better and spec.kind == "full-reference" and spec.range[0] == 0
+    assert spec.higher_is_better and spec.kind == "fidelity" and spec.range[0] == 0
+    assert spec.needs_reference and spec.unit == "dB"
     with pytest.raises(UnknownNameError, match="did you mean psnr_y"):
         get_metric("psnr-y")
 

@@ -81,7 +81,7 @@ def test_partial_runs_are_written_beside_and_never_replace_the_full_run(mini, ow
     _publish(limited)
     chosen = run_table(mini, datasets=["Set5"], progress=False)
     set14 = next(c for c in chosen.cells if c.dataset == "Set14")
-    assert set14.status == "NOT-RUN" and set14.reason.startswith("NOT-SELECTED")
+    assert set14.status == "NOT-RUN" and set14.code == "NOT-SELECTED"
     _publish(chosen)
 
     assert _published_bytes(Destination("mini")) == before  # the complete run is untouched
@@ -94,7 +94,7 @@ def test_a_run_missing_data_the_saved_run_had_is_kept_back(mini, own_shared):
     _publish(run_table(mini, progress=False))
     shutil.rmtree(own_shared / "data" / "Set14")
     poorer = run_table(mini, progress=False)
-    assert next(c for c in poorer.cells if c.dataset == "Set14").reason.startswith("MISSING-DATA")
+    assert next(c for c in poorer.cells if c.dataset == "Set14").code == "MISSING-DATA"
     why = loses_saved_cells(poorer)
     assert "1 cell(s) fewer" in why and "Set14/psnr" in why
 
@@ -365,7 +365,7 @@ def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_pat
 
     result = run_table(spec, limit=1, progress=False, weights={"esc": str(huge)})
     (cell,) = result.cells
-    assert cell.status == "NOT-RUN" and cell.reason.startswith("NON-FINITE-OUTPUT")
+    assert cell.status == "NOT-RUN" and cell.code == "NON-FINITE-OUTPUT"
     assert cell.reproduced is None and result.frame.empty
     with pytest.raises(WeightsError, match="non-finite"):
         run_table(spec, limit=1, progress=False, weights={"esc": str(nan)})

@@ -76,7 +76,7 @@ def score(
             out[key] = float(stereo_cache[variant][metric])
             continue
         spec = get_metric(metric)
-        if spec.kind == "no-reference":
+        if not spec.needs_reference:
             out[key] = float(spec.fn(sr, **kwargs))
         elif hr is not None:
             out[key] = float(spec.fn(sr, hr, **kwargs))

@@ -1,5 +1,5 @@
-"""Metrics: one registry (:mod:`repro.metrics.registry`) over fidelity, spherical and stereo
-metrics (and, later, IQA and complexity metrics).
+"""Metrics: one registry (:mod:`repro.metrics.registry`) over fidelity, spherical, stereo,
+perceptual, no-reference and cost metrics; each metric's facts live on its MetricSpec.
 
 Typical use::
 
@@ -13,17 +13,18 @@ or call the functions directly: :func:`psnr`, :func:`ssim`, :func:`ws_psnr`, :fu
 
 from repro.metrics.color import rgb_to_gray_matlab, rgb_to_y
 from repro.metrics.fidelity import prepare, psnr, ssim
-from repro.metrics.registry import MetricSpec, all_metrics, get_metric, register
+from repro.metrics.registry import all_metrics, get_metric
+from repro.metrics.spec import MetricKind, MetricSpec
 from repro.metrics.spherical import ws_psnr, ws_ssim
 from repro.metrics.stereo import stereo_scores
 
 __all__ = [
+    "MetricKind",
     "MetricSpec",
     "all_metrics",
     "get_metric",
     "prepare",
     "psnr",
-    "register",
     "rgb_to_gray_matlab",
     "rgb_to_y",
     "ssim",

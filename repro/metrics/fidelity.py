@@ -256,14 +256,6 @@ def _ssim_map_chw(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=num)
 
 
-def gaussian_ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """MATLAB ``ssim_index`` map of float64 ``(h, w, C)`` blocks: ``(h - 10, w - 10, C)``.
-
-    Separable Gaussian (11 taps, sigma 1.5), valid region, one pass over the five moments.
-    """
-    return _ssim_map_chw(x, y).transpose(1, 2, 0)
-
-
 def ssim_row_sums(sr_raw: np.ndarray, hr_raw: np.ndarray, convert) -> np.ndarray:
     """Row sums of the MATLAB SSIM map, ``(H - 10, C')``; each row sums ``W - 10`` values."""
     h, w = sr_raw.shape[:2]

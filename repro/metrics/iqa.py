@@ -1,18 +1,8 @@
 """Perceptual and no-reference IQA metrics for the real-world SR tables (ESC Table 8).
 
-Registered here (imported lazily by :mod:`repro.metrics.registry`):
-
-========  ==============  =========  ==============  ============================================
-name      kind            better     range           implementation
-========  ==============  =========  ==============  ============================================
-lpips     full-reference  lower      [0, inf)        :mod:`repro.metrics.lpips`, plain torch
-niqe      no-reference    lower      [0, inf)        :mod:`repro.metrics.niqe`, numpy/scipy
-dists     full-reference  lower      [0, 1]          pyiqa (:mod:`repro.metrics.pyiqa_backend`)
-musiq     no-reference    higher     [0, 100]        pyiqa
-maniqa    no-reference    higher     [0, 1]          pyiqa
-clipiqa   no-reference    higher     [0, 1]          pyiqa
-fid       set-level       lower      [0, inf)        pyiqa; :func:`fid`, not per image
-========  ==============  =========  ==============  ============================================
+The entries of :data:`METRICS` hold each metric's facts (kind, direction, range, decimals).
+LPIPS (:mod:`repro.metrics.lpips`) and NIQE (:mod:`repro.metrics.niqe`) are plain torch/numpy;
+DISTS, MUSIQ, MANIQA, CLIPIQA and FID run through pyiqa (:mod:`repro.metrics.pyiqa_backend`).
 
 Calling conventions follow the registry: ``fn(sr, hr, **protocol)`` / ``fn(img, **protocol)``
 with uint8 (H, W, C) images. Protocol keys read here (all optional; unknown keys are ignored):
@@ -26,12 +16,12 @@ with uint8 (H, W, C) images. Protocol keys read here (all optional; unknown keys
 - ``iqa_seed`` (default 0): RNG seed for metrics with random crops (MANIQA).
 
 FID is set-level (one value for two image sets). It is registered so that tables can name it,
-but its per-image ``fn`` raises :class:`SetLevelMetricError`; compute it with
-``fid(set_a, set_b)`` where each set is a folder or a sequence of uint8 images.
+but its per-image ``fn`` raises :class:`~repro.metrics.spec.SetLevelMetricError`; compute it
+with ``fid(set_a, set_b)`` where each set is a folder or a sequence of uint8 images.
 
-:func:`metric_available` tells a table runner, without computing anything, whether a metric can
-run here: ``(True, "")`` or ``(False, "NOT-IMPLEMENTED: ...")`` / ``(False, "MISSING-WEIGHTS:
-...")``, the reason codes of :data:`repro.tables.compare.NOT_RUN_REASONS`.
+``get_metric(name).check_ready()`` tells a table runner, without computing anything, whether a
+metric can run here: it raises :class:`~repro.errors.NotRun` (NOT-IMPLEMENTED when the backend
+library is not importable, MISSING-WEIGHTS when weights are not found locally).
 """
 
 from __future__ import annotations
@@ -43,38 +33,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from repro.errors import ReproError
+from repro.errors import NotRun, NotRunCode
 from repro.metrics import pyiqa_backend
-from repro.metrics.lpips import find_lpips_weights, lpips, lpips_batch
+from repro.metrics.lpips import find_lpips_weights, lpips
 from repro.metrics.niqe import find_niqe_params, niqe
-from repro.metrics.pyiqa_backend import PYIQA_METRICS, MetricBackendError, pyiqa_score
-from repro.metrics.registry import MetricSpec, get_metric, protocol_adapter, register
-
-__all__ = [
-    "IQA_METRICS",
-    "SET_LEVEL_METRICS",
-    "MetricBackendError",
-    "SetLevelMetricError",
-    "fid",
-    "is_set_level",
-    "lpips",
-    "lpips_batch",
-    "metric_available",
-    "niqe",
-]
-
-#: Metrics registered by this module.
-IQA_METRICS = ("lpips", "niqe", "dists", "musiq", "maniqa", "clipiqa", "fid")
-#: Metrics that give one value per pair of image sets, not per image.
-SET_LEVEL_METRICS = ("fid",)
-
-
-class SetLevelMetricError(ReproError):
-    """A set-level metric (FID) called on a single image."""
-
-
-def is_set_level(name: str) -> bool:
-    return str(name).lower() in SET_LEVEL_METRICS
+from repro.metrics.pyiqa_backend import pyiqa_score
+from repro.metrics.spec import MetricKind, MetricSpec
 
 
 def fid(
@@ -93,88 +57,118 @@ def fid(
     return pyiqa_backend.fid(set_a, set_b, device=device, mode=mode)
 
 
-def metric_available(name: str) -> tuple[bool, str]:
-    """Whether ``name`` can be computed here, without computing it.
-
-    Returns ``(True, "")`` or ``(False, reason)``, ``reason`` = ``"NOT-IMPLEMENTED: ..."`` (the
-    backend library is not importable) or ``"MISSING-WEIGHTS: ..."`` (weights not found
-    locally), each followed by what to do. Metrics not defined here are available when they are
-    registered (UnknownNameError otherwise).
-    """
-    key = str(name).lower()
-    if key in PYIQA_METRICS:
-        return pyiqa_backend.backend_available(key)
-    if key == "lpips":
-        missing = [n for n, p in find_lpips_weights().items() if p is None]
-        if missing:
-            return False, (
-                f"MISSING-WEIGHTS: LPIPS weights {', '.join(missing)} not found; put them in "
-                "$REPRO_WEIGHTS/lpips/ (see shared/weights/README.md)"
-            )
-        return True, ""
-    if key == "niqe":
-        if find_niqe_params() is None:
-            return False, (
-                "MISSING-WEIGHTS: NIQE model niqe_pris_params.npz not found; put BasicSR's "
-                "basicsr/metrics/niqe_pris_params.npz in $REPRO_WEIGHTS/niqe/"
-            )
-        return True, ""
-    get_metric(key)  # raises UnknownNameError for unknown names
-    return True, ""
+def _lpips_ready() -> None:
+    missing = [n for n, p in find_lpips_weights().items() if p is None]
+    if missing:
+        raise NotRun(
+            NotRunCode.MISSING_WEIGHTS,
+            f"LPIPS weights {', '.join(missing)} not found; put them in $REPRO_WEIGHTS/lpips/ "
+            "(see shared/weights/README.md)",
+        )
 
 
-# ---------------------------------------------------------------------------------------------
-# registration
+def _niqe_ready() -> None:
+    if find_niqe_params() is None:
+        raise NotRun(
+            NotRunCode.MISSING_WEIGHTS,
+            "NIQE model niqe_pris_params.npz not found; put BasicSR's "
+            "basicsr/metrics/niqe_pris_params.npz in $REPRO_WEIGHTS/niqe/",
+        )
 
 
-def _pyiqa_fn(name: str):
+def _pyiqa_ready(name: str):
+    def check() -> None:
+        pyiqa_backend.require_ready(name)
+
+    return check
+
+
+def _pyiqa_impl(name: str):
     def impl(*images, device=None, seed=0):
         return pyiqa_score(name, *images, device=device, seed=seed)
 
     impl.__name__ = name
-    impl.__doc__ = PYIQA_METRICS[name].description
-    return protocol_adapter(impl, {"iqa_device": "device", "iqa_seed": "seed"})
+    return impl
 
 
-def _fid_per_image(*_images, **_protocol) -> float:
-    raise SetLevelMetricError(
-        "fid is a set-level metric (one value for two image sets), not a per-image one: call "
-        "repro.metrics.iqa.fid(sr_images_or_folder, hr_images_or_folder)"
+_PYIQA_KEYS = {"iqa_device": "device", "iqa_seed": "seed"}
+
+
+def _pyiqa(name: str, kind: MetricKind, higher: bool, top: float, description: str):
+    return MetricSpec(
+        name,
+        kind,
+        higher,
+        (0.0, top),
+        description,
+        impl=_pyiqa_impl(name),
+        protocol_keys=_PYIQA_KEYS,
+        decimals=4 if top <= 1 else 3,
+        requires=_pyiqa_ready(name),
     )
 
 
-def _register() -> None:
-    fr, nr = "full-reference", "no-reference"
-    register(
-        MetricSpec(
-            "lpips",
-            protocol_adapter(lpips, {"iqa_crop": "crop", "iqa_device": "device"}),
-            False,
-            (0.0, math.inf),
-            fr,
-            "LPIPS v0.1, AlexNet (official lpips / pyiqa 'lpips'), RGB in [-1, 1], whole image "
-            "unless protocol key iqa_crop",
-            ("iqa_crop", "iqa_device"),
-        )
-    )
-    register(
-        MetricSpec(
-            "niqe",
-            protocol_adapter(niqe, {"iqa_crop": "crop", "niqe_color": "color"}),
-            False,
-            (0.0, math.inf),
-            nr,
-            "NIQE (MATLAB niqe / BasicSR calculate_niqe): rounded BT.601 Y, 96x96 blocks, crop "
-            "iqa_crop (0); niqe_color='yiq' for pyiqa's luminance",
-            ("iqa_crop", "niqe_color"),
-        )
-    )
-    for m in PYIQA_METRICS.values():
-        if m.kind == "set-level":
-            fn, kind, keys = _fid_per_image, fr, ()
-        else:
-            fn, kind, keys = _pyiqa_fn(m.name), m.kind, ("iqa_device", "iqa_seed")
-        register(MetricSpec(m.name, fn, m.higher_is_better, m.range, kind, m.description, keys))
-
-
-_register()
+METRICS = (
+    MetricSpec(
+        "lpips",
+        MetricKind.PERCEPTUAL,
+        False,
+        (0.0, math.inf),
+        "LPIPS v0.1, AlexNet (official lpips / pyiqa 'lpips'), RGB in [-1, 1], whole image "
+        "unless protocol key iqa_crop",
+        impl=lpips,
+        protocol_keys={"iqa_crop": "crop", "iqa_device": "device"},
+        decimals=4,
+        requires=_lpips_ready,
+    ),
+    MetricSpec(
+        "niqe",
+        MetricKind.NO_REFERENCE,
+        False,
+        (0.0, math.inf),
+        "NIQE (MATLAB niqe / BasicSR calculate_niqe): rounded BT.601 Y, 96x96 blocks, crop "
+        "iqa_crop (0); niqe_color='yiq' for pyiqa's luminance",
+        impl=niqe,
+        protocol_keys={"iqa_crop": "crop", "niqe_color": "color"},
+        requires=_niqe_ready,
+    ),
+    _pyiqa(
+        "dists",
+        MetricKind.PERCEPTUAL,
+        False,
+        1.0,
+        "DISTS (Ding et al. 2020), pyiqa 'dists' (VGG16); full image, RGB",
+    ),
+    _pyiqa(
+        "musiq",
+        MetricKind.NO_REFERENCE,
+        True,
+        100.0,
+        "MUSIQ (Ke et al. 2021), pyiqa 'musiq' (KonIQ-10k weights, multi-scale input)",
+    ),
+    _pyiqa(
+        "maniqa",
+        MetricKind.NO_REFERENCE,
+        True,
+        1.0,
+        "MANIQA (Yang et al. 2022), pyiqa 'maniqa' (KonIQ-10k); mean of 20 random 224 crops, "
+        "seeded (protocol key iqa_seed, default 0)",
+    ),
+    _pyiqa(
+        "clipiqa",
+        MetricKind.NO_REFERENCE,
+        True,
+        1.0,
+        "CLIP-IQA (Wang et al. 2023), pyiqa 'clipiqa' (CLIP RN50, antonym prompt pairs)",
+    ),
+    MetricSpec(
+        "fid",
+        MetricKind.PERCEPTUAL,
+        False,
+        (0.0, math.inf),
+        "FID between two image sets (pyiqa 'fid', clean-fid resize); set-level: use "
+        "repro.metrics.iqa.fid(set_a, set_b)",
+        set_level=True,
+        requires=_pyiqa_ready("fid"),
+    ),
+)

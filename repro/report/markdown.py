@@ -6,27 +6,27 @@ import json
 import math
 from pathlib import Path
 
-from repro.tables.compare import Cell, status_counts, status_label
+from repro.metrics import get_metric
+from repro.tables.compare import Cell, CellStatus, status_counts, status_label
 from repro.tables.spec import TableSpec
 
 
-def fmt(value, metric: str = "") -> str:
+def fmt(value, metric: str) -> str:
+    """A value with its metric's decimals; thousands separated from 1,000 on."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float) and math.isinf(value):
         return "+inf" if value > 0 else "-inf"
-    if metric == "params":
-        return f"{value:,.0f}"
-    if metric.startswith("ssim") or metric.startswith("ws_ssim") or metric in ("lpips", "dists"):
-        return f"{value:.4f}"
-    return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.1f}"
+    decimals = get_metric(metric).decimals
+    if abs(value) >= 1000:
+        decimals = min(decimals, 1)
+    return f"{value:,.{decimals}f}"
 
 
 def fmt_delta(value, metric: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    digits = 4 if metric.startswith("ssim") or metric.startswith("ws_ssim") else 3
-    return f"{value:+.{digits}f}"
+    return f"{value:+.{get_metric(metric).decimals}f}"
 
 
 STATUS_MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "IMPROVED": "⬆ IMPROVED"}
@@ -39,7 +39,7 @@ def cells_table(cells: list[Cell]) -> str:
     ]
     for c in cells:
         metric = c.metric + (f" ({c.variant})" if c.variant else "")
-        status = STATUS_MARK.get(c.status, status_label(c.status, c.reason, _images(c)))
+        status = STATUS_MARK.get(c.status, status_label(c.status, c.code, _images(c)))
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
             f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
@@ -55,8 +55,8 @@ def _images(c: Cell) -> tuple:
 def reasons_section(cells: list[Cell]) -> str:
     seen: dict[str, list[str]] = {}
     for c in cells:
-        if c.status == "NOT-RUN" and c.reason:
-            seen.setdefault(c.reason, []).append(c.label)
+        if c.status == CellStatus.NOT_RUN:
+            seen.setdefault(c.why, []).append(c.label)
     if not seen:
         return ""
     out = ["## Why cells were not run", ""]
@@ -78,7 +78,7 @@ def claims_section(claims: list) -> str:
     ]
     for c in claims:
         margin = f"{c.margin:+.4f}" if c.margin is not None else "–"
-        status = status_label(c.status, c.reason)
+        status = status_label(c.status, c.code)
         out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
     return "\n".join(out)
 

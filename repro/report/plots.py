@@ -12,10 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from repro.files import atomic_write_with  # noqa: E402
+from repro.metrics import get_metric  # noqa: E402
 from repro.tables.compare import Cell  # noqa: E402
 from repro.tables.spec import TableSpec  # noqa: E402
-
-COST_METRICS = ("params", "madds", "flops", "macs")
 
 
 def _save(fig, path: Path) -> str:
@@ -65,11 +64,16 @@ def _col_label(c: Cell) -> str:
 
 def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | None:
     """Quality (first PSNR column) against cost, one panel per scale: reported o, reproduced x."""
-    present = {c.metric for c in spec.columns}
-    cost = next((m for m in ("madds", "flops", "macs", "params") if m in present), None)
-    quality = next((c for c in spec.columns if c.dataset and c.metric.startswith("psnr")), None)
-    if cost is None or quality is None:
+    cost_metrics = sorted(
+        {c.metric for c in spec.columns if get_metric(c.metric).cost_axis},
+        key=lambda m: get_metric(m).cost_axis,
+    )
+    quality = next(
+        (c for c in spec.columns if c.dataset and get_metric(c.metric).unit == "dB"), None
+    )
+    if not cost_metrics or quality is None:
         return None
+    cost = cost_metrics[0]
     by_row: dict[str, dict] = {}
     for c in cells:
         entry = by_row.setdefault(c.label, {"scale": c.scale})
@@ -82,7 +86,7 @@ def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | N
         return None
     scales = sorted({v["scale"] for _, v in points})
     fig, axes = plt.subplots(1, len(scales), figsize=(5.2 * len(scales), 4.2), squeeze=False)
-    unit = 1e3 if cost == "params" else 1.0
+    unit = 1.0 if get_metric(cost).unit else 1e3  # plain counts are shown in thousands
     for ax, scale in zip(axes[0], scales, strict=True):
         for label, v in points:
             if v["scale"] != scale:
@@ -99,8 +103,8 @@ def quality_vs_cost(spec: TableSpec, cells: list[Cell], folder: Path) -> str | N
         if min(xs) > 0 and max(xs) / min(xs) > 20:  # a few big models squash the rest
             ax.set_xscale("log")
         ax.set_title(f"x{scale}", fontsize=9)
-        ax.set_xlabel(f"{cost} ({'K' if cost == 'params' else 'G'})")
-        ax.set_ylabel(f"{quality.metric} on {quality.dataset} (dB)")
+        ax.set_xlabel(f"{cost} ({get_metric(cost).unit or 'K'})")
+        ax.set_ylabel(f"{quality.metric} on {quality.dataset} ({get_metric(quality.metric).unit})")
         ax.grid(alpha=0.3)
     axes[0][0].scatter([], [], marker="o", color="tab:blue", label="reported")
     axes[0][0].scatter([], [], marker="x", color="tab:red", label="reproduced")

@@ -7,7 +7,13 @@ from pathlib import Path
 from repro.files import atomic_write_text
 from repro.paths import reports_dir
 from repro.provenance import code_sha256
-from repro.publish import Destination, SavedResultsError, load_saved, publish
+from repro.publish import (
+    Destination,
+    NoSavedResultsError,
+    SavedResultsError,
+    load_saved,
+    publish,
+)
 from repro.report.markdown import index_markdown, table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
 from repro.tables.compare import Cell, status_counts
@@ -73,16 +79,16 @@ def write_index() -> str:
             if cells.get("protocol_version") != spec.version:  # never mix protocol versions
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
-                counts = status_counts([Cell(**c) for c in cells["cells"]])
+                counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
                 if saved["manifest"].get("code_sha256") != code_sha256():
                     note = "produced by other code than this checkout's: rerun to refresh"
-        except SavedResultsError as exc:
+        except NoSavedResultsError:
             note = (
                 f"no complete run here (python -m repro validate {table_id} says what is missing)"
-                if "no saved results" in str(exc)
-                else str(exc).split(";")[0]
             )
-        except (TypeError, KeyError) as exc:
+        except SavedResultsError as exc:
+            note = exc.problem
+        except (TypeError, KeyError, ValueError) as exc:
             note = f"saved cells do not parse ({exc}): rerun"
         entries.append(
             {

@@ -4,36 +4,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
+from repro.errors import NotRun, NotRunCode
+from repro.metrics import get_metric
 from repro.tables.spec import Claim, TableSpec, column_key
 
-# Metrics where lower is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = {
-    "lpips",
-    "dists",
-    "niqe",
-    "fid",
-    "pi",
-    "brisque",
-    "params",
-    "flops",
-    "madds",
-    "macs",
-    "latency_ms",
-    "latency_ratio",
-    "memory_mb",
-}
-NOT_RUN_REASONS = (
-    "MISSING-WEIGHTS",
-    "MISSING-DATA",
-    "NEEDS-GPU",
-    "TRAINING-ONLY",
-    "NOT-IMPLEMENTED",
-    "NOT-SELECTED",  # a --datasets run left this dataset out
-    "NON-FINITE-OUTPUT",  # the model produced NaN/inf: never scored
-)
-# Reasons that mean "this machine lacks an input", as opposed to "nothing could run it".
-MISSING_REASONS = ("MISSING-WEIGHTS", "MISSING-DATA")
+
+class CellStatus(StrEnum):
+    """A cell's verdict; NOT-RUN cells carry a :class:`~repro.errors.NotRunCode` beside."""
+
+    PASS = "PASS"  # within tolerance of the paper
+    FAIL = "FAIL"  # outside tolerance, in the bad direction
+    IMPROVED = "IMPROVED"  # outside tolerance, in the good direction
+    PARTIAL = "PARTIAL"  # measured on a subset of the images: no verdict
+    NOT_RUN = "NOT-RUN"  # not measured here: see the cell's code
+    REPORTED_ONLY = "REPORTED-ONLY"  # another method; this suite does not run it
+    MEASURED = "MEASURED"  # measured; the paper reports no value to compare with
 
 
 @dataclass
@@ -48,13 +35,29 @@ class Cell:
     reproduced: float | None
     delta: float | None
     tolerance: float | None
-    status: str  # PASS | FAIL | IMPROVED | PARTIAL | NOT-RUN | REPORTED-ONLY | MEASURED
-    reason: str | None  # for NOT-RUN: one of NOT_RUN_REASONS, then ": " and the details
+    status: CellStatus
+    code: NotRunCode | None  # why a NOT-RUN cell was not measured
+    reason: str | None  # the details, for people
     images: int | None = None
     images_total: int | None = None  # images of the full set, where known
 
+    @property
+    def why(self) -> str:
+        """The reason as printed: 'CODE: details' for NOT-RUN cells."""
+        return f"{self.code}: {self.reason}" if self.code else (self.reason or "")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Cell:
+        """A saved cell; an unknown status or code raises ValueError."""
+        code = d.get("code")
+        return cls(
+            **{**d, "status": CellStatus(d["status"]), "code": NotRunCode(code) if code else None}
+        )
+
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["status"] = str(self.status)
+        d["code"] = str(self.code) if self.code else None
         for key in ("reported", "reproduced", "delta"):
             if isinstance(d[key], float) and not math.isfinite(d[key]):
                 d[key] = None if math.isnan(d[key]) else d[key]
@@ -64,23 +67,23 @@ class Cell:
 def judge(metric: str, reported: float, reproduced: float, tol: float) -> tuple[str, float]:
     delta = reproduced - reported
     if abs(delta) <= tol + 1e-12:
-        return "PASS", delta
-    better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
-    return ("IMPROVED" if better else "FAIL"), delta
+        return CellStatus.PASS, delta
+    better = get_metric(metric).better(delta)
+    return (CellStatus.IMPROVED if better else CellStatus.FAIL), delta
 
 
 def compare(
     spec: TableSpec,
     measured: dict[tuple[str, str], float],
-    not_run: dict[tuple[str, str], str],
+    not_run: dict[tuple[str, str], NotRun],
     images: dict[tuple[str, str], tuple[int | None, int | None]],
 ) -> list[Cell]:
     """Build one Cell per (row, column).
 
-    ``measured`` maps (row id, column key) to the reproduced value; ``not_run`` maps it to a
-    reason ("MISSING-DATA: ..."); ``images`` maps it to (images scored, images of the full set
-    or None when unknown). A value from fewer images than the full set is PARTIAL: shown with
-    its delta, never given a verdict.
+    ``measured`` maps (row id, column key) to the reproduced value; ``not_run`` maps it to why
+    it was not measured; ``images`` maps it to (images scored, images of the full set or None
+    when unknown). A value from fewer images than the full set is PARTIAL: shown with its
+    delta, never given a verdict.
     """
     cells = []
     for row in spec.rows:
@@ -88,19 +91,22 @@ def compare(
             key = (row.id, col.key)
             value = measured.get(key)
             count, total = images.get(key, (None, None))
-            status, reason, delta, tol = "NOT-RUN", None, None, None
+            status, code, reason = CellStatus.NOT_RUN, None, None
+            delta = tol = None
             if row.status:
-                reason = f"{row.status}: {row.reason}"
+                code, reason = NotRunCode(row.status), row.reason
             elif row.model is None:
-                status, reason = "REPORTED-ONLY", "another method; this suite does not run it"
+                status = CellStatus.REPORTED_ONLY
+                reason = "another method; this suite does not run it"
             elif key in not_run:
-                reason = not_run[key]
+                code, reason = not_run[key].code, not_run[key].detail
             elif value is None or (isinstance(value, float) and math.isnan(value)):
-                reason = "NOT-IMPLEMENTED: no value was produced for this cell"
+                code = NotRunCode.NOT_IMPLEMENTED
+                reason = "no value was produced for this cell"
             elif reported is None:
-                status, reason = "MEASURED", "the paper reports no value here"
+                status, reason = CellStatus.MEASURED, "the paper reports no value here"
             elif total is not None and count is not None and count < total:
-                status, delta = "PARTIAL", value - reported
+                status, delta = CellStatus.PARTIAL, value - reported
                 reason = f"{count} of {total} images; run the full set for a verdict"
             else:
                 tol = spec.tolerance_for(col.metric, reported)
@@ -118,6 +124,7 @@ def compare(
                     delta=delta,
                     tolerance=tol,
                     status=status,
+                    code=code,
                     reason=reason,
                     images=count,
                     images_total=total,
@@ -126,27 +133,29 @@ def compare(
     return cells
 
 
-def reason_code(reason: str | None) -> str:
-    """The code a NOT-RUN reason starts with (MISSING-WEIGHTS, ...)."""
-    return (reason or "").split(":")[0]
-
-
-def status_label(status: str, reason: str | None, images: tuple | None = None) -> str:
-    """A status as printed: NOT-RUN carries its reason code, e.g. 'NOT-RUN (MISSING-DATA)';
+def status_label(status: str, code: str | None = None, images: tuple | None = None) -> str:
+    """A status as printed: NOT-RUN carries its code, e.g. 'NOT-RUN (MISSING-DATA)';
     PARTIAL its image count, e.g. 'PARTIAL (2 of 100 images)'."""
-    if status == "NOT-RUN":
-        return f"NOT-RUN ({reason_code(reason)})"
-    if status == "PARTIAL" and images and None not in images:
+    if status == CellStatus.NOT_RUN:
+        return f"NOT-RUN ({code})"
+    if status == CellStatus.PARTIAL and images and None not in images:
         return f"PARTIAL ({images[0]} of {images[1]} images)"
-    return status
+    return str(status)
 
 
 def status_counts(cells: list[Cell]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for c in cells:
-        label = c.status if c.status != "NOT-RUN" else f"NOT-RUN:{reason_code(c.reason)}"
+        label = f"NOT-RUN:{c.code}" if c.status == CellStatus.NOT_RUN else str(c.status)
         counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items()))
+
+
+class ClaimStatus(StrEnum):
+    HOLDS = "HOLDS"
+    FAILS = "FAILS"
+    PARTIAL = "PARTIAL"  # judged on a subset of the images: decides nothing
+    NOT_RUN = "NOT-RUN"  # a cell it needs was not measured
 
 
 @dataclass
@@ -157,11 +166,15 @@ class ClaimResult:
     than: str
     column: str
     margin: float | None  # how much better 'better' scored, in the metric's direction
-    status: str  # HOLDS | FAILS | NOT-RUN
+    status: ClaimStatus
+    code: NotRunCode | None  # for NOT-RUN: the code of the cell that was not measured
     reason: str | None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["status"] = str(self.status)
+        d["code"] = str(self.code) if self.code else None
+        return d
 
 
 def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResult]:
@@ -170,18 +183,18 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
     out = []
     for claim in claims:
         a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
-        margin, status, reason = None, "NOT-RUN", None
+        margin, status, code, reason = None, ClaimStatus.NOT_RUN, None, None
         missing = [c for c in (a, b) if not _has_value(c)]
-        partial = [c for c in (a, b) if c.status == "PARTIAL"]
+        partial = [c for c in (a, b) if c.status == CellStatus.PARTIAL]
         if missing:
-            reason = missing[0].reason or "no reproduced value"
+            code, reason = missing[0].code, missing[0].reason or "no reproduced value"
         else:
             margin = float(a.reproduced) - float(b.reproduced)
-            if a.metric in LOWER_IS_BETTER:
+            if not get_metric(a.metric).higher_is_better:
                 margin = -margin
-            status = "HOLDS" if margin > 0 else "FAILS"
+            status = ClaimStatus.HOLDS if margin > 0 else ClaimStatus.FAILS
             if partial:  # a subset of images decides nothing
-                status, reason = "PARTIAL", partial[0].reason
+                status, reason = ClaimStatus.PARTIAL, partial[0].reason
         out.append(
             ClaimResult(
                 claim.id,
@@ -191,6 +204,7 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
                 claim.column,
                 margin,
                 status,
+                code,
                 reason,
             )
         )
@@ -200,7 +214,7 @@ def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResu
 def _has_value(cell: Cell) -> bool:
     value = cell.reproduced
     return (
-        cell.status not in ("NOT-RUN", "REPORTED-ONLY")
+        cell.status not in (CellStatus.NOT_RUN, CellStatus.REPORTED_ONLY)
         and value is not None
         and (not isinstance(value, float) or math.isfinite(value))
     )

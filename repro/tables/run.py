@@ -14,25 +14,22 @@ from repro.errors import (
     MissingDataError,
     MissingWeightsError,
     NonFiniteOutputError,
+    NotRun,
+    NotRunCode,
     ReproError,
     UnknownNameError,
 )
+from repro.eval.complexity import measure
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.machine import cpu_name
+from repro.metrics import MetricKind, get_metric
 from repro.models import build
 from repro.paths import data_roots
 from repro.provenance import code_sha256, code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
-from repro.tables.compare import (
-    MISSING_REASONS,
-    Cell,
-    ClaimResult,
-    compare,
-    judge_claims,
-    reason_code,
-)
-from repro.tables.spec import DATASET_FREE, TableSpec, column_key
+from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims
+from repro.tables.spec import TableSpec, column_key
 
 
 @dataclass
@@ -78,7 +75,7 @@ def run_table(
     require_in_data_root(data_root, wanted)
     protocol = spec.protocol
     measured: dict[tuple[str, str], float] = {}
-    not_run: dict[tuple[str, str], str] = {}
+    not_run: dict[tuple[str, str], NotRun] = {}
     counts: dict[tuple[str, str], tuple[int, int | None]] = {}
     rows: list[dict] = []
     prov_jobs = []
@@ -86,12 +83,14 @@ def run_table(
         if row.status or row.model is None:
             continue
         for c in spec.columns:
-            if c.dataset is not None and c.dataset not in wanted and c.metric not in DATASET_FREE:
-                not_run[(row.id, c.key)] = f"NOT-SELECTED: this run chose --datasets {wanted}"
+            if c.dataset is not None and c.dataset not in wanted and not is_cost(c.metric):
+                not_run[(row.id, c.key)] = NotRun(
+                    NotRunCode.NOT_SELECTED, f"this run chose --datasets {wanted}"
+                )
         row_cols = [c for c in spec.columns if c.dataset in wanted or c.dataset is None]
         # complexity columns (params, FLOPs, latency) are per model, even where the paper
         # prints them under a dataset
-        cost_cols = [c for c in row_cols if c.dataset is None or c.metric in DATASET_FREE]
+        cost_cols = [c for c in row_cols if c.dataset is None or is_cost(c.metric)]
         try:
             loaded = load_model(
                 row.model,
@@ -109,16 +108,17 @@ def run_table(
                 if c in cost_cols:
                     _dataset_free(spec, row, c, (module, {}), measured, not_run)
                 else:
-                    not_run[(row.id, c.key)] = f"MISSING-WEIGHTS: {exc}"
+                    not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
             continue
         for c in cost_cols:
             _dataset_free(spec, row, c, loaded, measured, not_run)
         for name in wanted:
             cols = [c for c in row_cols if c.dataset == name and c not in cost_cols]
             for c in list(cols):
-                ready, why = metric_ready(c.metric)
-                if not ready:
-                    not_run[(row.id, c.key)] = why
+                try:
+                    metric_ready(c.metric)
+                except NotRun as exc:
+                    not_run[(row.id, c.key)] = exc
                     cols.remove(c)
             if not cols:
                 continue
@@ -132,7 +132,7 @@ def run_table(
                 )
             except MissingDataError as exc:
                 for c in cols:
-                    not_run[(row.id, c.key)] = f"MISSING-DATA: {exc}"
+                    not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_DATA, str(exc))
                 continue
             total = data.card.images or len(data)
             data.limit(limit)
@@ -159,7 +159,7 @@ def run_table(
                 )
             except NonFiniteOutputError as exc:
                 for c in cols:
-                    not_run[(row.id, c.key)] = f"NON-FINITE-OUTPUT: {exc}"
+                    not_run[(row.id, c.key)] = NotRun(NotRunCode.NON_FINITE_OUTPUT, str(exc))
                 continue
             rows.extend(job_rows)
             prov_jobs.append({"row": row.id, **_portable(prov)})
@@ -214,9 +214,9 @@ def _portable(job_prov: dict) -> dict:
 def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> None:
     """A run that measured nothing for want of data or weights is an error, not a result;
     so is one that found no data at all because no data folder exists."""
-    data_missing = any(reason_code(c.reason) == "MISSING-DATA" for c in cells)
+    data_missing = any(c.code == NotRunCode.MISSING_DATA for c in cells)
     data_measured = any(
-        c.reproduced is not None and c.dataset and c.metric not in DATASET_FREE for c in cells
+        c.reproduced is not None and c.dataset and not is_cost(c.metric) for c in cells
     )
     if data_missing and not data_measured and not any(r.is_dir() for r in data_roots(data_root)):
         raise MissingDataError(
@@ -226,13 +226,11 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
         )
     if any(c.reproduced is not None for c in cells):
         return
-    missing = [
-        c for c in cells if c.status == "NOT-RUN" and reason_code(c.reason) in MISSING_REASONS
-    ]
+    missing = [c for c in cells if c.status == CellStatus.NOT_RUN and c.code.missing_input]
     if not missing:
         return  # nothing here is runnable by anyone (training-only, not implemented)
-    datasets = sorted({c.dataset for c in missing if reason_code(c.reason) == "MISSING-DATA"})
-    weights = sorted({c.label for c in missing if reason_code(c.reason) == "MISSING-WEIGHTS"})
+    datasets = sorted({c.dataset for c in missing if c.code == NotRunCode.MISSING_DATA})
+    weights = sorted({c.label for c in missing if c.code == NotRunCode.MISSING_WEIGHTS})
     parts = []
     if datasets:
         parts.append(
@@ -249,34 +247,30 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
     raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
 
 
-def metric_ready(metric: str) -> tuple[bool, str]:
-    """Can this per-image metric run here? (pyiqa-backed ones may lack their package/weights)."""
-    from repro.metrics import get_metric
-    from repro.metrics.iqa import is_set_level, metric_available
+def is_cost(metric: str) -> bool:
+    """Is a column a property of the model (params, FLOPs, latency), not of the images?"""
+    return get_metric(metric).kind is MetricKind.COST
 
-    get_metric(metric)  # unknown names fail loudly
-    if is_set_level(metric):
-        ok, why = metric_available(metric)
-        return False, why if not ok else (
-            "NOT-IMPLEMENTED: set-level metrics (FID) are not wired into table runs yet"
+
+def metric_ready(metric: str) -> None:
+    """Raise NotRun unless this per-image metric can run here in a table run."""
+    spec = get_metric(metric)  # unknown names fail loudly
+    spec.check_ready()
+    if spec.set_level:
+        raise NotRun(
+            NotRunCode.NOT_IMPLEMENTED,
+            "set-level metrics (FID) are not wired into table runs yet",
         )
-    return metric_available(metric)
 
 
 def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
-    """Complexity columns: params here; FLOPs/latency from the model family's hook."""
-    from repro.eval.complexity import measure
-
+    """Complexity columns: params here; FLOPs/latency from the model family's counter."""
     try:
         measured[(row.id, col.key)] = measure(col.metric, row, spec, loaded[0], col.variant)
-    except ReproError as exc:
-        text = str(exc)
-        code = (
-            text.split(":")[0]
-            if text.split(":")[0] in ("NEEDS-GPU", "NOT-IMPLEMENTED", "MISSING-WEIGHTS")
-            else "NOT-IMPLEMENTED"
-        )
-        not_run[(row.id, col.key)] = text if text.startswith(code) else f"{code}: {text}"
+    except NotRun as exc:
+        not_run[(row.id, col.key)] = exc
+    except MissingWeightsError as exc:
+        not_run[(row.id, col.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
 
 
 def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
@@ -303,18 +297,25 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
         for c in old.values():
             if not (c["reproduced"] is None or _is_number(c["reproduced"])):
                 raise TypeError(f"reproduced value {c['reproduced']!r}")
-            if not isinstance(c["status"], str) or not isinstance(c.get("reason") or "", str):
-                raise TypeError("status/reason")
-    except (KeyError, TypeError) as exc:
+            if not isinstance(c.get("reason") or "", str):
+                raise TypeError(f"reason {c.get('reason')!r}")
+            CellStatus(c["status"])
+            if c["status"] == CellStatus.NOT_RUN:
+                NotRunCode(c["code"])
+    except (KeyError, TypeError, ValueError) as exc:
         raise SavedResultsError(
-            f"saved cells of {spec.id} are malformed ({exc}); {rerun}"
+            spec.id, f"saved cells of {spec.id} are malformed ({exc})"
         ) from None
     wanted = {(r.id, c.key) for r in spec.rows for c in spec.columns}
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
         raise ReproError(f"saved results of {spec.id} predate the spec's cell {first}; {rerun}")
     measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
-    not_run = {k: c["reason"] for k, c in old.items() if c["status"] == "NOT-RUN"}
+    not_run = {
+        k: NotRun(NotRunCode(c["code"]), c["reason"] or "")
+        for k, c in old.items()
+        if c["status"] == CellStatus.NOT_RUN
+    }
     counts = {k: (c.get("images"), c.get("images_total")) for k, c in old.items()}
     cells = compare(spec, measured, not_run, counts)
     # the per-image frame stays as saved: a re-comparison adds no rows
@@ -332,19 +333,22 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def result_files(result: TableResult) -> dict[str, str]:
-    """The texts of a run's result files, by suffix: per-image CSV, cells, provenance."""
-    spec = result.spec
-    cells = {
-        "table": spec.id,
-        "protocol_version": spec.version,
+def cells_document(result: TableResult) -> dict:
+    """The compared cells and claims of a run, as saved in results/<id>.cells.json."""
+    return {
+        "table": result.spec.id,
+        "protocol_version": result.spec.version,
         "partial": result.partial,
         "cells": [c.to_dict() for c in result.cells],
         "claims": [c.to_dict() for c in result.claims],
     }
+
+
+def result_files(result: TableResult) -> dict[str, str]:
+    """The texts of a run's result files, by suffix: per-image CSV, cells, provenance."""
     return {
         ".csv": result.frame.to_csv(index=False),
-        ".cells.json": json.dumps(cells, indent=1),
+        ".cells.json": json.dumps(cells_document(result), indent=1),
         ".provenance.json": json.dumps(result.provenance, indent=1, default=str),
     }
 
@@ -354,7 +358,7 @@ def measured_keys(cells: list[dict] | list[Cell]) -> set[tuple[str, str]]:
     out = set()
     for c in cells:
         d = c if isinstance(c, dict) else c.to_dict()
-        if d.get("reproduced") is not None and d.get("status") != "NOT-RUN":
+        if d.get("reproduced") is not None and d.get("status") != CellStatus.NOT_RUN:
             out.add((d["row"], column_key(d["dataset"], d["metric"], d["variant"])))
     return out
 
@@ -374,19 +378,19 @@ def loses_saved_cells(result: TableResult) -> str:
     cells = saved["cells"]
     if cells.get("protocol_version") != result.spec.version:
         return ""
-    why = {(c.row, column_key(c.dataset, c.metric, c.variant)): c.reason for c in result.cells}
+    why = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in result.cells}
     # only cells lost for want of data or weights: a spec or code change may drop cells
     lost = {
         k
         for k in measured_keys(cells["cells"]) - measured_keys(result.cells)
-        if reason_code(why.get(k)) in MISSING_REASONS
+        if k in why and why[k].code is not None and why[k].code.missing_input
     }
     if not lost:
         return ""
     first = sorted(lost)[0]
     return (
         f"this run measured {len(lost)} cell(s) fewer than the saved results of "
-        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {(why.get(first) or '').split(';')[0]}); "
+        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {why[first].code}); "
         "the saved run is kept and this one was written to results/partial/; to replace the "
         f"saved run on purpose, delete results/{result.spec.id}.manifest.json and rerun"
     )
