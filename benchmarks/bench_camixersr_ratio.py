@@ -30,9 +30,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP workers sleep
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from repro.eval.predictor import load_model  # noqa: E402
 from repro.imageio import read_image, to_rgb3  # noqa: E402
 from repro.models import build  # noqa: E402
-from repro.models.camixersr import load_pretrained  # noqa: E402
 from repro.paths import shared_root  # noqa: E402
 
 OUT = Path(__file__).with_name("camixersr_ratio.md")
@@ -59,10 +59,11 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    model = build("camixersr", args.variant, 4, ratio=1.0, mode="deterministic")
+    settings = {"ratio": 1.0, "mode": "deterministic"}
+    model = build("camixersr", args.variant, 4, **settings)
     weights = "random"
     if args.variant == "s":
-        load_pretrained(model)
+        model, _ = load_model("camixersr-s", 4, settings)
         weights = "official CAMixerSR_S.pth (params_ema)"
     imgs = _images()
     windows = {}

@@ -32,10 +32,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from repro.eval.predictor import load_model  # noqa: E402
 from repro.imageio import read_image, to_rgb3  # noqa: E402
 from repro.metrics.fidelity import psnr  # noqa: E402
-from repro.models import build  # noqa: E402
-from repro.models.camixersr import load_pretrained  # noqa: E402
 from repro.models.tiling import tiled_forward  # noqa: E402
 from repro.paths import shared_root  # noqa: E402
 
@@ -71,7 +70,7 @@ def _mosaic(h: int, w: int) -> torch.Tensor:
 def _large(ratio: float, mode: str, threads: int) -> dict:
     """Run in a child process: time and peak RSS growth of one tiled 1920x1080 -> x4 pass."""
     torch.set_num_threads(threads)
-    model = load_pretrained(build("camixersr", "s", 4, ratio=ratio, mode=mode, seed=0))
+    model, _ = load_model("camixersr-s", 4, {"ratio": ratio, "mode": mode, "seed": 0})
     x = _mosaic(1080, 1920)
     with torch.no_grad():
         tiled_forward(model, x[..., :64, :64])  # warm-up
@@ -92,7 +91,7 @@ def _large(ratio: float, mode: str, threads: int) -> dict:
 def _set14(threads: int) -> list[dict]:
     torch.set_num_threads(threads)
     rows = []
-    model = load_pretrained(build("camixersr", "s", 4))
+    model, _ = load_model("camixersr-s", 4)
     for mode, ratio in (("deterministic", 1.0), ("official", 0.5)):
         model.mode, model.ratio, model.seed = mode, ratio, 0
         for p in sorted((SET14 / "LR_bicubic" / "X4").glob("*.png")):

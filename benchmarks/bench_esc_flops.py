@@ -2,7 +2,7 @@
 
     python benchmarks/bench_esc_flops.py [--fvcore]
 
-Protocol (see repro/models/esc_flops.py): fvcore multiply-adds, input 1 x 3 x 720//s x 1280//s
+Protocol (see repro/models/esc/flops.py): fvcore multiply-adds, input 1 x 3 x 720//s x 1280//s
 (a 1280x720 output), attention matmuls counted on the reflect-padded windows, G = 1e9. The
 default counts on the meta device with fvcore's conventions (exactly equal to fvcore, tested);
 ``--fvcore`` also runs fvcore itself on the x4 models (a real forward pass each).
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from repro.models.esc_flops import esc_flops, esc_params, input_size  # noqa: E402
+from repro.models.esc.flops import esc_flops, esc_params, input_size  # noqa: E402
 
 OUT = Path(__file__).with_name("esc_flops.md")
 # reported/figs/esc_MainDIV2K.png: (#FLOPs G, #Params K)

@@ -34,8 +34,8 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from repro.machine import cpu_name, load_average  # noqa: E402
-from repro.models.esc import build_esc  # noqa: E402
-from repro.models.esc_attention import resolve_backend  # noqa: E402
+from repro.models.esc.arch import build_esc  # noqa: E402
+from repro.models.esc.attention import resolve_backend  # noqa: E402
 
 OUT = Path(__file__).with_name("esc.md")
 NAMES = {"fp": "ESC-FP", "light": "ESC-lt", "base": "ESC"}

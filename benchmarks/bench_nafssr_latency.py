@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from repro.machine import cpu_name, load_average  # noqa: E402
-from repro.models.nafssr import VARIANTS, build_nafssr  # noqa: E402
+from repro.models.nafssr.arch import VARIANTS, build_nafssr  # noqa: E402
 
 OUT = Path(__file__).with_name("nafssr.md")
 

@@ -36,6 +36,10 @@ class MissingWeightsError(WeightsError):
     """Weights that are not available locally and cannot be fetched now."""
 
 
+class WeightsChecksumError(ChecksumError, WeightsError):
+    """A weight file (of a model or a metric) whose sha256 differs from the known one."""
+
+
 class SpecError(ReproError):
     """A malformed table spec or dataset card."""
 

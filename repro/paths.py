@@ -79,3 +79,24 @@ def cache_dir() -> Path:
     """Cache for converted weights and made LR images: ``REPRO_CACHE`` or ~/.cache/repro."""
     env = os.environ.get("REPRO_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "repro"
+
+
+def torch_hub_dir() -> Path:
+    """torch's hub folder (``torch.hub.get_dir()``: ``$TORCH_HOME/hub``, ~/.cache/torch/hub).
+
+    pyiqa keeps its downloads in ``<hub>/pyiqa/``, torchvision in ``<hub>/checkpoints/``.
+    """
+    import torch.hub  # heavy: only when a metric file is looked up there
+
+    return Path(torch.hub.get_dir())
+
+
+def hf_cache_dirs() -> list[Path]:
+    """Hugging Face cache folders, in search order: ``HF_HUB_CACHE``, ``HF_HOME/hub``, default."""
+    dirs = []
+    if os.environ.get("HF_HUB_CACHE"):
+        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        dirs.append(Path(os.environ["HF_HOME"]) / "hub")
+    dirs.append(Path.home() / ".cache" / "huggingface" / "hub")
+    return dirs

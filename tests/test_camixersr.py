@@ -11,18 +11,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from repro.errors import ReproError, WeightsError
+from repro.eval.predictor import load_model
 from repro.models import build, get
-from repro.models.camixersr import (
-    WEIGHTS,
-    CAMixerSR,
-    camixersr_flops,
-    deform_conv2d,
-    load_pretrained,
-)
-from repro.models.camixersr_flops import fvcore_counts, fvcore_formula
+from repro.models.camixersr.arch import CAMixerSR
+from repro.models.camixersr.flops import camixersr_flops, fvcore_counts, fvcore_formula
+from repro.models.camixersr.osr import cos_latitude_condition, deform_conv2d
+from repro.models.camixersr.weights import WEIGHTS
 from repro.models.tiling import tile_offsets, tiled_forward
-from repro.models.weights import load_strict, read_state_dict, verify
 from repro.paths import shared_root
+from repro.weights.checkpoint import load_strict, read_state_dict
+from repro.weights.resolver import verify
 
 SHARED = shared_root()
 GOLDEN = SHARED / "golden"
@@ -149,7 +147,7 @@ def test_weights_registry():
 def test_a_shared_bare_file_name_is_told_apart_by_its_keys(tmp_path, monkeypatch, kind):
     """LightSR/ and ODISR/ both release CAMixerSRx2.pth: a copy dropped into REPRO_WEIGHTS
     under the bare name serves only the entry whose model it fits."""
-    from repro.models.weights import resolve
+    from repro.weights import require
 
     model = build("camixersr", kind, 2)
     torch.save({"params_ema": model.state_dict()}, tmp_path / "CAMixerSRx2.pth")
@@ -157,25 +155,24 @@ def test_a_shared_bare_file_name_is_told_apart_by_its_keys(tmp_path, monkeypatch
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "no-shared"))
     other = {"osr": "b", "b": "osr"}[kind]
-    assert resolve(WEIGHTS[f"camixersr-{kind}-x2"]) == tmp_path / "CAMixerSRx2.pth"
+    assert require(WEIGHTS[f"camixersr-{kind}-x2"]) == tmp_path / "CAMixerSRx2.pth"
     with pytest.raises(ReproError, match="not available"):
-        resolve(WEIGHTS[f"camixersr-{other}-x2"])
+        require(WEIGHTS[f"camixersr-{other}-x2"])
 
 
 @needs_weights
 def test_real_checkpoint_strict_and_wrong_refused():
     verify(S_PTH, WEIGHTS["camixersr-s-x4"])
-    m = build("camixersr", "s", 4)
-    load_pretrained(m, S_PTH)  # params_ema
+    m, _ = load_model("camixersr-s", 4, weights_path=S_PTH)  # params_ema
     ema = {k: v.clone() for k, v in m.state_dict().items()}
-    load_pretrained(m, S_PTH, key="params")
+    m, _ = load_model("camixersr-s", 4, weights_path=S_PTH, weights_key="params")
     raw = read_state_dict(S_PTH, "params")
     assert all(torch.equal(m.state_dict()[k], raw[k]) for k in raw)
     assert any(not torch.equal(ema[k], raw[k]) for k in raw)
     with pytest.raises(WeightsError, match=r"'head\.weight' has shape \(36, 3, 3, 3\)"):
-        load_pretrained(build("camixersr", "m", 4), S_PTH)
+        load_model("camixersr-m", 4, weights_path=S_PTH)
     with pytest.raises(WeightsError, match="tail.0.weight"):
-        load_pretrained(build("camixersr", "s", 2), S_PTH)
+        load_model("camixersr-s", 2, weights_path=S_PTH)
 
 
 # ------------------------------------------------------------------------------------------
@@ -403,7 +400,7 @@ def test_tiled_vs_whole_real_weights_bound():
         pytest.skip("Set14 LR not present")
     img = torch.from_numpy(read_image(lr)).permute(2, 0, 1)[None].float() / 255
     x = img[..., :96, :96]
-    m = load_pretrained(build("camixersr", "s", 4, ratio=1.0, mode="deterministic"), S_PTH)
+    m, _ = load_model("camixersr-s", 4, {"ratio": 1.0, "mode": "deterministic"}, weights_path=S_PTH)
     with torch.no_grad():
         whole = (m(x).clamp(0, 1) * 255).round()
         tiled = (tiled_forward(m, x).clamp(0, 1) * 255).round()
@@ -439,8 +436,6 @@ def test_osr_forward_condition_and_modes():
         y = m(x)
         assert y.shape == (1, 3, 48, 80)
         assert {e["num_keep"] for e in m.selection_log()} == {3}
-        from repro.models.camixersr import cos_latitude_condition
-
         assert torch.equal(m(x, cos_latitude_condition(24, 40)), y)
         assert not torch.equal(m(x, torch.zeros(1, 1, 24, 40)), y)
         m.mode = "official"  # the official OSR rule ignores gamma: num_keep = int(N * r)

@@ -6,7 +6,7 @@ import pytest
 
 from repro.errors import NotRun, NotRunCode, SpecError
 from repro.tables.compare import compare, judge_claims
-from repro.tables.spec import SPECS_DIR, _parse, load_spec
+from repro.tables.spec import SPECS_DIR, load_spec, parse_spec
 
 PSNR = "Flickr1024/psnr/pair_mean"
 
@@ -49,7 +49,7 @@ def test_lower_is_better_metrics_flip_the_margin(tmp_path):
     )
     path = tmp_path / "nafssr_efficiency.yaml"
     path.write_text(spec_text)
-    spec = _parse(path)
+    spec = parse_spec(path)
     measured = {("nafssr-t-x4", "-/params"): 460656.0, ("nafssr-l-x4", "-/params"): 23832112.0}
     (claim,) = judge_claims(spec.claims, compare(spec, measured, {}, {}))
     assert claim.status == "HOLDS" and claim.margin == pytest.approx(23832112 - 460656)
@@ -74,7 +74,7 @@ def test_a_claim_naming_an_unknown_row_or_column_is_refused(tmp_path, field, val
         (SPECS_DIR / "nafssr_efficiency.yaml").read_text() + f"claims:\n  - id: bad\n{body}"
     )
     with pytest.raises(SpecError, match=message):
-        _parse(path)
+        parse_spec(path)
 
 
 def test_report_recompares_saved_results_with_the_current_spec(tmp_path, monkeypatch):
@@ -99,12 +99,15 @@ def test_report_recompares_saved_results_with_the_current_spec(tmp_path, monkeyp
     path = tmp_path / "bicubic_classic.yaml"
     path.write_text(edited)
     cell = next(
-        c for c in table_run.recompare(_parse(path), partial=True).cells
+        c
+        for c in table_run.recompare(parse_spec(path), partial=True).cells
         if c.row == "bicubic-x2" and c.dataset == "Set5" and c.metric == "psnr"
     )
     assert cell.status == "IMPROVED" and cell.delta == pytest.approx(0.673, abs=0.01)
 
-    path.write_text(edited + "  - {id: extra, label: x, model: bicubic, scale: 2,"
-                    " reported: [1, 1, 1, 1, 1, 1]}\n")
+    path.write_text(
+        edited + "  - {id: extra, label: x, model: bicubic, scale: 2,"
+        " reported: [1, 1, 1, 1, 1, 1]}\n"
+    )
     with pytest.raises(ReproError, match="predate the spec"):
-        table_run.recompare(_parse(path), partial=True)
+        table_run.recompare(parse_spec(path), partial=True)

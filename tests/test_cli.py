@@ -215,8 +215,19 @@ def test_report_index_lists_every_table(tmp_path):
 
 
 def test_eval_on_an_lr_only_set_scores_niqe():
-    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "RealSRSet",
-              "--limit", "2", "--json")
+    out = run(
+        "repro",
+        "eval",
+        "--model",
+        "bicubic",
+        "--scale",
+        "4",
+        "--dataset",
+        "RealSRSet",
+        "--limit",
+        "2",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert [sorted(k for k in r if k in ("psnr", "niqe")) for r in doc["rows"]] == [["niqe"]] * 2
@@ -224,6 +235,7 @@ def test_eval_on_an_lr_only_set_scores_niqe():
 
 
 def test_pre_upsampled_real_lr_is_refused_with_the_reason():
-    out = run("repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "RealSR",
-              "--limit", "1")
+    out = run(
+        "repro", "eval", "--model", "bicubic", "--scale", "4", "--dataset", "RealSR", "--limit", "1"
+    )
     assert out.returncode == 2 and "pre-upsampled" in out.stderr

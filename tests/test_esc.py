@@ -15,13 +15,14 @@ import torch
 from safetensors.torch import load_file
 
 from repro.errors import ReproError
-from repro.models import esc
-from repro.models.esc import ESC, ESCFP, ESCConfig, ESCReal, build_esc, count_params
-from repro.models.esc_attention import resolve_backend, window_attention
-from repro.models.esc_flops import esc_flops, model_flops
+from repro.models.esc.arch import ESC, ESCFP, ESCReal, build_esc, count_params
+from repro.models.esc.attention import resolve_backend, window_attention
+from repro.models.esc.flops import esc_flops, model_flops
+from repro.models.esc.variants import ESCConfig, config
+from repro.models.esc.weights import RELEASE_URL, WEIGHTS
 from repro.models.registry import get
-from repro.models.weights import load_strict
 from repro.paths import shared_root
+from repro.weights.checkpoint import load_strict
 
 GOLDEN = shared_root() / "golden"
 SIGNATURES = {
@@ -81,7 +82,7 @@ def _tiny_model(kind: str, backend: str = "matmul", scale: int | None = None) ->
 def test_state_dict_matches_official_signature(case):
     sig = json.loads((GOLDEN / "signatures" / f"{case}.json").read_text())
     variant, scale = SIGNATURES[case]
-    cfg = esc.config(variant, scale).official_kwargs()
+    cfg = config(variant, scale).official_kwargs()
     for key, value in sig["constructor"].items():
         if key != "attn_type":
             assert cfg[key] == value, (case, key)
@@ -110,14 +111,14 @@ def test_registry_and_weights():
             # only ESC-Real's release asset has a published sha256 (with its source named)
             assert (entry.sha256 is None) == (entry.id != "esc-real-x4")
             assert bool(entry.sha256_source) == bool(entry.sha256)
-            assert entry.urls == (esc.RELEASE_URL + entry.filename,)
+            assert entry.urls == (RELEASE_URL + entry.filename,)
             assert s in info.scales
     assert get("esc-real").scales == (4,)
     assert get("esc").weights[3].filename == "ESC_DIV2K_X3.pth"
-    assert esc.WEIGHTS["esc-x2-dflip"].filename == "ESC_DFLIP_X2.pth"
-    assert esc.WEIGHTS["esc-xl-x4"].filename == "ESC_XL_DF2K_X4_FT.pth"
-    assert esc.WEIGHTS["esc-real-x4"].filename == "ESC_Real_X4_GAN.pth"
-    assert len(esc.WEIGHTS) == 16
+    assert WEIGHTS["esc-x2-dflip"].filename == "ESC_DFLIP_X2.pth"
+    assert WEIGHTS["esc-xl-x4"].filename == "ESC_XL_DF2K_X4_FT.pth"
+    assert WEIGHTS["esc-real-x4"].filename == "ESC_Real_X4_GAN.pth"
+    assert len(WEIGHTS) == 16
     with pytest.raises(ReproError):
         build_esc("base", 2, backend="cuda-magic")
 

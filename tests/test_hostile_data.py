@@ -21,10 +21,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import repro.data.loaders as loaders
+import repro.data.archives as archives
+import repro.data.hub as hub
 import repro.imageio as imageio
+from repro.data.archives import extract_archives
 from repro.data.cards import get_card
-from repro.data.loaders import extract_archives, hub_snapshot, materialise_parquet, open_dataset
+from repro.data.hub import hub_snapshot
+from repro.data.loaders import open_dataset
+from repro.data.parquet import materialise_parquet
 from repro.errors import DataError, MissingDataError, SpecError
 from repro.imageio import read_image
 from tests.conftest import DATA
@@ -33,9 +37,9 @@ from tests.test_loaders import REVISION, _fake_hub_cache, _offline_hub
 
 @pytest.fixture(autouse=True)
 def _fresh_hub_state():
-    loaders.reset_hub_state()
+    hub.reset_hub_state()
     yield
-    loaders.reset_hub_state()
+    hub.reset_hub_state()
 
 
 def _one_line(exc: pytest.ExceptionInfo) -> str:
@@ -300,11 +304,11 @@ def test_archive_bombs_are_bounded(tmp_path, monkeypatch):
     _tar(
         snapshot / "data" / "Set5_HR.tar.gz", [_file(f"Set5_HR/{i}.png", b"x" * 600) for i in "abc"]
     )
-    monkeypatch.setattr(loaders, "MAX_ARCHIVE_MEMBERS", 2)
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_MEMBERS", 2)
     with pytest.raises(DataError, match="more than 2 files"):
         extract_archives(get_card("Set5"), snapshot)
-    monkeypatch.setattr(loaders, "MAX_ARCHIVE_MEMBERS", 200_000)
-    monkeypatch.setattr(loaders, "MAX_ARCHIVE_BYTES", 1000)
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_MEMBERS", 200_000)
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_BYTES", 1000)
     with pytest.raises(DataError, match="archive bomb"):
         extract_archives(get_card("Set5"), snapshot)
     _assert_nothing_left(tmp_path)
@@ -411,8 +415,8 @@ def test_unreachable_hub_is_probed_once_then_only_the_cache_is_read(tmp_path, mo
     if hasattr(hfu, "close_session"):
         hfu.close_session()  # a fresh client, made under the environment above
     probes: list[str] = []
-    real_probe = loaders._probe_hub
-    monkeypatch.setattr(loaders, "_probe_hub", lambda: probes.append("probe") or real_probe())
+    real_probe = hub._probe_hub
+    monkeypatch.setattr(hub, "_probe_hub", lambda: probes.append("probe") or real_probe())
     calls = _count_snapshot_calls(monkeypatch)
     messages = []
     for name in ("Set5", "Set14"):
@@ -436,7 +440,7 @@ def test_connection_lost_during_snapshot_download_is_remembered(monkeypatch):
     import huggingface_hub.constants as hfc
 
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(loaders, "_probe_hub", lambda: "")  # the probe got through
+    monkeypatch.setattr(hub, "_probe_hub", lambda: "")  # the probe got through
 
     def fake(*args, local_files_only=False, **kwargs):
         if local_files_only:
@@ -458,7 +462,7 @@ def test_a_missing_repo_is_not_taken_for_a_network_failure(monkeypatch):
     import huggingface_hub.constants as hfc
 
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(loaders, "_probe_hub", lambda: "")
+    monkeypatch.setattr(hub, "_probe_hub", lambda: "")
 
     def fake(*args, **kwargs):
         raise RepositoryNotFoundError("404")
@@ -475,7 +479,7 @@ def test_hf_hub_offline_never_touches_the_network(tmp_path, monkeypatch):
 
     monkeypatch.setattr(hfc, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(hfc, "HF_HUB_CACHE", str(tmp_path / "empty"))
-    monkeypatch.setattr(loaders, "_probe_hub", lambda: pytest.fail("probed while offline"))
+    monkeypatch.setattr(hub, "_probe_hub", lambda: pytest.fail("probed while offline"))
     calls = _count_snapshot_calls(monkeypatch)
     with pytest.raises(MissingDataError, match="HF_HUB_OFFLINE=1"):
         hub_snapshot(get_card("Set5"))

@@ -282,7 +282,6 @@ def test_hub_archives_are_unpacked_once(tmp_path, monkeypatch, card_dir):
     """Hub sets shipped as tar.gz (the eugenesiow/Set5 way) are unpacked into the cache."""
     import tarfile
 
-
     tar = tmp_path / "Set5_HR.tar.gz"
     with tarfile.open(tar, "w:gz") as t:
         for n in ("baby", "bird"):

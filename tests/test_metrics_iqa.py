@@ -8,14 +8,24 @@ import math
 import numpy as np
 import pytest
 
-from repro.errors import MissingWeightsError, ReproError, UnknownNameError, WeightsError
+from repro.errors import (
+    MissingWeightsError,
+    NotRun,
+    NotRunCode,
+    ReproError,
+    UnknownNameError,
+    WeightsError,
+)
 from repro.imageio import read_image
 from repro.metrics import get_metric
 from repro.metrics import pyiqa_backend as backend
-from repro.metrics.iqa import SetLevelMetricError, fid, metric_available
+from repro.metrics.iqa import fid
 from repro.metrics.lpips import LPIPS_WEIGHTS, load_lpips, lpips, lpips_batch
-from repro.metrics.niqe import NIQE_PARAMS, niqe
+from repro.metrics.niqe import NIQE_WEIGHTS, niqe
+from repro.metrics.pyiqa_hub import stage
+from repro.metrics.spec import SetLevelMetricError
 from repro.paths import shared_root
+from repro.weights import resolver
 
 CAL = shared_root() / "oracles" / "calibration"
 # oracles/README.md: official LPIPS (AlexNet, v0.1) of the TID2013 pairs, tolerance 1e-3
@@ -43,7 +53,7 @@ def no_weights(tmp_path, monkeypatch):
 def no_pyiqa(monkeypatch):
     """Behave as here, where pyiqa cannot be imported, even on a machine that has it."""
     why = "ModuleNotFoundError: No module named 'pyiqa'"
-    monkeypatch.setattr(backend, "pyiqa_status", lambda: (False, why))
+    monkeypatch.setattr(backend, "_import_failure", lambda: why)
 
 
 def _tid(kind: str, name: str) -> np.ndarray:
@@ -77,6 +87,13 @@ def test_lpips_network_loaded_once():
     assert load_lpips("cpu") is load_lpips("cpu")
 
 
+def _not_run(name: str) -> NotRun:
+    """Why the metric cannot run here (it must not be ready)."""
+    with pytest.raises(NotRun) as err:
+        get_metric(name).check_ready()
+    return err.value
+
+
 def test_lpips_missing_weights_message(no_weights):
     with pytest.raises(MissingWeightsError) as err:
         load_lpips("cpu")
@@ -84,21 +101,20 @@ def test_lpips_missing_weights_message(no_weights):
     assert "\n" not in msg
     assert "alexnet_features.safetensors" in msg and "lpips_v0.1_alex_linear" in msg
     assert "REPRO_WEIGHTS" in msg and str(no_weights) in msg
-    ok, reason = metric_available("lpips")
-    assert not ok and reason.startswith("MISSING-WEIGHTS: ")
+    assert _not_run("lpips").code == NotRunCode.MISSING_WEIGHTS
 
 
 def test_lpips_checksum_mismatch(no_weights):
     folder = no_weights / "lpips"
     folder.mkdir()
-    for name in LPIPS_WEIGHTS:
-        (folder / name).write_bytes(b"not the weights")
+    for entry in LPIPS_WEIGHTS:
+        (folder / entry.filename).write_bytes(b"not the weights")
     with pytest.raises(WeightsError, match="sha256"):
         load_lpips("cpu")
 
 
 def test_pinned_hashes_extend_readme_prefixes():
-    pinned = {**LPIPS_WEIGHTS, **NIQE_PARAMS}
+    pinned = {e.filename: e.sha256 for e in (*LPIPS_WEIGHTS, *NIQE_WEIGHTS)}
     for name, prefix in README_PREFIXES.items():
         assert pinned[name].startswith(prefix)
         assert len(pinned[name]) == 64
@@ -131,8 +147,7 @@ def test_niqe_missing_weights_message(no_weights):
     with pytest.raises(MissingWeightsError) as err:
         niqe(img)
     assert "niqe_pris_params.npz" in str(err.value) and "\n" not in str(err.value)
-    ok, reason = metric_available("niqe")
-    assert not ok and reason.startswith("MISSING-WEIGHTS: ")
+    assert _not_run("niqe").code == NotRunCode.MISSING_WEIGHTS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +162,7 @@ def test_registry_entries():
         assert spec.higher_is_better == (name in higher), name
         assert spec.range[0] == 0.0 and spec.range[1] > spec.range[0]
     for name in ("lpips", "dists", "fid"):
-        assert get_metric(name).kind == "full-reference"
+        assert get_metric(name).kind == "perceptual" and get_metric(name).needs_reference
     for name in ("niqe", "musiq", "maniqa", "clipiqa"):
         assert get_metric(name).kind == "no-reference"
     assert get_metric("musiq").range == (0.0, 100.0)
@@ -162,18 +177,18 @@ def test_pyiqa_absent_error_message(no_pyiqa):
     assert "pip install pyiqa" in msg and "torchvision" in msg
     assert "musiq_koniq_ckpt-e95806b9.pth" in msg and "REPRO_WEIGHTS" in msg
     for name in ("dists", "musiq", "maniqa", "clipiqa", "fid"):
-        ok, reason = metric_available(name)
-        assert not ok and reason.startswith("NOT-IMPLEMENTED: "), name
+        assert _not_run(name).code == NotRunCode.NOT_IMPLEMENTED, name
     with pytest.raises(ReproError, match="pip install pyiqa"):
         fid([img], [img])
 
 
 def test_pyiqa_missing_weights_reason(no_weights, monkeypatch, tmp_path):
-    monkeypatch.setattr(backend, "pyiqa_status", lambda: (True, "test"))
-    monkeypatch.setattr(backend, "_torch_hub_dir", lambda: tmp_path / "hub")
-    monkeypatch.setattr(backend, "_hf_cache_dirs", lambda: [tmp_path / "hf"])
-    ok, reason = metric_available("dists")
-    assert not ok and reason.startswith("MISSING-WEIGHTS: ")
+    monkeypatch.setattr(backend, "_import_failure", lambda: None)
+    monkeypatch.setattr(resolver, "torch_hub_dir", lambda: tmp_path / "hub")
+    monkeypatch.setattr(resolver, "hf_cache_dirs", lambda: [tmp_path / "hf"])
+    err = _not_run("dists")
+    reason = err.detail
+    assert err.code == NotRunCode.MISSING_WEIGHTS
     assert "DISTS_weights-f5e65c96.pth" in reason and "vgg16-397923af.pth" in reason
     with pytest.raises(MissingWeightsError):
         get_metric("dists").fn(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
@@ -181,10 +196,10 @@ def test_pyiqa_missing_weights_reason(no_weights, monkeypatch, tmp_path):
     (no_weights / "pyiqa").mkdir()
     fake = no_weights / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth"
     fake.write_bytes(b"x")
-    assert metric_available("musiq") == (True, "")
+    get_metric("musiq").check_ready()  # found: raises nothing
     assert not hashlib.sha256(b"x").hexdigest().startswith("e95806b9")
     with pytest.raises(WeightsError, match="sha256"):
-        backend._stage(backend.PYIQA_METRICS["musiq"])
+        stage(backend.PYIQA_METRICS["musiq"].weights)
 
 
 def test_fid_is_set_level():
@@ -193,8 +208,8 @@ def test_fid_is_set_level():
         get_metric("fid").fn(img, img)
 
 
-def test_metric_available_builtin_and_unknown():
-    assert metric_available("psnr") == (True, "")
-    assert metric_available("LPIPS") == (True, "")
+def test_metric_ready_builtin_and_unknown():
+    get_metric("psnr").check_ready()  # raises nothing
+    get_metric("LPIPS").check_ready()
     with pytest.raises(UnknownNameError):
-        metric_available("no_such_metric")
+        get_metric("no_such_metric")

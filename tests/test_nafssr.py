@@ -10,18 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from repro.errors import DataError, WeightsError
-from repro.models import nafssr
-from repro.models.nafssr import (
-    NAFSSR,
-    WEIGHTS,
-    build_nafssr,
-    infer_config,
-    local_avg_pool,
-    split_views,
-    tlsc_kernel,
-)
-from repro.models.weights import load_strict, read_state_dict
+from repro.models.nafssr.arch import NAFSSR, VARIANTS, build_nafssr, split_views
+from repro.models.nafssr.tlsc import LocalAvgPool2d, local_avg_pool, tlsc_kernel
+from repro.models.nafssr.weights import WEIGHTS
 from repro.paths import shared_root
+from repro.weights.checkpoint import load_strict, read_state_dict
 
 GOLDEN = shared_root() / "golden"
 needs_golden = pytest.mark.skipif(not GOLDEN.is_dir(), reason="shared/golden not available")
@@ -80,16 +73,11 @@ def test_signature_and_params(variant, scale):
     assert ours == sig["state_dict"]  # same keys, same order, same shapes, no buffers
     n = sum(p.numel() for p in model.parameters())
     assert n == sig["num_params"] == REPORTED_PARAMS[(variant, scale)]
-    width, blocks = nafssr.VARIANTS[variant]
+    width, blocks = VARIANTS[variant]
     assert sig["constructor"] == {"up_scale": scale, "width": width, "num_blks": blocks}
     assert tuple(sig["tlsc"]["kernel_size_after_construction"]) == model.tlsc_kernel == (45, 135)
-    pools = [m for m in model.modules() if isinstance(m, nafssr.LocalAvgPool2d)]
+    pools = [m for m in model.modules() if isinstance(m, LocalAvgPool2d)]
     assert len(pools) == sig["tlsc"]["num_avgpool_modules"] == blocks
-
-
-def test_infer_config_from_shapes():
-    state = _meta_model("s", 2).state_dict()
-    assert infer_config(state) == ("s", 2, 64, 32)
 
 
 # ----------------------------------------------------------------------------- golden vectors
@@ -233,7 +221,7 @@ def test_official_checkpoint_layout_loads(tmp_path: Path):
 
 def test_registry_and_weights_entries(tmp_path, monkeypatch):
     from repro.models import build, get
-    from repro.models.weights import pull
+    from repro.weights.fetch import pull
 
     assert set(WEIGHTS) == {f"nafssr-{v}-x{s}" for v in "tsbl" for s in (2, 4)}
     for v in "tsbl":

@@ -19,7 +19,7 @@ from repro.errors import MissingDataError, NonFiniteOutputError
 from repro.paths import REPO_ROOT, cards_dir, results_dir
 from repro.publish import Destination, SavedResultsError, load_saved, table_lock
 from repro.tables.run import loses_saved_cells, recompare, run_table
-from repro.tables.spec import _parse
+from repro.tables.spec import parse_spec
 from tests.conftest import DATA, SHARED
 
 MINI_SPEC = """
@@ -41,7 +41,7 @@ def mini(tmp_path):
     path = tmp_path / "specs" / "mini.yaml"
     path.parent.mkdir()
     path.write_text(MINI_SPEC)
-    return _parse(path)
+    return parse_spec(path)
 
 
 @pytest.fixture
@@ -357,7 +357,7 @@ def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_pat
         "columns: [{dataset: Set5, metric: psnr}]\n"
         "rows: [{id: esc, label: ESC-light x2, model: esc-light, scale: 2, reported: [38.0]}]\n"
     )
-    spec = _parse(spec_path)
+    spec = parse_spec(spec_path)
     state = build("esc", "light", 2).state_dict()
     huge, nan = tmp_path / "huge.safetensors", tmp_path / "nan.safetensors"
     save_file({k: torch.full_like(v, 1e30) for k, v in state.items()}, str(huge))

@@ -45,8 +45,12 @@ def test_stereo_frames_have_one_row_per_view_whose_mean_is_the_pair_score(ssim_k
 
     metrics = [(m, v) for v in ("pair_mean", "left_crop64") for m in ("psnr", "ssim")]
     job = Job(
-        model="bicubic", scale=4, dataset="KITTI2012", metrics=metrics,
-        protocol={"channel": "rgb", "ssim": ssim_kind}, crop=0,
+        model="bicubic",
+        scale=4,
+        dataset="KITTI2012",
+        metrics=metrics,
+        protocol={"channel": "rgb", "ssim": ssim_kind},
+        crop=0,
     )
     data = open_dataset("KITTI2012", 4)
     rows, _ = evaluate(job, data, progress=False, use_cache=False)
@@ -55,10 +59,12 @@ def test_stereo_frames_have_one_row_per_view_whose_mean_is_the_pair_score(ssim_k
     assert list(frame.columns[:3]) == ["dataset", "image", "view"]
     sample = data.load("000000_10")
     sr = Bicubic(4).predict_uint8(sample.lr)
-    pair = stereo_scores(sr[..., :3], sr[..., 3:], sample.hr[..., :3], sample.hr[..., 3:],
-                         ssim_kind=ssim_kind)
-    left = stereo_scores(sr[..., :3], None, sample.hr[..., :3], None, protocol="left_crop64",
-                         ssim_kind=ssim_kind)
+    pair = stereo_scores(
+        sr[..., :3], sr[..., 3:], sample.hr[..., :3], sample.hr[..., 3:], ssim_kind=ssim_kind
+    )
+    left = stereo_scores(
+        sr[..., :3], None, sample.hr[..., :3], None, protocol="left_crop64", ssim_kind=ssim_kind
+    )
     mean = means(frame).iloc[0]
     assert mean["images"] == 1
     for metric in ("psnr", "ssim"):
@@ -159,3 +165,22 @@ def test_two_processes_give_the_same_frame_as_one(tmp_path):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(double["rows"]) == strip(single["rows"])
     assert len(single["rows"]) == 14
+
+
+def test_a_protocol_tile_block_drives_the_tiled_forward():
+    # camixer_large's protocol: tile {size, overlap} in LR pixels, as the official test tiles
+    import numpy as np
+    import torch
+
+    from repro.eval.predictor import make_predictor
+    from repro.models import build
+    from repro.models.tiling import tiled_forward
+
+    torch.manual_seed(0)
+    module = build("camixersr", "s", 2, ratio=1.0, mode="deterministic").eval()
+    lr = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    sr = make_predictor("camixersr-s", module, tile={"size": 32, "overlap": 4})(lr)
+    assert sr.shape == (80, 96, 3) and sr.dtype == np.uint8
+    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255)
+    want = tiled_forward(module, x, tile=32, overlap=4).clamp(0, 1).mul(255).round()
+    assert np.array_equal(sr, want[0].permute(1, 2, 0).to(torch.uint8).numpy())

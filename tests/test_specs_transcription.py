@@ -1,9 +1,8 @@
 """Transcription checks for the table specs (repro/tables/specs/*.yaml).
 
 Two kinds of checks, neither of which runs a model:
-- structure: every spec loads with ``yaml.safe_load`` and follows repro/tables/README.md
-  (id == file name, protocol.version, one reported value per column, known statuses with a reason,
-  known model ids and dataset names);
+- structure: every spec passes the schema the code applies (``parse_spec`` and ``check_spec``,
+  as ``python -m repro validate`` runs them), and its source files exist in ../shared;
 - content: numbers transcribed into the specs agree with the text sources in ../shared (the seeds'
   text tables and reported/README.md), and numbers read from the figures agree with the same numbers
   where a text source also prints them.
@@ -14,12 +13,13 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
 
 from repro.paths import REPO_ROOT, shared_root
+from repro.tables.spec import load_spec, table_ids
+from repro.tables.validate import check_spec
 
 SPECS_DIR = REPO_ROOT / "repro" / "tables" / "specs"
 SHARED = shared_root()
@@ -28,78 +28,6 @@ SEED_NAF = "000_0ee2b69ddce39b06.txt"
 SEED_CAM = "001_1de6642b683894fd.txt"
 SEED_ESC = "002_7114223b98fca627.txt"
 
-ALLOWED_MODELS = {
-    None,
-    "bicubic",
-    "camixersr-s",
-    "camixersr-m",
-    "camixersr-b",
-    "camixersr-osr",
-    "esc-fp",
-    "esc-light",
-    "esc",
-    "esc-xl",
-    "esc-real",
-    "nafssr-t",
-    "nafssr-s",
-    "nafssr-b",
-    "nafssr-l",
-}
-ALLOWED_DATASETS = {
-    None,
-    "Set5",
-    "Set14",
-    "B100",
-    "Urban100",
-    "Manga109",
-    "Flickr1024",
-    "KITTI2012",
-    "KITTI2015",
-    "Middlebury",
-    "ODI-SR",
-    "SUN360",
-    "F2K",
-    "Test2K",
-    "Test4K",
-    "Test8K",
-    "RealSR",
-    "DRealSR",
-    "RealSRSet",
-    "RealLQ250",
-}
-ALLOWED_STATUSES = {
-    "TRAINING-ONLY",
-    "NOT-IMPLEMENTED",
-    "NEEDS-GPU",
-    "MISSING-WEIGHTS",
-    "MISSING-DATA",
-}
-ALLOWED_METRICS = {
-    "psnr",
-    "ssim",
-    "psnr_y",
-    "ssim_y",
-    "psnr_rgb",
-    "ssim_rgb",
-    "ws_psnr",
-    "ws_ssim",
-    "lpips",
-    "dists",
-    "niqe",
-    "musiq",
-    "maniqa",
-    "clipiqa",
-    "fid",
-    "params",
-    "flops",
-    "madds",
-    "latency_ms",
-    "latency_ratio",
-    "memory_mb",
-}
-ALLOWED_TASKS = {"classic", "large", "360", "stereo", "real", "complexity"}
-
-SPEC_FILES = sorted(SPECS_DIR.glob("*.yaml"))
 EXPECTED_IDS = {
     "bicubic_classic",
     "camixer_tab1",
@@ -162,72 +90,27 @@ def _close(a, b) -> bool:
 
 # --------------------------------------------------------------------------- structure
 def test_all_expected_specs_exist():
-    assert EXPECTED_IDS <= {p.stem for p in SPEC_FILES}
+    assert EXPECTED_IDS <= set(table_ids())
 
 
-@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.stem)
-def test_spec_structure(path: Path):
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(spec, dict)
-    assert spec["id"] == path.stem and re.fullmatch(r"[a-z0-9_]+", spec["id"])
-    for key in ("title", "paper", "source", "protocol", "tolerance", "columns", "rows"):
-        assert key in spec, f"{path.name} lacks {key}"
-    assert isinstance(spec["protocol"].get("version"), int)
-    assert spec["protocol"].get("task") in ALLOWED_TASKS
-    assert spec["source"].get("note"), "every spec records its transcription caveats"
-    src = spec["source"]
-    if src.get("seed"):
-        assert (SEEDS / src["seed"]).is_file()
-    if src.get("figure"):
-        assert (SHARED / "reported" / "figs" / src["figure"]).is_file()
-
-    for metric, tol in spec["tolerance"].items():
-        assert metric in ALLOWED_METRICS, metric
-        assert isinstance(tol, (int, float)) or re.fullmatch(r"\d+(\.\d+)?%", str(tol)), tol
-
-    ncol = len(spec["columns"])
-    assert ncol > 0
-    keys = set()
-    for c in spec["columns"]:
-        assert c["metric"] in ALLOWED_METRICS, c
-        assert c.get("dataset") in ALLOWED_DATASETS, c
-        key = (c.get("dataset"), c["metric"], c.get("variant"))
-        assert key not in keys, f"duplicate column {key}"
-        keys.add(key)
-
-    ids = set()
-    for r in spec["rows"]:
-        assert r["id"] not in ids, f"duplicate row id {r['id']}"
-        ids.add(r["id"])
-        assert len(r["reported"]) == ncol, (
-            f"row {r['id']}: {len(r['reported'])} values, {ncol} columns"
-        )
-        assert all(
-            v is None
-            or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-            for v in r["reported"]
-        ), r["id"]
-        assert r.get("model") in ALLOWED_MODELS, r["model"]
-        assert isinstance(r.get("scale"), int) and r["scale"] >= 1
-        status = r.get("status")
-        if status is not None:
-            assert status in ALLOWED_STATUSES, status
-            assert r.get("reason"), f"row {r['id']} has status {status} but no reason"
-        if r.get("model") is None:
-            assert not r.get("weights") and not r.get("settings"), r["id"]
-        if (r.get("model") or "").startswith("camixersr") and status is None:
-            assert "ratio" in (r.get("settings") or {}), r["id"]  # gamma is always explicit
-        if (r.get("model") or "").startswith("nafssr"):
-            assert isinstance((r.get("settings") or {}).get("tlsc"), bool), r["id"]  # explicit
-
-
-def test_specs_load_with_project_loader():
-    from repro.tables.spec import load_spec
-
-    for path in SPEC_FILES:
-        load_spec.cache_clear()
-        spec = load_spec(path.stem)
-        assert spec.version == 1
+@pytest.mark.parametrize("table_id", table_ids())
+def test_spec_passes_the_whole_schema(table_id: str):
+    """The schema is the code's own, as `repro validate` runs it: parse_spec checks every key
+    and type, check_spec the registries (models, settings, scales, weights, cards, metrics).
+    Only what ties a spec to ../shared and the transcription policy are checked here."""
+    load_spec.cache_clear()
+    spec = load_spec(table_id)
+    check_spec(spec)
+    assert spec.version == 1 and "task" in spec.protocol
+    if spec.source.seed:
+        assert (SEEDS / spec.source.seed).is_file()
+    if spec.source.figure:
+        assert (SHARED / "reported" / "figs" / spec.source.figure).is_file()
+    for r in spec.rows:
+        if (r.model or "").startswith("camixersr") and r.status is None:
+            assert "ratio" in r.settings, r.id  # gamma is always explicit
+        if (r.model or "").startswith("nafssr"):
+            assert isinstance(r.settings.get("tlsc"), bool), r.id  # explicit
 
 
 # --------------------------------------------------------------------------- explicit spot checks
@@ -616,5 +499,6 @@ def test_bicubic_rows():
     assert cell("bicubic_classic", "bicubic-x2", "psnr", "Set5") == 33.66
     assert cell("bicubic_classic", "bicubic-x2", "ssim", "Set5") == 0.9299
     assert cell("bicubic_classic", "bicubic-x4", "ssim", "B100") == 0.6675
-    assert spec["protocol"]["gray"] == "gray" and spec["protocol"]["crop"] == "scale"
+    protocol = load_spec("bicubic_classic").protocol  # its shared block included
+    assert protocol["gray"] == "gray" and protocol["crop"] == "scale"
     assert "RCAN" in spec["source"]["citation"]

@@ -19,10 +19,14 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-import repro.models.weights as W
+from repro.checksums import sha256_file
 from repro.errors import ChecksumError, MissingWeightsError, WeightsError
 from repro.models import build, get
-from repro.models.registry import WeightsEntry
+from repro.weights import WeightsEntry, converted_path, fetch, fetch_advice, locate, require
+from repro.weights.checkpoint import read_state_dict
+from repro.weights.fetch import pull
+from repro.weights.lock import lock_path, read_lock
+from repro.weights.resolver import _metadata
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -134,7 +138,7 @@ def test_unverified_download_is_refused_and_nothing_is_kept(env, server, ckpt):
     _, base = server
     entry = _entry(base + "/ok.pth")
     with pytest.raises(WeightsError) as info:
-        W.pull(entry)
+        pull(entry)
     msg = str(info.value)
     assert not isinstance(info.value, (ChecksumError, MissingWeightsError))
     assert "\n" not in msg and "not published" in msg
@@ -146,20 +150,20 @@ def test_unverified_download_is_refused_and_nothing_is_kept(env, server, ckpt):
 def test_trusted_download_is_locked_and_every_later_load_verified(env, server, ckpt, monkeypatch):
     _, base = server
     entry = _entry(base + "/ok.pth")
-    target = W.pull(entry, trust=True)
-    assert target == W.converted_path(entry) and target.is_file()
+    target = pull(entry, trust=True)
+    assert target == converted_path(entry) and target.is_file()
     assert _leftovers(env["cache"]) == []
-    lock = json.loads(W.lock_path().read_text())
+    lock = json.loads(lock_path().read_text())
     record = lock["entries"]["tiny-x2"]
     assert record["sha256"] == hashlib.sha256(ckpt).hexdigest()
     assert record["source"] == base + "/ok.pth" and record["basis"] == "trusted"
-    assert record["date"] and record["converted_sha256"] == W.sha256_file(target)
+    assert record["date"] and record["converted_sha256"] == sha256_file(target)
     assert load_file(str(target)).keys() == torch.load(io.BytesIO(ckpt))["params_ema"].keys()
 
-    found = W.locate(entry)
+    found = locate(entry)
     assert (found.path, found.verified, found.origin) == (target, "lock", "converted")
     assert found.source_sha256 == record["sha256"]
-    assert W.pull(entry) == target  # already there: verified, no second download
+    assert pull(entry) == target  # already there: verified, no second download
 
     # a run through load_model says how the weights were verified
     from repro.eval.predictor import load_model
@@ -173,56 +177,56 @@ def test_trusted_download_is_locked_and_every_later_load_verified(env, server, c
 def test_a_converted_file_changed_after_trust_is_refused(env, server):
     _, base = server
     entry = _entry(base + "/ok.pth")
-    target = W.pull(entry, trust=True)
+    target = pull(entry, trust=True)
     state = load_file(str(target))
     name = next(iter(state))
     state[name] = state[name] + 1
-    meta = W._metadata(target)  # same metadata, other values
+    meta = _metadata(target)  # same metadata, other values
     save_file(state, str(target), metadata=meta)
     with pytest.raises(ChecksumError, match="changed since"):
-        W.locate(entry)
+        locate(entry)
     with pytest.raises(ChecksumError, match="changed since") as info:
-        W.pull(entry, trust=True)
+        pull(entry, trust=True)
     assert "repro pull" not in str(info.value)
     # forged metadata: made from another file
     save_file(state, str(target), metadata={**meta, "source_sha256": "0" * 64})
     with pytest.raises(ChecksumError, match="was made from a file with sha256 0000"):
-        W.locate(entry)
+        locate(entry)
 
 
 def test_a_local_copy_changed_after_trust_is_refused(env, server, ckpt):
     _, base = server
     entry = _entry(base + "/ok.pth")
-    W.pull(entry, trust=True)
-    W.converted_path(entry).unlink()
+    pull(entry, trust=True)
+    converted_path(entry).unlink()
     local = env["weights"] / entry.filename
     local.write_bytes(ckpt[:-1] + bytes([ckpt[-1] ^ 1]))
     with pytest.raises(ChecksumError, match="accepted on .* the file changed since"):
-        W.locate(entry)
+        locate(entry)
     local.write_bytes(ckpt)
-    found = W.locate(entry)
+    found = locate(entry)
     assert (found.path, found.verified, found.origin) == (local, "lock", "local")
 
 
 def test_trust_does_not_override_a_changed_download(env, server, ckpt):
     httpd, base = server
     entry = _entry(base + "/ok.pth")
-    W.pull(entry, trust=True)
-    W.converted_path(entry).unlink()
+    pull(entry, trust=True)
+    converted_path(entry).unlink()
     httpd.routes["/ok.pth"] = ("ok", ckpt + b"\0")  # the server now sends another file
     with pytest.raises(ChecksumError, match="accepted on") as info:
-        W.pull(entry, trust=True)
+        pull(entry, trust=True)
     assert "repro pull" not in str(info.value)
-    assert not W.converted_path(entry).exists() and _leftovers(env["cache"]) == []
+    assert not converted_path(entry).exists() and _leftovers(env["cache"]) == []
 
 
 def test_a_published_sha256_needs_no_trust(env, server, ckpt):
     _, base = server
     entry = _entry(base + "/ok.pth", sha256=hashlib.sha256(ckpt).hexdigest())
-    target = W.pull(entry)
-    found = W.locate(entry)
+    target = pull(entry)
+    found = locate(entry)
     assert (found.path, found.verified) == (target, "registry")
-    record = W.read_lock()["tiny-x2"]
+    record = read_lock()["tiny-x2"]
     assert record["basis"] == "registry" and record["converted_sha256"] == found.sha256
 
 
@@ -231,7 +235,7 @@ def test_a_wrong_published_sha256_is_refused_and_nothing_left(env, server, trust
     _, base = server
     entry = _entry(base + "/ok.pth", sha256="0" * 64, sha256_source="a test page")
     with pytest.raises(ChecksumError) as info:
-        W.pull(entry, trust=trust)
+        pull(entry, trust=trust)
     msg = str(info.value)
     assert "expected " + "0" * 64 in msg and "a test page" in msg
     assert "repro pull" not in msg and "REPRO_WEIGHTS" in msg
@@ -246,7 +250,7 @@ def test_failed_downloads_leave_nothing(env, server, route):
     _, base = server
     entry = _entry(base + route)
     with pytest.raises(MissingWeightsError) as info:
-        W.pull(entry, trust=True)
+        pull(entry, trust=True)
     msg = str(info.value)
     assert "repro pull" not in msg  # never the command that just failed
     assert "tiny_x2.pth" in msg and "REPRO_WEIGHTS" in msg and "--weights PATH" in msg
@@ -258,9 +262,9 @@ def test_failed_downloads_leave_nothing(env, server, route):
 @pytest.mark.parametrize("route", ["/ok.pth", "/nolength.pth"])
 def test_downloads_are_bounded(env, server, monkeypatch, route):
     _, base = server
-    monkeypatch.setattr(W, "MAX_DOWNLOAD_BYTES", 1000)
+    monkeypatch.setattr(fetch, "MAX_DOWNLOAD_BYTES", 1000)
     with pytest.raises(MissingWeightsError, match="limit"):
-        W.pull(_entry(base + route), trust=True)
+        pull(_entry(base + route), trust=True)
     assert _files(env["cache"]) == []
 
 
@@ -281,15 +285,15 @@ def test_an_interrupted_download_leaves_nothing(env, monkeypatch):
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(W.urllib.request, "urlopen", lambda url, timeout: Response())
+    monkeypatch.setattr(fetch.urllib.request, "urlopen", lambda url, timeout: Response())
     with pytest.raises(KeyboardInterrupt):
-        W.pull(_entry("http://127.0.0.1:9/x.pth"), trust=True)
+        pull(_entry("http://127.0.0.1:9/x.pth"), trust=True)
     assert _files(env["cache"]) == []
 
 
 def test_only_http_urls_are_fetched(env):
     with pytest.raises(MissingWeightsError, match="not an http"):
-        W.pull(_entry("file:///etc/hostname"), trust=True)
+        pull(_entry("file:///etc/hostname"), trust=True)
     assert _files(env["cache"]) == []
 
 
@@ -299,33 +303,33 @@ def test_only_http_urls_are_fetched(env):
 def test_a_placed_file_without_known_hash_loads_unverified(env, ckpt):
     entry = _entry("http://127.0.0.1:9/never.pth")
     (env["weights"] / entry.filename).write_bytes(ckpt)
-    found = W.locate(entry)
+    found = locate(entry)
     assert (found.verified, found.origin) == ("none", "local")
-    target = W.pull(entry)  # converts the local copy: not a download, so not refused
-    assert W.locate(entry).path == target and W.locate(entry).verified == "none"
-    assert not W.lock_path().exists()  # nothing was trusted
+    target = pull(entry)  # converts the local copy: not a download, so not refused
+    assert locate(entry).path == target and locate(entry).verified == "none"
+    assert not lock_path().exists()  # nothing was trusted
 
 
 def test_a_user_path_is_never_refused_and_says_how_it_was_verified(env, ckpt, tmp_path):
     mine = tmp_path / "mine.pth"
     mine.write_bytes(ckpt)
     entry = _entry("http://127.0.0.1:9/never.pth", sha256=hashlib.sha256(ckpt).hexdigest())
-    assert W.locate(entry, mine).verified == "registry"
+    assert locate(entry, mine).verified == "registry"
     other = _entry("http://127.0.0.1:9/never.pth", sha256="0" * 64)
-    found = W.locate(other, mine)  # the user's own (e.g. fine-tuned) file
+    found = locate(other, mine)  # the user's own (e.g. fine-tuned) file
     assert (found.verified, found.origin) == ("none", "user")
 
 
 def test_advice_of_runs_and_of_pull(env):
     entry = _entry("http://127.0.0.1:9/never.pth")
     with pytest.raises(MissingWeightsError) as info:
-        W.resolve(entry)  # a run: may suggest pull, with the trust flag it will need
+        require(entry)  # a run: may suggest pull, with the trust flag it will need
     assert "python -m repro pull tiny-x2" in str(info.value)
     assert "--trust-unverified" in str(info.value)
     known = dataclasses.replace(entry, sha256="0" * 64)
-    assert "--trust-unverified" not in W.fetch_advice(known)
+    assert "--trust-unverified" not in fetch_advice(known)
     nowhere = dataclasses.replace(entry, urls=())
-    for call in (W.resolve, W.pull):
+    for call in (require, pull):
         with pytest.raises(MissingWeightsError) as info:
             call(nowhere)
         assert "repro pull" not in str(info.value) and "by hand" in str(info.value)
@@ -335,15 +339,15 @@ def test_the_weights_key_hint_names_the_eval_flag(tmp_path):
     path = tmp_path / "two.pth"
     torch.save({"params": {"w": torch.zeros(1)}, "other": {"w": torch.zeros(1)}}, path)
     with pytest.raises(WeightsError, match="--weights-key NAME") as info:
-        W.read_state_dict(path, "params_ema")
+        read_state_dict(path, "params_ema")
     assert "--set" not in str(info.value)
 
 
 def test_a_corrupt_lock_is_reported(env, server):
-    W.lock_path().parent.mkdir(parents=True, exist_ok=True)
-    W.lock_path().write_text("{not json")
+    lock_path().parent.mkdir(parents=True, exist_ok=True)
+    lock_path().write_text("{not json")
     with pytest.raises(WeightsError, match="weights lock"):
-        W.locate(_entry(server[1] + "/ok.pth"))
+        locate(_entry(server[1] + "/ok.pth"))
 
 
 def test_registry_hashes_name_their_source():
@@ -356,3 +360,50 @@ def test_registry_hashes_name_their_source():
         assert bool(e.sha256) == bool(e.sha256_source), e.id
         if e.sha256:
             assert len(e.sha256) == 64 and int(e.sha256, 16) >= 0
+
+
+# ----------------------------------------------------------------------------- metric files
+
+
+def _metric_entry(filename: str, **kw) -> WeightsEntry:
+    return WeightsEntry.metric_file("a-metric-file", filename, "a test file", **kw)
+
+
+def test_metric_files_are_found_in_order_and_checked_by_name_prefix(env, tmp_path, monkeypatch):
+    from repro.errors import NotRun, NotRunCode
+    from repro.weights import check_found, resolver
+
+    monkeypatch.setattr(resolver, "torch_hub_dir", lambda: tmp_path / "hub")
+    body = b"metric weights"
+    name = f"net-{hashlib.sha256(body).hexdigest()[:8]}.pth"
+    entry = _metric_entry(name, subdir="pyiqa", cache="torch")
+    with pytest.raises(NotRun) as info:
+        check_found([entry], "weights for 'x'")
+    assert info.value.code == NotRunCode.MISSING_WEIGHTS and name in info.value.detail
+    assert str(tmp_path) not in info.value.detail  # NOT-RUN cells read the same everywhere
+    with pytest.raises(MissingWeightsError, match="looked in .*hub") as info:
+        require(entry)
+    hub = tmp_path / "hub" / "checkpoints" / name
+    hub.parent.mkdir(parents=True)
+    hub.write_bytes(body)
+    assert require(entry) == hub and locate(entry).verified == "name"
+    check_found([entry])  # found: raises nothing
+    placed = env["weights"] / "pyiqa" / name  # searched before torch's cache
+    placed.parent.mkdir()
+    placed.write_bytes(b"other bytes")
+    assert resolver.find(entry) == placed  # found is not verified ...
+    with pytest.raises(ChecksumError, match="prefix in its name") as info:
+        require(entry)  # ... reading it is
+    assert isinstance(info.value, WeightsError)
+    placed.write_bytes(body)  # a changed file is hashed again
+    assert require(entry) == placed
+
+
+def test_a_hugging_face_repository_is_a_snapshot_folder(env):
+    entry = _metric_entry("org/net", cache="hf")
+    snaps = env["weights"] / "hf" / "models--org--net" / "snapshots"
+    snaps.mkdir(parents=True)
+    with pytest.raises(MissingWeightsError, match="Hugging Face cache"):
+        require(entry)  # an empty snapshots folder holds nothing
+    (snaps / ("0" * 40)).mkdir()
+    assert require(entry) == snaps.parent

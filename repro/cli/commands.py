@@ -223,7 +223,7 @@ def cmd_report(args) -> int:
 def cmd_pull(args) -> int:
     from repro.eval.predictor import find_weights_entry, weights_table
     from repro.models import get
-    from repro.models.weights import pull
+    from repro.weights.fetch import pull
 
     entry = None
     if args.model in weights_table():
@@ -248,7 +248,7 @@ def cmd_verify(args) -> int:
     from repro.data.loaders import open_dataset, require_in_data_root
 
     card = get_card(args.dataset)
-    scale = args.scale if args.scale is not None else (card.scales[0] if card.scales else 1)
+    scale = args.scale if args.scale is not None else card.scales[0]
     require_in_data_root(args.data_root, [card.name])
     data = open_dataset(card.name, scale, data_root=args.data_root)
     for name in data.names:

@@ -93,7 +93,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON document")
 
     s = add("validate", "check a table spec and say which data and weights are missing")
-    s.add_argument("table")
+    s.add_argument("table", help="table id, or the path of a spec file (e.g. a new table's)")
     s.add_argument("--data-root", help="local folder holding the datasets")
     s.add_argument("--json", action="store_true")
 

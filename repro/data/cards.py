@@ -1,231 +1,294 @@
-"""Dataset cards: the YAML files in ``datasets/`` that say where a set lives and how to read it."""
+"""Dataset cards: the YAML files in ``datasets/`` that say where a set lives and how to read it.
+
+Each card is parsed into the dataclasses of :mod:`repro.data.schema` when it is loaded; an
+unknown key, a wrong type or a value out of range is a one-line :class:`SpecError` naming the
+file and the key (:mod:`repro.data.fields`). ``datasets/README.md`` documents exactly these keys.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
-import yaml
-
+from repro.data.fields import Fields, is_count, is_text, join, one_of
+from repro.data.schema import (
+    CHANNELS,
+    LR_BOUNDARIES,
+    LR_MAKERS,
+    REPO_TYPES,
+    TASKS,
+    Archive,
+    Card,
+    CardProtocol,
+    HubSource,
+    Layout,
+    ParquetSource,
+    Subset,
+)
 from repro.errors import SpecError, UnknownNameError, did_you_mean
-from repro.paths import cards_dir
+from repro.paths import REPO_ROOT, cards_dir
 
-TASKS = ("classic", "stereo", "360", "large", "real")
+_README = "datasets/README.md"
+# block -> (every key it may hold, the required ones); datasets/README.md documents exactly these
+KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "": (
+        ("name", "task", "description", "notes", "scales", "images", "exclude", "protocol",
+         "local_dirs", "layouts", "source", "sha256", "subsets"),
+        ("name", "task", "description", "scales", "protocol", "layouts"),
+    ),
+    "protocol": (("channel", "crop", "lr_boundary", "lr_maker"), ("channel", "crop")),
+    "layouts[]": (("name", "hr", "lr", "views", "parquet"), ("name",)),
+    "layouts[].parquet": (("files", "name", "hr", "lr"), ()),
+    "source": (("hub", "archive", "note"), ()),
+    "source.hub": (("repo", "repo_type", "revision", "subdir", "allow_patterns"), ("repo",)),
+    "source.archive": (("url", "sha256"), ("url",)),
+    "subsets.*": (("images", "note"), ("images", "note")),
+}  # fmt: skip
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the Hub shows
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 # card names become cache folder names (<repro-cache>/datasets/<name>/...): keep them plain
 _CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    hr: str | None  # template with {name}, {scale}, {view}
-    lr: str | None
-    views: tuple[str, ...] = ()  # stereo: ("0", "1") or ("L", "R"); empty for single images
-    # Hub parquet tables: {files, name, hr, lr}; hr/lr name a column, or map view -> column
-    parquet: dict | None = None
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
 
 
-@dataclass(frozen=True)
-class HubSource:
-    repo: str
-    revision: str | None
-    repo_type: str = "dataset"
-    subdir: str = ""
-    allow_patterns: tuple[str, ...] = ()
+def _is_crop(value: object) -> bool:
+    return value == "scale" or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    )
 
 
-@dataclass(frozen=True)
-class Card:
-    name: str
-    task: str
-    description: str
-    scales: tuple[int, ...]
-    protocol: dict
-    local_dirs: tuple[str, ...]
-    layouts: tuple[Layout, ...]
-    hub: HubSource | None
-    source_note: str
-    archive: dict | None
-    sha256: dict[str, str] = field(default_factory=dict)
-    subsets: dict[str, dict] = field(default_factory=dict)
-    images: int | None = None  # size of the full set, where known
-    path: Path | None = None
-    exclude: dict[str, str] = field(default_factory=dict)  # image name -> why the papers skip it
-
-    @property
-    def stereo(self) -> bool:
-        return self.task == "stereo"
-
-    def source_hint(self) -> str:
-        """One phrase saying where the set can be obtained."""
-        if self.hub and self.hub.revision:
-            return f"Hub dataset {self.hub.repo}@{self.hub.revision[:8]}"
-        if self.archive and self.archive.get("url"):
-            return f"the official archive {self.archive['url']}"
-        return self.source_note or "no public source is known"
+def _matches(pattern: re.Pattern):
+    return lambda value: isinstance(value, str) and bool(pattern.match(value))
 
 
-# key -> (expected type, what to write) for the optional keys whose type the code relies on
-_TYPED_KEYS = {
-    "scales": (list, "a list of whole numbers, e.g. [2, 3, 4]"),
-    "sha256": (dict, "a mapping of relative file path -> sha256"),
-    "exclude": (dict, "a mapping of image name -> why it is dropped"),
-    "subsets": (dict, "a mapping"),
-    "protocol": (dict, "a mapping"),
-    "source": (dict, "a mapping (hub, archive, note)"),
-    "images": (int, "a whole number (images in the full set)"),
-    "local_dirs": (list, "a list of folder names"),
-    "layouts": (list, "a list of layouts"),
-}
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
-def _parse(path: Path) -> Card:
+def _choices(choices: tuple[str, ...]) -> str:
+    return "one of " + ", ".join(choices)
+
+
+def _label(path: Path) -> str:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"dataset card {path} is not valid UTF-8 YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"dataset card {path} must be a mapping")
-    for key, (kind, what) in _TYPED_KEYS.items():
-        value = raw.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise SpecError(f"dataset card {path}: '{key}' must be {what}, got {value!r}")
-    if not all(
-        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in raw.get("scales") or ()
-    ):
-        raise SpecError(f"dataset card {path}: 'scales' must be whole numbers, got {raw['scales']}")
-    hub = (raw.get("source") or {}).get("hub")
-    if hub is not None and not (isinstance(hub, dict) and isinstance(hub.get("repo"), str)):
-        raise SpecError(f"dataset card {path}: source.hub must be a mapping with a 'repo' id")
-    try:
-        return _parse_fields(path, raw)
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise SpecError(
-            f"dataset card {path} is malformed ({type(exc).__name__}: {exc}); see "
-            "datasets/README.md"
-        ) from None
+        shown = path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:  # a cards folder elsewhere (REPRO_CARDS)
+        shown = str(path)
+    return f"dataset card {shown}"
 
 
-def _parse_fields(path: Path, raw: dict) -> Card:
-    def need(key):
-        if key not in raw:
-            raise SpecError(f"dataset card {path} lacks '{key}'; see datasets/README.md")
-        return raw[key]
-
-    name = need("name")
+def load_card(path: Path) -> Card:
+    """Parse and check one card file; SpecError (one line, naming file and key) if it is bad."""
+    f = Fields(_label(path), _README)
+    raw = f.block(f.load(path), "", *KEYS[""])
+    name = f.get(raw, "", "name", is_text, "text")
     if name != path.stem:
-        raise SpecError(f"dataset card {path}: name '{name}' differs from the file name")
-    if not _CARD_NAME.match(str(name)):
-        raise SpecError(
-            f"dataset card {path}: name {name!r} must be letters, digits, '.', '_' or '-'"
+        raise f.expected("name", f"the file name {path.stem!r}", name)
+    if not _CARD_NAME.match(name):
+        raise f.expected("name", "letters, digits, '.', '_' or '-'", name)
+    task = f.get(raw, "", "task", one_of(tuple(TASKS)), _choices(tuple(TASKS)))
+    dirs = f.items(raw, "", "local_dirs", is_text, "a folder name") or (name,)
+    local_dirs = tuple(f.relative(join("local_dirs", i), d) for i, d in enumerate(dirs))
+    if local_dirs[0] != name:  # missing-data advice tells users to make <data root>/<name>
+        raise f.expected(
+            "local_dirs", f"a list that starts with the card name {name!r}", list(dirs)
         )
-    task = need("task")
-    if task not in TASKS:
-        raise SpecError(f"dataset card {path}: task '{task}' not one of {TASKS}")
-    layouts = []
-    for item in need("layouts") or []:
-        if not isinstance(item, dict) or not (item.get("hr") or item.get("lr")):
-            raise SpecError(f"dataset card {path}: each layout is a mapping with 'hr' and/or 'lr'")
-        views = tuple(str(v) for v in item.get("views", ()) or ())
-        for view in views:
-            _inside(path, "view", view, plain=True)
-        for key in ("hr", "lr"):
-            if item.get(key):
-                _template(path, f"layout {item.get('name', 'default')} {key}", item[key])
-        if item.get("parquet"):
-            _inside(path, "parquet files", item["parquet"].get("files", "**/*.parquet"))
-        layouts.append(
-            Layout(
-                item.get("name", "default"),
-                item.get("hr"),
-                item.get("lr"),
-                views,
-                item.get("parquet"),
-            )
-        )
-    local_dirs = tuple(str(d) for d in raw.get("local_dirs") or (name,))
-    for folder in local_dirs:
-        _inside(path, "local_dirs entry", folder)
-    src = raw.get("source") or {}
-    hub = None
-    if src.get("hub"):
-        h = src["hub"]
-        rev = h.get("revision")
-        if rev is not None and not _COMMIT.match(str(rev)):
-            raise SpecError(
-                f"dataset card {path}: hub revision must be a commit hash (40 hex, or the 7+ "
-                f"hex abbreviation the Hub shows), got {rev}; branch names are not pins"
-            )
-        hub = HubSource(
-            repo=h["repo"],
-            revision=rev,
-            repo_type=h.get("repo_type", "dataset"),
-            subdir=_inside(path, "hub subdir", h.get("subdir", "") or "", empty=True),
-            allow_patterns=tuple(h.get("allow_patterns") or ()),
-        )
+    source = raw.get("source")
+    source = f.block({} if source is None else source, "source", *KEYS["source"])
+    note = f.get(source, "source", "note", _is_str, "text", "")
+    layouts = f.items(raw, "", "layouts", lambda v: True, "a layout", nonempty=True)
+    sha256 = f.mapping(raw, "", "sha256", _matches(_SHA256), "64 hex digits", keys="file path")
     return Card(
         name=name,
         task=task,
-        description=raw.get("description", ""),
-        scales=tuple(int(s) for s in raw.get("scales") or ()),
-        protocol=dict(raw.get("protocol") or {}),
+        description=f.get(raw, "", "description", is_text, "text"),
+        scales=f.items(raw, "", "scales", is_count, "a whole number > 0", nonempty=True),
+        protocol=_protocol(f, raw["protocol"], task),
         local_dirs=local_dirs,
-        layouts=tuple(layouts),
-        hub=hub,
-        source_note=src.get("note", "") or "",
-        archive=src.get("archive"),
-        sha256=dict(raw.get("sha256") or {}),
-        subsets=dict(raw.get("subsets") or {}),
-        images=raw.get("images"),
+        layouts=tuple(_layout(f, item, f"layouts[{i}]", task) for i, item in enumerate(layouts)),
+        hub=_hub(f, source.get("hub"), note),
+        source_note=note,
+        archive=_archive(f, source.get("archive")),
         path=path,
-        exclude={str(k): str(v) for k, v in (raw.get("exclude") or {}).items()},
+        sha256={f.relative(join("sha256", rel), rel): digest for rel, digest in sha256.items()},
+        subsets=_subsets(f, raw, local_dirs),
+        images=f.get(raw, "", "images", is_count, "a whole number > 0 (images in the full set)"),
+        exclude=f.mapping(
+            raw, "", "exclude", is_text, "text saying why it is dropped", keys="image name"
+        ),
+        notes=f.get(raw, "", "notes", _is_str, "text", ""),
     )
 
 
-def _inside(path: Path, what: str, value, *, plain: bool = False, empty: bool = False) -> str:
-    """Refuse a card path that could reach outside its folder: '..', absolute, NUL, drive."""
-    text = str(value)
-    parts = PurePosixPath(text.replace("\\", "/")).parts
-    bad = (
-        (not text and not empty)
-        or "\0" in text
-        or text.startswith(("/", "\\", "~"))
-        or bool(PureWindowsPath(text).drive)
-        or ".." in parts
-        or (plain and len(parts) != 1)
+def _protocol(f: Fields, raw: object, task: str) -> CardProtocol:
+    w = "protocol"
+    raw = f.block(raw, w, *KEYS["protocol"])
+    protocol = CardProtocol(
+        channel=f.get(raw, w, "channel", one_of(CHANNELS), _choices(CHANNELS)),
+        crop=f.get(raw, w, "crop", _is_crop, "'scale' or a whole number >= 0"),
+        lr_boundary=f.get(raw, w, "lr_boundary", one_of(LR_BOUNDARIES), _choices(LR_BOUNDARIES)),
+        lr_maker=f.get(raw, w, "lr_maker", one_of(LR_MAKERS), _choices(LR_MAKERS)),
     )
-    if bad:
-        kind = "a plain name" if plain else "a relative path inside the dataset folder"
-        raise SpecError(
-            f"dataset card {path}: {what} {text!r} must be {kind} (no '..', no absolute path)"
+    facts = TASKS[task]
+    scoring = (protocol.channel, protocol.crop)
+    if facts.channel is not None and scoring != (facts.channel, facts.crop):
+        raise f.error(
+            f"key 'protocol': every {task} set is scored with channel {facts.channel}, crop "
+            f"{facts.crop}; got channel {protocol.channel}, crop {protocol.crop}"
         )
-    return text
+    if (protocol.lr_maker or LR_MAKERS[0]) != facts.lr_maker:
+        raise f.expected(
+            "protocol.lr_maker", f"{facts.lr_maker} for a {task} set", protocol.lr_maker
+        )
+    return protocol
 
 
-def _template(path: Path, what: str, template) -> str:
-    text = _inside(path, what, template)
+def _template(f: Fields, key: str, value: object, views: tuple[str, ...]) -> str:
+    text = f.relative(key, value)
     if text.count("{name}") != 1:
-        raise SpecError(f"dataset card {path}: {what} {text!r} must hold {{name}} exactly once")
+        raise f.expected(key, "a template holding {name} exactly once", text)
+    if ("{view}" in text) != bool(views):
+        raise f.expected(key, "a template holding {view} if and only if the layout has views", text)
     return text
 
 
+def _layout(f: Fields, raw: object, where: str, task: str) -> Layout:
+    raw = f.block(raw, where, *KEYS["layouts[]"])
+    names = f.items(raw, where, "views", is_text, "a quoted name, e.g. '0'")
+    key = join(where, "views")
+    views = tuple(f.relative(join(key, i), v, plain=True) for i, v in enumerate(names))
+    if len(views) != TASKS[task].views:
+        raise f.expected(key, f"{TASKS[task].views} views for a {task} set", list(views))
+    templates = {
+        kind: _template(f, join(where, kind), raw[kind], views)
+        for kind in ("hr", "lr")
+        if raw.get(kind) is not None
+    }
+    if not templates:
+        raise f.error(f"key '{where}' must hold 'hr' and/or 'lr' (see {_README})")
+    return Layout(
+        name=f.get(raw, where, "name", is_text, "text"),
+        hr=templates.get("hr"),
+        lr=templates.get("lr"),
+        views=views,
+        parquet=_parquet(f, raw.get("parquet"), join(where, "parquet"), templates, views),
+    )
+
+
+def _parquet(
+    f: Fields, raw: object, where: str, templates: dict, views: tuple[str, ...]
+) -> ParquetSource | None:
+    if raw is None:
+        return None
+    raw = f.block(raw, where, *KEYS["layouts[].parquet"])
+    columns = {}
+    for kind in ("hr", "lr"):
+        if raw.get(kind) is None:
+            continue
+        key = join(where, kind)
+        if kind not in templates:
+            raise f.expected(key, f"absent: the layout has no '{kind}' to write to", raw[kind])
+        if views:  # the views of a pair come from columns of the same row
+            per_view = raw[kind]
+            if not isinstance(per_view, dict) or set(per_view) != set(views):
+                raise f.expected(key, f"a mapping of each view {list(views)} to a column", per_view)
+            columns[kind] = f.mapping(raw, where, kind, is_text, "a column name", keys="view")
+        else:
+            columns[kind] = {"": f.get(raw, where, kind, is_text, "a column name")}
+    if not columns:
+        raise f.error(f"key '{where}' must name an 'hr' and/or 'lr' column")
+    return ParquetSource(
+        files=f.relative(
+            join(where, "files"), f.get(raw, where, "files", _is_str, "a glob", "**/*.parquet")
+        ),
+        name=f.get(raw, where, "name", is_text, "a column name"),
+        columns=columns,
+    )
+
+
+def _hub(f: Fields, raw: object, note: str) -> HubSource | None:
+    if raw is None:
+        return None
+    w = "source.hub"
+    raw = f.block(raw, w, *KEYS["source.hub"])
+    revision = f.get(
+        raw,
+        w,
+        "revision",
+        _matches(_COMMIT),
+        "a quoted commit hash (40 hex, or the 7+ hex abbreviation the Hub shows); branch names "
+        "are not pins",
+    )
+    if revision is None and "revision not pinned" not in note:
+        raise f.error("key 'source.note' must say 'revision not pinned' and why")
+    if revision is not None and len(revision) < 40 and "abbreviated" not in note:
+        raise f.error("key 'source.note' must say why the Hub revision is abbreviated")
+    return HubSource(
+        repo=f.get(raw, w, "repo", _matches(_REPO_ID), "a Hub repo id, owner/name"),
+        revision=revision,
+        repo_type=f.get(raw, w, "repo_type", one_of(REPO_TYPES), _choices(REPO_TYPES), "dataset"),
+        subdir=f.relative(
+            join(w, "subdir"), f.get(raw, w, "subdir", _is_str, "text", ""), empty=True
+        ),
+        allow_patterns=f.items(raw, w, "allow_patterns", is_text, "a file pattern"),
+    )
+
+
+def _archive(f: Fields, raw: object) -> Archive | None:
+    if raw is None:
+        return None
+    raw = f.block(raw, "source.archive", *KEYS["source.archive"])
+    return Archive(
+        url=f.get(raw, "source.archive", "url", _is_url, "an http(s) URL"),
+        sha256=f.get(raw, "source.archive", "sha256", _matches(_SHA256), "64 hex digits or null"),
+    )
+
+
+def _subsets(f: Fields, raw: dict, local_dirs: tuple[str, ...]) -> dict[str, Subset]:
+    subsets = {}
+    given = f.mapping(raw, "", "subsets", lambda v: True, "a subset", keys="folder name")
+    for name, sub in given.items():
+        where = join("subsets", name)
+        if name not in local_dirs:
+            raise f.error(f"key '{where}' names no folder of local_dirs {list(local_dirs)}")
+        sub = f.block(sub, where, *KEYS["subsets.*"])
+        subsets[name] = Subset(
+            images=f.get(sub, where, "images", is_count, "a whole number > 0"),
+            note=f.get(sub, where, "note", is_text, "text"),
+        )
+    return subsets
+
+
+# -- the registry --------------------------------------------------------------------------------
 @lru_cache(maxsize=4)
 def _all_cards_cached(folder: str, stamp: tuple) -> dict[str, Card]:
-    cards = {}
-    for path in sorted(Path(folder).glob("*.yaml")):
-        card = _parse(path)
-        cards[card.name] = card
-    return cards
+    return {card.name: card for card in map(load_card, sorted(Path(folder).glob("*.yaml")))}
 
 
 def all_cards() -> dict[str, Card]:
-    """Every card in ``datasets/`` (or REPRO_CARDS); re-read when a card file changes."""
+    """Every card in ``datasets/`` (or REPRO_CARDS); re-read when a card file changes.
+
+    The first card that does not load raises its SpecError: a bad card is never skipped.
+    """
     folder = cards_dir()
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
     return _all_cards_cached(str(folder), stamp)
+
+
+def validate_all() -> list[str]:
+    """One line per card of the cards folder that does not load; empty when all are good."""
+    problems = []
+    for path in sorted(cards_dir().glob("*.yaml")):
+        try:
+            load_card(path)
+        except SpecError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def get_card(name: str) -> Card:

@@ -6,7 +6,7 @@ Model outputs are clamped to [0, 1] and rounded to uint8 before any metric, as t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -14,42 +14,32 @@ import torch
 from repro.errors import MissingWeightsError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
-from repro.models.registry import WeightsEntry
-from repro.models.weights import load_strict, locate, read_state_dict
-
-
-@dataclass
-class Predictor:
-    model_id: str
-    scale: int
-    predict: Callable[[np.ndarray], np.ndarray]
-    module: torch.nn.Module
-    provenance: dict = field(default_factory=dict)
+from repro.models.info import ModelInfo
+from repro.models.tiling import tiled_forward
+from repro.weights import WeightsEntry, locate
+from repro.weights.checkpoint import load_strict, read_state_dict
 
 
 def weights_table() -> dict[str, WeightsEntry]:
-    """Every released checkpoint by id: the families' ``WEIGHTS`` dicts and defaults."""
-    import importlib
-
-    table: dict[str, WeightsEntry] = {}
-    for info in registry.all_models().values():
-        table.update({w.id: w for w in info.weights.values()})
-        table.update(getattr(importlib.import_module(info.build.__module__), "WEIGHTS", {}))
-    return table
+    """Every released checkpoint by id: the families' catalogues."""
+    return {
+        entry.id: entry
+        for info in registry.all_models().values()
+        for entry in info.catalogue.values()
+    }
 
 
-def find_weights_entry(
-    info: registry.ModelInfo, scale: int, weights_id: str | None
-) -> WeightsEntry | None:
-    """The registry entry for a model at a scale, or the named alternative checkpoint."""
+def find_weights_entry(info: ModelInfo, scale: int, weights_id: str | None) -> WeightsEntry | None:
+    """The registry entry for a model at a scale, or the named alternative checkpoint of its
+    family."""
     if weights_id is None:
         return info.weights.get(scale)
-    table = weights_table()
-    if weights_id not in table:
+    if weights_id not in info.catalogue:
         raise WeightsError(
-            f"unknown weights '{weights_id}' for {info.id}; known: {sorted(table) or 'none'}"
+            f"unknown weights '{weights_id}' for {info.id}; "
+            f"known: {sorted(info.catalogue) or 'none'}"
         )
-    return table[weights_id]
+    return info.catalogue[weights_id]
 
 
 def load_model(
@@ -93,21 +83,23 @@ def load_model(
 
 
 def make_predictor(
-    module: torch.nn.Module, *, device: str = "cpu", tile: dict | None = None
+    model_id: str, module: torch.nn.Module, *, device: str = "cpu", tile: dict | None = None
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels."""
-    if hasattr(module, "predict_uint8"):
-        return module.predict_uint8
+    """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels.
+
+    A model that works on the uint8 image itself (``ModelInfo.predict_uint8``) is used as is.
+    """
+    info = registry.get(model_id)
+    if info.predict_uint8 is not None:
+        return partial(info.predict_uint8, module)
 
     def predict(lr: np.ndarray) -> np.ndarray:
         x = lr if lr.shape[2] in (3, 6) else to_rgb3(lr)
         t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float().div(255)
         t = t.to(device)
         with torch.inference_mode():
-            if tile:
-                from repro.models.tiling import tiled_forward
-
-                out = tiled_forward(module, t, **tile)
+            if tile:  # the protocol's block: {size: LR tile side, overlap: LR pixels}
+                out = tiled_forward(module, t, tile=int(tile["size"]), overlap=tile.get("overlap"))
             else:
                 out = module(t)
         out = out.clamp(0, 1).mul(255).round().to(torch.uint8)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro.data.cards import Card
-from repro.data.loaders import Dataset
+from repro.data.dataset import Dataset
+from repro.data.schema import Card
 from repro.errors import ReproError
 from repro.eval.runner import Job, finite_mean
 from repro.imageio import is_image_file, read_image
@@ -42,7 +42,7 @@ def dataset_job(
 ) -> Job:
     """A job scoring ``model`` on a dataset with its card's protocol (channel/crop overridable)."""
     card = data.card
-    protocol = {**card.protocol}
+    protocol = card.protocol.as_dict()
     if channel:
         protocol["channel"] = channel
     if crop is None:

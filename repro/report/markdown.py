@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 from repro.metrics import get_metric
@@ -92,7 +93,7 @@ def table_markdown(
     *,
     partial: bool = False,
 ) -> str:
-    src = spec.source
+    src = asdict(spec.source)
     source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
     counts = status_counts(cells)
     banner = (

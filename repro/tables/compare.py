@@ -48,7 +48,10 @@ class Cell:
 
     @classmethod
     def from_dict(cls, d: dict) -> Cell:
-        """A saved cell; an unknown status or code raises ValueError."""
+        """A saved cell; a cell that is not a mapping raises TypeError, an unknown status or
+        code ValueError."""
+        if not isinstance(d, dict):
+            raise TypeError(f"a cell must be a mapping, got {type(d).__name__}")
         code = d.get("code")
         return cls(
             **{**d, "status": CellStatus(d["status"]), "code": NotRunCode(code) if code else None}

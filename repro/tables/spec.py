@@ -1,4 +1,11 @@
-"""Table specs: one YAML per paper table (see repro/tables/README.md for the schema)."""
+"""Table specs: one YAML per paper table, read into typed dataclasses (schema: README.md).
+
+Every key is checked when a spec is read: an unknown key, a missing one or a value of the wrong
+type is a one-line :class:`~repro.errors.SpecError` naming the file, the key and what was
+expected (the protocol block: :mod:`repro.tables.protocol`). The facts that need the registries
+(models, datasets, metrics, weights) are checked by :func:`repro.tables.validate.check_spec`, so
+that reading a spec imports no model code.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,23 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from repro.errors import SpecError, UnknownNameError, did_you_mean
+from repro.data.fields import Fields, is_text, join
+from repro.errors import SPEC_CODES, NotRunCode, UnknownNameError, did_you_mean
+from repro.eval.scoring import STEREO_VARIANTS
+from repro.tables.protocol import (
+    COUNT,
+    README,
+    TEXT,
+    choices,
+    is_number,
+    read_yaml,
+    resolve_protocol,
+    typed,
+)
 
 SPECS_DIR = Path(__file__).parent / "specs"
-FIXED_STATUSES = (
-    "TRAINING-ONLY",
-    "NOT-IMPLEMENTED",
-    "NEEDS-GPU",
-    "MISSING-WEIGHTS",
-    "MISSING-DATA",
-)
-DATASET_FREE = {"params", "flops", "madds", "latency_ms", "latency_ratio", "memory_mb", "macs"}
+_ID = re.compile(r"[a-z0-9_]+")
+_PERCENT = re.compile(r"\d+(\.\d+)?%")
 
 
 def column_key(dataset: str | None, metric: str, variant: str | None = None) -> str:
@@ -31,7 +42,7 @@ def column_key(dataset: str | None, metric: str, variant: str | None = None) -> 
 class Column:
     metric: str
     dataset: str | None = None
-    variant: str | None = None  # e.g. a stereo protocol (pair_mean, left_crop64) or a device
+    variant: str | None = None  # a stereo protocol (pair_mean, left_crop64) or a latency block
 
     @property
     def key(self) -> str:
@@ -51,7 +62,7 @@ class Row:
     scale: int
     settings: dict
     weights: str | None
-    status: str | None
+    status: NotRunCode | None  # one of SPEC_CODES: a cell the suite knows it cannot run
     reason: str | None
     reported: tuple
     source_row: str | None = None
@@ -69,18 +80,35 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where the reported numbers come from (field order is the order reports print them)."""
+
+    seed: str | None = None  # a file in <shared>/seeds
+    table: str | None = None
+    figure: str | None = None  # a file in <shared>/reported/figs
+    citation: str | None = None
+    read_in: str | None = None
+    note: str | None = None  # transcription caveats
+
+
+@dataclass(frozen=True)
 class TableSpec:
     id: str
     title: str
     paper: str
-    source: dict
-    protocol: dict
-    tolerance: dict
+    source: Source
+    protocol: dict  # resolved: includes expanded; passed as is to metrics and recorded
+    tolerance: dict  # metric -> absolute number, or "x%" of the reported value
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     path: Path | None = None
-    extra: dict = field(default_factory=dict)
     claims: tuple[Claim, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)  # free text, read by no code
+
+    @property
+    def label(self) -> str:
+        """How messages name the spec: 'table spec camixer_tab3.yaml'."""
+        return f"table spec {_label(self.path) if self.path else self.id}"
 
     @property
     def version(self) -> int:
@@ -106,97 +134,168 @@ class TableSpec:
         return float(tol)
 
 
-def _parse(path: Path) -> TableSpec:
+# --------------------------------------------------------------------------- parsing
+def _is_reported(value: object) -> bool:
+    return value is None or is_number(value)
+
+
+def _is_setting(value: object) -> bool:
+    return isinstance(value, (str, int, float))  # bool is an int
+
+
+_MAPPING = (lambda value: isinstance(value, dict), "a mapping")
+
+
+def _is_tolerance(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(_PERCENT.fullmatch(value))
+    return is_number(value) and value >= 0
+
+
+_TOP_KEYS = (
+    *("id", "title", "paper", "source", "protocol", "tolerance", "columns", "rows"),
+    *("claims", "notes"),
+)
+_SOURCE_KEYS = ("seed", "table", "figure", "citation", "read_in", "note")
+_ROW_KEYS = (
+    *("id", "label", "model", "scale", "settings", "weights", "status", "reason"),
+    *("source_row", "reported"),
+)
+_CLAIM_KEYS = ("id", "text", "better", "than", "column")
+
+
+def _label(path: Path) -> str:
+    """A spec's name in messages: relative to the specs folder when it lies there."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"table spec {path} is not valid YAML: {exc}") from None
-    where = f"table spec {path.name}"
-    if not isinstance(raw, dict):
-        raise SpecError(f"{where} must be a mapping")
-    for key in ("id", "title", "protocol", "columns", "rows"):
-        if key not in raw:
-            raise SpecError(f"{where} lacks '{key}'; see repro/tables/README.md")
-    if raw["id"] != path.stem or not re.fullmatch(r"[a-z0-9_]+", raw["id"]):
-        raise SpecError(f"{where}: id '{raw['id']}' must equal the file name, [a-z0-9_]")
-    if "version" not in (raw["protocol"] or {}):
-        raise SpecError(f"{where}: protocol.version is required")
-    columns = tuple(
-        Column(metric=c["metric"], dataset=c.get("dataset"), variant=c.get("variant"))
-        for c in raw["columns"]
-    )
-    rows, seen = [], set()
-    for r in raw["rows"]:
-        rid = str(r.get("id"))
-        if rid in seen:
-            raise SpecError(f"{where}: row id '{rid}' appears twice")
-        seen.add(rid)
-        reported = tuple(r.get("reported") or ())
+        return str(path.resolve().relative_to(SPECS_DIR.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _name(item: object, key: str, i: int) -> str:
+    """``rows[bicubic-x2]`` where the item has an id, else ``rows[3]``."""
+    rid = item.get("id") if isinstance(item, dict) else None
+    return f"{key}[{rid}]" if is_text(rid) else join(key, i)
+
+
+def _columns(f: Fields, raw: dict, protocol: dict) -> tuple[Column, ...]:
+    latency = protocol.get("latency") or {}
+    variants = (*STEREO_VARIANTS, *(k for k, v in latency.items() if isinstance(v, dict)))
+    columns: list[Column] = []
+    for i, item in enumerate(f.items(raw, "", "columns", *_MAPPING, nonempty=True)):
+        w = join("columns", i)
+        c = f.block(item, w, ("metric", "dataset", "variant"), ("metric",))
+        col = Column(
+            metric=f.get(c, w, "metric", *TEXT),
+            dataset=f.get(c, w, "dataset", *TEXT),
+            variant=f.get(c, w, "variant", *choices(variants)),
+        )
+        if col in columns:
+            raise f.error(f"column {col.key} appears twice")
+        columns.append(col)
+    return tuple(columns)
+
+
+def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
+    rows: list[Row] = []
+    for i, item in enumerate(f.items(raw, "", "rows", *_MAPPING, nonempty=True)):
+        w = _name(item, "rows", i)
+        r = f.block(item, w, _ROW_KEYS, ("id", "scale", "reported"))
+        rid = f.get(r, w, "id", *TEXT)
+        status = f.get(r, w, "status", *choices(map(str, SPEC_CODES)))
+        reason = f.get(r, w, "reason", *TEXT)
+        reported = f.items(r, w, "reported", _is_reported, "a number or null")
+        if any(row.id == rid for row in rows):
+            raise f.error(f"row id '{rid}' appears twice")
         if len(reported) != len(columns):
-            raise SpecError(
-                f"{where}: row '{rid}' has {len(reported)} reported values for "
-                f"{len(columns)} columns"
-            )
-        status = r.get("status")
-        if status is not None and status not in FIXED_STATUSES:
-            raise SpecError(f"{where}: row '{rid}' status '{status}' not in {FIXED_STATUSES}")
-        if status is not None and not r.get("reason"):
-            raise SpecError(f"{where}: row '{rid}' has status {status} but no reason")
+            what = f"{len(columns)} values, one per column"
+            raise f.expected(join(w, "reported"), what, reported)
+        if bool(status) != bool(reason):
+            raise f.error(f"key '{w}': 'status' and 'reason' (why it cannot run) go together")
+        model = f.get(r, w, "model", *TEXT)
+        what = "a number, text or true/false"
+        settings = f.mapping(r, w, "settings", _is_setting, what, keys="setting name")
+        weights = f.get(r, w, "weights", *TEXT)
+        if model is None and (settings or weights):
+            raise f.error(f"key '{w}': settings or weights need a model")
         rows.append(
             Row(
                 id=rid,
-                label=str(r.get("label", rid)),
-                model=r.get("model"),
-                scale=int(r.get("scale", 1) or 1),
-                settings=dict(r.get("settings") or {}),
-                weights=r.get("weights"),
-                status=status,
-                reason=r.get("reason"),
+                label=f.get(r, w, "label", *TEXT, rid),
+                model=model,
+                scale=f.get(r, w, "scale", *COUNT),
+                settings=settings,
+                weights=weights,
+                status=NotRunCode(status) if status else None,
+                reason=reason,
                 reported=reported,
-                source_row=r.get("source_row"),
+                source_row=f.get(r, w, "source_row", *TEXT),
             )
         )
-    claims = _parse_claims(raw.get("claims") or [], rows, columns, where)
-    known = {"id", "title", "paper", "source", "protocol", "tolerance", "columns", "rows", "claims"}
-    return TableSpec(
-        id=raw["id"],
-        title=raw["title"],
-        paper=raw.get("paper", ""),
-        source=dict(raw.get("source") or {}),
-        protocol=dict(raw["protocol"]),
-        tolerance=dict(raw.get("tolerance") or {}),
-        columns=columns,
-        rows=tuple(rows),
-        path=path,
-        extra={k: v for k, v in raw.items() if k not in known},
-        claims=claims,
-    )
+    return tuple(rows)
 
 
-def _parse_claims(raw: list, rows: list[Row], columns: tuple, where: str) -> tuple[Claim, ...]:
+def _tolerances(f: Fields, raw: dict, columns: tuple[Column, ...]) -> dict:
+    """metric -> tolerance; a key no column uses (by name, or name before '_') is a typo."""
+    what = "a number >= 0 or a percentage such as '1%'"
+    tolerance = f.mapping(raw, "", "tolerance", _is_tolerance, what, keys="metric name")
+    metrics = {c.metric for c in columns} | {c.metric.split("_")[0] for c in columns}
+    for metric in tolerance:
+        if metric not in metrics:
+            raise f.expected(join("tolerance", metric), "a metric of a column", metric)
+    return tolerance
+
+
+def _claims(f: Fields, raw: dict, rows: tuple[Row, ...], columns: tuple) -> tuple[Claim, ...]:
     row_ids = {r.id for r in rows}
     keys = {c.key for c in columns}
-    claims = []
-    for c in raw:
-        claim = Claim(
-            id=str(c.get("id")),
-            text=str(c.get("text", "")),
-            better=str(c.get("better")),
-            than=str(c.get("than")),
-            column=str(c.get("column")),
-        )
+    claims: list[Claim] = []
+    for i, item in enumerate(f.items(raw, "", "claims", *_MAPPING)):
+        w = _name(item, "claims", i)
+        c = f.block(item, w, _CLAIM_KEYS, _CLAIM_KEYS)
+        claim = Claim(**{k: f.get(c, w, k, *TEXT) for k in _CLAIM_KEYS})
+        if any(other.id == claim.id for other in claims):
+            raise f.error(f"claim id '{claim.id}' appears twice")
         for rid in (claim.better, claim.than):
             if rid not in row_ids:
-                raise SpecError(f"{where}: claim '{claim.id}' names unknown row '{rid}'")
+                raise f.error(f"claim '{claim.id}' names unknown row '{rid}'")
+        if claim.better == claim.than:
+            raise f.error(f"claim '{claim.id}' compares row '{claim.better}' with itself")
         if claim.column not in keys:
-            raise SpecError(
-                f"{where}: claim '{claim.id}' names unknown column '{claim.column}'; "
-                f"columns: {sorted(keys)}"
+            raise f.error(
+                f"claim '{claim.id}' names unknown column '{claim.column}'; columns: {sorted(keys)}"
             )
-        if not claim.text:
-            raise SpecError(f"{where}: claim '{claim.id}' needs the paper's words in 'text'")
         claims.append(claim)
     return tuple(claims)
+
+
+def parse_spec(path: Path) -> TableSpec:
+    """Read and check one spec file (registry facts: :func:`repro.tables.validate.check_spec`)."""
+    f = Fields(f"table spec {_label(path)}", README)  # as TableSpec.label
+    required = ("id", "title", "protocol", "columns", "rows")
+    raw = f.block(read_yaml(path, f), "", _TOP_KEYS, required)
+    table_id = f.get(raw, "", "id", *TEXT)
+    if table_id != path.stem:
+        raise f.expected("id", f"the file name {path.stem!r}", table_id)
+    if not _ID.fullmatch(table_id):
+        raise f.expected("id", "lowercase letters, digits and '_' ([a-z0-9_])", table_id)
+    source = typed(f, raw.get("source") or {}, "source", dict.fromkeys(_SOURCE_KEYS, TEXT))
+    protocol = resolve_protocol(f, raw["protocol"], SPECS_DIR)
+    columns = _columns(f, raw, protocol)
+    rows = _rows(f, raw, columns)
+    return TableSpec(
+        id=table_id,
+        title=f.get(raw, "", "title", *TEXT),
+        paper=f.get(raw, "", "paper", *TEXT, ""),
+        source=Source(**source),
+        protocol=protocol,
+        tolerance=_tolerances(f, raw, columns),
+        columns=columns,
+        rows=rows,
+        path=path,
+        claims=_claims(f, raw, rows, columns),
+        notes=f.mapping(raw, "", "notes", is_text, "free text", keys="topic"),
+    )
 
 
 def table_ids() -> list[str]:
@@ -211,4 +310,4 @@ def load_spec(table_id: str) -> TableSpec:
             f"unknown table '{table_id}'; {did_you_mean(table_id, table_ids())} "
             "(list them with: python -m repro ls tables)"
         )
-    return _parse(path)
+    return parse_spec(path)

@@ -1,37 +1,88 @@
-"""``python -m repro validate <table>``: is the spec well formed, and what is missing to run it?"""
+"""``python -m repro validate <table>``: the whole schema of a spec, then what is missing to run it.
+
+Reading a spec (:func:`repro.tables.spec.parse_spec`) checks every key and type;
+:func:`check_spec` checks what needs the registries: models, their settings and scales, weights
+ids, dataset cards, metrics. The tests call the same function on every shipped table, so
+``repro validate`` and pytest accept exactly the same specs.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from repro.data.cards import get_card
+from repro.data.imresize import ROUNDING_MODES
 from repro.data.loaders import open_dataset
 from repro.errors import MissingDataError, MissingWeightsError, SpecError, UnknownNameError
+from repro.eval.predictor import find_weights_entry
+from repro.metrics import get_metric
 from repro.models import registry
-from repro.models.weights import converted_path, fetch_advice, find_local
-from repro.tables.spec import load_spec
+from repro.tables.spec import TableSpec, load_spec, parse_spec
+from repro.weights import converted_path, fetch_advice, find_local
 
 
-def validate(table_id: str, data_root: str | None = None) -> dict:
-    """Check a spec without running it; SpecError for a malformed one, else what is missing."""
-    spec = load_spec(table_id)
-    from repro.eval.predictor import find_weights_entry
+def check_spec(spec: TableSpec) -> None:
+    """Raise a one-line SpecError at the first name of the spec that no registry knows."""
+    where = spec.label
 
-    missing, ready = [], []
-    for name in spec.datasets:
+    def known(key: str, lookup, name: str):
         try:
-            get_card(name)
+            return lookup(name)
         except UnknownNameError as exc:
-            raise SpecError(f"table {spec.id}: {exc}") from None
+            raise SpecError(f"{where}: key '{key}': {exc}") from None
+
+    for i, col in enumerate(spec.columns):
+        known(f"columns[{i}].metric", get_metric, col.metric)
+        if col.dataset is not None:
+            known(f"columns[{i}].dataset", get_card, col.dataset)
+        if not {col.metric, col.metric.split("_")[0]} & set(spec.tolerance):
+            raise SpecError(f"{where}: column {col.key} needs a tolerance.{col.metric}")
+    for metric in spec.tolerance:
+        known(f"tolerance.{metric}", get_metric, metric)
+    if spec.protocol.get("rounding", ROUNDING_MODES[0]) not in ROUNDING_MODES:
+        raise SpecError(f"{where}: key 'protocol.rounding' must be one of {ROUNDING_MODES}")
+    if not spec.source.note:
+        raise SpecError(f"{where}: key 'source.note' is missing (the transcription caveats)")
+    for row in spec.rows:
+        if row.model is None:
+            continue
+        at = f"rows[{row.id}]"
+        info = known(f"{at}.model", registry.get, row.model)
+        unknown = sorted(set(row.settings) - set(info.settings))
+        if unknown:
+            raise SpecError(
+                f"{where}: key '{at}.settings': {info.id} takes no {unknown}; "
+                f"it takes: {list(info.settings) or 'none'}"
+            )
+        if row.status is None and row.scale not in info.scales:
+            raise SpecError(
+                f"{where}: key '{at}.scale': {info.id} has no x{row.scale} "
+                f"(it has {', '.join(f'x{s}' for s in info.scales)}); or give the row a status"
+            )
+        if row.weights is not None and row.weights not in info.catalogue:
+            raise SpecError(
+                f"{where}: key '{at}.weights': unknown weights '{row.weights}' for {info.id}; "
+                f"known: {sorted(info.catalogue) or 'none'}"
+            )
+
+
+def _spec(table: str) -> TableSpec:
+    """A table id, or the path of a spec file (to check a new spec before adding it)."""
+    if table.endswith((".yaml", ".yml")):
+        return parse_spec(Path(table))
+    return load_spec(table)
+
+
+def validate(table: str, data_root: str | None = None) -> dict:
+    """Check a spec without running it; SpecError for a malformed one, else what is missing."""
+    spec = _spec(table)
+    check_spec(spec)
+    missing, ready = [], []
     scales_by_dataset: dict[str, set[int]] = {}
     for row in spec.rows:
         if row.status or row.model is None:
             continue
-        try:
-            info = registry.get(row.model)
-        except UnknownNameError:
-            missing.append(f"model {row.model} (row {row.id}): NOT-IMPLEMENTED in this suite")
-            continue
-        if row.scale not in info.scales:
-            raise SpecError(f"table {spec.id}: row {row.id} asks x{row.scale} of {info.id}")
+        info = registry.get(row.model)
         for d in spec.datasets:
             scales_by_dataset.setdefault(d, set()).add(row.scale)
         if not info.needs_weights:

@@ -1,33 +1,8 @@
-"""NAFSSR: stereo image super-resolution with NAFNet blocks and stereo cross-attention.
-
-Chu, Chen, Yu, "NAFSSR: Stereo Image Super-Resolution Using NAFNet", CVPRW 2022. Official code:
-megvii-research/NAFNet @ 2b4af71 (``basicsr/models/archs/NAFSSR_arch.py``, ``NAFNet_arch.py``,
-``local_arch.py``, ``arch_util.py``). This is an independent implementation with the official
-parameter names, so official checkpoints (``params``) load strictly.
-
-Structure (every variant): both views share one network. ``intro`` (3x3 conv, 3 -> width), then
-``num_blocks`` blocks ``body.{i}.module``, each a NAFBlock applied to each view (``blk``) followed
-by a stereo cross-attention module (``fusion``, SCAM), then ``up`` (3x3 conv to 3*s^2 channels,
-pixel shuffle) per view, plus the bilinear upsampling of the LR input (global residual).
-
-TLSC (test-time local statistics converter, Chu et al. 2021, arXiv:2112.04491): the official test
-builds NAFSSR with the channel attention's global average pooling replaced by a local average
-pooling whose kernel is 1.5x the training patch (LR 30x90 -> kernel 45x135, in LR feature space:
-NAFSSR never downsamples). Where the feature map is at most the kernel in *both* dimensions, it
-falls back to global pooling; otherwise each dimension uses ``min(kernel, size)`` (a dimension
-no larger than the kernel is averaged over its full extent), computed with a summed-area table
-(cumulative sums, zero-padded top/left) in float32, and the valid box-filter result is padded back
-to the input size with replicate padding (``floor(d/2)`` before, ``ceil(d/2)`` after). The
-official ``fast_imp`` (strided, non-equivalent) variant is off in every official config and is
-not implemented. ``tlsc=False`` gives the plain global pooling of NAFNet (as in training).
-
-Input: ``N x 6 x H x W`` in [0, 1], left RGB then right RGB; output ``N x 6 x sH x sW``.
-"""
+"""NAFSSR's network (official ``NAFSSR_arch.py``, ``NAFNet_arch.py``, ``arch_util.py``) and its
+builder."""
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
 
 import torch
@@ -35,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from repro.errors import DataError, ReproError
-from repro.models.registry import ModelInfo, WeightsEntry, register
+from repro.models.nafssr.tlsc import TRAIN_SIZE, LocalAvgPool2d, tlsc_kernel
 
 # variant -> (width, number of blocks); from options/test/NAFSSR/NAFSSR-{T,S,B,L}_{2,4}x.yml
 VARIANTS: dict[str, tuple[int, int]] = {
@@ -45,68 +20,6 @@ VARIANTS: dict[str, tuple[int, int]] = {
     "l": (128, 128),
 }
 SCALES = (2, 4)
-# LR training patch (H, W): options/train/NAFSSR/*.yml `train_size: [1, 6, 30, 90]`
-TRAIN_SIZE = (30, 90)
-# drop_path_rate of the official training configs (the test configs use 0)
-TRAIN_DROP_PATH = {"t": 0.0, "s": 0.1, "b": 0.2, "l": 0.3}
-
-_REPO = "megvii-research/NAFNet @ 2b4af71, docs/StereoSR.md"
-# (variant, scale) -> (Google Drive file id, Baidu share id, Baidu extraction code)
-_RELEASES = {
-    ("t", 4): ("1owfYG1KTXFMl4wHpUZefWAcVlBpLohe5", "1yC5XzJcL5peC1YuW3MkFMA", "5j1u"),
-    ("s", 4): ("1RpfS2lemsgetIQwBwkZpZwLBJfOTDCU5", "1XvwM5KVhNsKAxWbxU85SFA", "n5au"),
-    ("b", 4): ("1Su0OTp66_NsXUbqTAIi1msvsp0G5WVxp", "18tVlH-QIVtvDC1LM2oPatw", "3up5"),
-    ("l", 4): ("1TIdQhPtBrZb2wrBdAp9l8NHINLeExOwb", "1P8ioEuI1gwydA2Avr3nUvw", "qs7a"),
-    ("t", 2): ("1sBivtt5KaFMjMhBwyajYy1uemIEFQBvW", "1RDW923v0e0G_eYvTF8I7Dg", "utgs"),
-    ("s", 2): ("1caVrp3fFSpwiU8RPGXe-zDD1tU110yxA", "1qJmQzv-YV1V9raim57pTIQ", "t2or"),
-    ("b", 2): ("1gOfDTfyCaff_xNm86u8sN_3MtAZvnQEk", "1IkadqW1uWx9xM5K2ETJ9-A", "pv1f"),
-    ("l", 2): ("1SZ6bQVYTVS_AXedBEr-_mBCC-qGYHLmf", "1GS6YQSSECH8hAKhvzw6GyQ", "2v3v"),
-}
-
-
-# sha256 where a public source states it: (variant, scale) -> (sha256, source). The official
-# files are on Google Drive/Baidu, which publish no digest; these come from the Git LFS pointers
-# of a third-party copy of the Drive files (sizes 96,438,421 and 96,604,501 bytes, the x4-x2
-# difference exactly the larger x4 upsampler: 41,508 float32 parameters, NAFSSR-L's 4,100
-# tensors under `params`). The other variants' sha256 are not published.
-_LFS_COPY = "marduk191/ComfyUI-NAFNet_plus@bccb86d"
-_SHA256 = {
-    ("l", 2): (
-        "29d22ff966a6c069ef0db4fa2cb7a22d96f68a05f85c02d3255d55c30cc415f6",
-        f"Git LFS pointer {_LFS_COPY} models/NAFSSR-L_2x.pth (a copy of the Drive file)",
-    ),
-    ("l", 4): (
-        "7298e608e689449cb4408b9caf7aeb587c5a39e7c95514808821111e1daa17f4",
-        f"Git LFS pointer {_LFS_COPY} models/NAFSSR-L_4x.pth (a copy of the Drive file)",
-    ),
-}
-
-
-def _weights_entry(variant: str, scale: int) -> WeightsEntry:
-    drive, baidu, code = _RELEASES[(variant, scale)]
-    sha256, sha256_source = _SHA256.get((variant, scale), (None, ""))
-    return WeightsEntry(
-        id=f"nafssr-{variant}-x{scale}",
-        filename=f"NAFSSR-{variant.upper()}_{scale}x.pth",  # as the official test yml names it
-        # Google Drive/Baidu share pages are not direct downloads: fetch by hand, --weights PATH
-        urls=(),
-        sha256=sha256,
-        key="params",
-        source=(
-            f"Google Drive https://drive.google.com/file/d/{drive}/view?usp=sharing "
-            f"or Baidu https://pan.baidu.com/s/{baidu}?pwd={code} (code {code}) "
-            f"[links from {_REPO}; no direct download]"
-        ),
-        sha256_source=sha256_source,
-    )
-
-
-WEIGHTS: dict[str, WeightsEntry] = {
-    e.id: e for e in (_weights_entry(v, s) for v in VARIANTS for s in SCALES)
-}
-
-
-# ----------------------------------------------------------------------------- building blocks
 
 
 def split_views(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,50 +30,6 @@ def split_views(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             f"got shape {tuple(t.shape)}; concatenate the two views along the channels"
         )
     return t[..., :3, :, :], t[..., 3:, :, :]
-
-
-def tlsc_kernel(train_size: Sequence[int] = TRAIN_SIZE) -> tuple[int, int]:
-    """The TLSC pooling kernel for an LR training patch: ``int(1.5 * size)`` per dimension.
-
-    Officially the kernel is fixed by a warm-up forward on a ``train_size`` input
-    (``feat * base // train`` with ``base = int(1.5 * train)``); NAFSSR's features have the LR
-    size, so this is the base size itself. Accepts ``(H, W)`` or the official ``(N, C, H, W)``.
-    """
-    h, w = (int(v) for v in tuple(train_size)[-2:])
-    return int(h * 1.5), int(w * 1.5)
-
-
-def local_avg_pool(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
-    """TLSC average pooling of ``x`` (N, C, H, W), output the same size (or 1x1 if global)."""
-    h, w = x.shape[-2:]
-    kh, kw = kernel
-    if kh >= h and kw >= w:
-        return F.adaptive_avg_pool2d(x, 1)
-    kh, kw = min(kh, h), min(kw, w)
-    # summed-area table with a zero row/column in front: box(i, j) = S[i+kh, j+kw] - ...
-    sat = F.pad(x.cumsum(dim=-1).cumsum(dim=-2), (1, 0, 1, 0))
-    box = (
-        sat[..., kh:, kw:] + sat[..., :-kh, :-kw] - sat[..., :-kh, kw:] - sat[..., kh:, :-kw]
-    )  # same summation order as the official code (float32 rounding)
-    box = box / (kh * kw)
-    dh, dw = h - box.shape[-2], w - box.shape[-1]
-    return F.pad(box, (dw // 2, (dw + 1) // 2, dh // 2, (dh + 1) // 2), mode="replicate")
-
-
-class LocalAvgPool2d(nn.Module):
-    """Channel-attention pooling: global (``kernel_size=None``) or TLSC local pooling."""
-
-    def __init__(self, kernel_size: tuple[int, int] | None = None):
-        super().__init__()
-        self.kernel_size = kernel_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kernel_size is None:
-            return F.adaptive_avg_pool2d(x, 1)
-        return local_avg_pool(x, self.kernel_size)
-
-    def extra_repr(self) -> str:
-        return "global" if self.kernel_size is None else f"kernel_size={self.kernel_size}"
 
 
 class LayerNorm2d(nn.Module):
@@ -343,9 +212,6 @@ class NAFSSR(nn.Module):
         return f"scale={self.scale}, width={self.width}, blocks={self.num_blocks}, pooling={pool}"
 
 
-# ----------------------------------------------------------------------------- registry
-
-
 def _as_bool(value, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -380,7 +246,10 @@ def build_nafssr(
     drop_path_rate: float = 0.0,
     drop_out_rate: float = 0.0,
 ) -> NAFSSR:
-    """Build ``nafssr-{variant}`` at ``scale`` as the official test does (TLSC on, no drop-path)."""
+    """Build ``nafssr-{variant}`` at ``scale`` as the official test does (TLSC on, no drop-path).
+
+    The official training configs use ``drop_path_rate`` 0, 0.1, 0.2 and 0.3 for T, S, B and L.
+    """
     variant = variant.lower()
     if variant not in VARIANTS:
         raise ReproError(f"unknown NAFSSR variant '{variant}'; choose one of {sorted(VARIANTS)}")
@@ -396,35 +265,3 @@ def build_nafssr(
         drop_path_rate=float(drop_path_rate),
         drop_out_rate=float(drop_out_rate),
     )
-
-
-def infer_config(state: dict[str, torch.Tensor]) -> tuple[str | None, int, int, int]:
-    """(variant or None, scale, width, blocks) read from a state dict's tensor shapes."""
-    try:
-        width = int(state["intro.weight"].shape[0])
-        scale = math.isqrt(int(state["up.0.weight"].shape[0]) // 3)
-    except KeyError as exc:
-        raise ReproError(f"not a NAFSSR state dict: no '{exc.args[0]}' tensor") from None
-    blocks = 1 + max((int(k.split(".")[1]) for k in state if k.startswith("body.")), default=-1)
-    variant = next((v for v, wb in VARIANTS.items() if wb == (width, blocks)), None)
-    return variant, scale, width, blocks
-
-
-for _v, (_w, _b) in VARIANTS.items():
-    register(
-        ModelInfo(
-            id=f"nafssr-{_v}",
-            family="nafssr",
-            variant=_v,
-            scales=SCALES,
-            build=functools.partial(build_nafssr, _v),
-            description=(
-                f"NAFSSR-{_v.upper()} stereo SR (width {_w}, {_b} NAFBlocks + SCAM), "
-                "TLSC local pooling 45x135 as the official test"
-            ),
-            weights={s: WEIGHTS[f"nafssr-{_v}-x{s}"] for s in SCALES},
-            stereo=True,
-            settings=("tlsc", "train_size", "drop_path_rate", "drop_out_rate"),
-        )
-    )
-del _v, _w, _b

@@ -1,4 +1,4 @@
-"""FLOPs and parameters of ESC as the paper counts them.
+"""FLOPs and parameters of ESC as the paper counts them, and the family's table counter.
 
 Protocol (dslisleedh/ESC, ``__main__`` of ``esc/archs/esc_arch.py``): fvcore
 ``FlopCountAnalysis(model, x).total()`` with ``x`` of shape ``1 x 3 x 720//s x 1280//s`` (an
@@ -22,12 +22,16 @@ Two ways to get the number, which agree exactly (tested):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from repro.errors import ReproError
-from repro.models.esc import MODEL_IDS, build_esc
+from repro.errors import NotRun, NotRunCode, ReproError
+from repro.models.esc.arch import build_esc, count_params
+from repro.models.esc.variants import MODEL_IDS
 
 HD = (720, 1280)  # output (H, W) of the paper's efficiency protocol
 
@@ -60,8 +64,6 @@ def _sdpa_handle(inputs, outputs):
 
 
 def _fvcore(model, x) -> float:
-    import warnings
-
     with warnings.catch_warnings():  # torch.jit deprecation / tracer warnings of fvcore's trace
         warnings.simplefilter("ignore")
         from fvcore.nn import FlopCountAnalysis
@@ -81,8 +83,6 @@ def _numel(shape) -> int:
 
 
 def _meta(model, x) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
     aten = torch.ops.aten
     extra = {"layer_norm": 0, "pool": 0}
 
@@ -140,6 +140,22 @@ def model_flops(model: torch.nn.Module, input_hw: Sequence[int], method: str = "
 
 def esc_params(model_id: str, scale: int) -> int:
     """Parameter count (all parameters are trainable; no buffers)."""
-    from repro.models.esc import count_params
-
     return count_params(_variant(model_id), scale)
+
+
+def complexity(
+    metric: str,
+    model: torch.nn.Module,
+    *,
+    scale: int,
+    protocol: Mapping[str, Any],
+    variant: str | None,
+) -> float:
+    """Table counter: #FLOPs (G) by the official script's convention (fvcore, meta device) for
+    the protocol's output size (``flops_output``, 1280x720 by default)."""
+    if metric not in ("flops", "madds"):
+        raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"no '{metric}' counter for ESC")
+    width, height = protocol.get("flops_output", (1280, 720))
+    with torch.device("meta"):  # the same architecture, no weights: shapes are all it needs
+        meta = type(model)(model.cfg, backend="matmul")
+    return model_flops(meta, input_size(scale, (height, width)), "meta") / 1e9

@@ -1,4 +1,5 @@
-"""FLOPs of CAMixerSR in the two conventions of the paper (seed 001).
+"""FLOPs of CAMixerSR in the two conventions of the paper (seed 001), and the family's
+complexity counter for the tables (:func:`complexity`: MAdds, FLOPs, latency ratio).
 
 ``convention="fvcore"`` (seed 001 Table 1 "#MAdds" and Table 3; the lightweight-SR table)
     What fvcore's ``FlopCountAnalysis`` reports (one "flop" per multiply-add) for the official
@@ -30,19 +31,22 @@ from __future__ import annotations
 
 import contextlib
 import math
+import statistics
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn as nn
 
-from repro.errors import ReproError
+from repro.errors import NotRun, NotRunCode, ReproError
+from repro.models.camixersr.arch import CAMixerSR
+from repro.models.timing import latency_setting, measure_latency
 
 CONVENTIONS = ("fvcore", "official")
 
 
 def _official_flops(model: nn.Module, h: int, w: int) -> float:
     """The official ``flops()`` arithmetic (numbers and rounding as in the official method)."""
-    from repro.models.camixersr import CAMixerSR
-
     if not isinstance(model, CAMixerSR):
         raise ReproError("the 'official' FLOPs convention exists for CAMixerSR (S/M/B) only")
     c = model.n_feats
@@ -129,8 +133,6 @@ def fvcore_formula(model: nn.Module, lr_hw: tuple[int, int], windows: int | None
     ``windows`` overrides the attended windows per block (default: the nominal count). Checked
     against :func:`fvcore_counts` in the tests; exact for CAMixerSR S/M/B.
     """
-    from repro.models.camixersr import CAMixerSR
-
     if not isinstance(model, CAMixerSR):
         raise ReproError("the closed-form fvcore count exists for CAMixerSR (S/M/B) only")
     ws = model.window_size
@@ -206,3 +208,55 @@ def camixersr_flops(
 def lr_size_for_output(out_hw: tuple[int, int], scale: int) -> tuple[int, int]:
     """LR size for an output size ("1280x720" -> (180, 320) at x4); ceil where not divisible."""
     return (math.ceil(out_hw[0] / scale), math.ceil(out_hw[1] / scale))
+
+
+def complexity(
+    metric: str,
+    model: nn.Module,
+    *,
+    scale: int,
+    protocol: Mapping[str, Any],
+    variant: str | None,
+) -> float:
+    """Table counter, in G: ``madds`` by fvcore's count for the protocol's output size (Tables
+    1/3), ``flops`` by the official ``flops()`` method on the protocol's LR patch (Table 2);
+    ``latency_ratio`` (no unit) as :func:`latency_ratio`."""
+    if metric == "madds":
+        width, height = protocol.get("flops_output", (1280, 720))
+        lr_hw = lr_size_for_output((height, width), scale)
+        return camixersr_flops(model, lr_hw, convention="fvcore") / 1e9
+    if metric == "flops":
+        lr_hw = tuple(protocol.get("flops_lr_input", (32, 32)))
+        return camixersr_flops(model, lr_hw, convention="official") / 1e9
+    if metric == "latency_ratio":
+        return latency_ratio(model, latency_setting(protocol, variant))
+    raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"no '{metric}' counter for CAMixerSR")
+
+
+def latency_ratio(model: nn.Module, setting: Mapping[str, Any]) -> float:
+    """Latency at the model's gamma over latency at gamma 1, same input, same process.
+
+    The two are timed in alternation, one pair per round, and the median of the per-round
+    ratios is returned: drift and other load then hit both sides alike (timing all of one
+    side first let the ratio wander from 0.60 to 0.78 between runs on a shared machine).
+    """
+    if str(setting.get("device", "cpu")) != "cpu" or "input_lr" not in setting:
+        raise NotRun(
+            NotRunCode.NOT_IMPLEMENTED, "latency ratios are measured on the CPU with input_lr"
+        )
+    threads = setting.get("threads")
+    ratio = model.ratio
+    ratios = []
+    try:
+        for _ in range(int(setting.get("repeats", 5))):
+            # one warmed-up forward per side and round: the median is taken over rounds
+            base = measure_latency(
+                model.set_ratio(1.0), setting["input_lr"], threads=threads, repeats=1
+            )
+            mine = measure_latency(
+                model.set_ratio(ratio), setting["input_lr"], threads=threads, repeats=1
+            )
+            ratios.append(mine / base)
+    finally:
+        model.set_ratio(ratio)
+    return statistics.median(ratios)
