@@ -184,3 +184,28 @@ def test_a_protocol_tile_block_drives_the_tiled_forward():
     x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255)
     want = tiled_forward(module, x, tile=32, overlap=4).clamp(0, 1).mul(255).round()
     assert np.array_equal(sr, want[0].permute(1, 2, 0).to(torch.uint8).numpy())
+
+
+def test_a_table_run_loads_each_rows_model_once(monkeypatch):
+    """run_table loads a row's model once and hands it to evaluate for every dataset."""
+    import repro.eval.runner as runner
+    import repro.tables.run as table_run
+    from repro.tables.spec import load_spec
+
+    loads = []
+    real_load = table_run.load_model
+    monkeypatch.setattr(
+        table_run, "load_model", lambda *a, **k: loads.append(a) or real_load(*a, **k)
+    )
+
+    def refuse(*a, **k):
+        raise AssertionError("evaluate loaded a model itself")
+
+    monkeypatch.setattr(runner, "load_model", refuse)
+    spec = load_spec("bicubic_classic")
+    result = table_run.run_table(
+        spec, datasets=["Set5", "Set14"], limit=1, progress=False, use_cache=False
+    )
+    runnable = [r for r in spec.rows if not r.status and r.model is not None]
+    assert len(loads) == len(runnable)
+    assert len(result.provenance["jobs"]) == 2 * len(runnable)

@@ -79,14 +79,14 @@ def cmd_validate(args) -> int:
 
 def cmd_table(args) -> int:
     from repro.eval import distributed
-    from repro.machine import check_device
+    from repro.machine import resolve_device
     from repro.publish import Destination, check_writable
     from repro.report.writer import publish_result
     from repro.tables.run import cells_document, is_partial, loses_saved_cells, run_table
     from repro.tables.spec import load_spec
 
     spec = load_spec(args.table)
-    device = check_device(args.device)
+    device = resolve_device(args.device)  # refused before anything runs or is written
     check_writable(Destination(spec.id, is_partial(spec, args.datasets, args.limit)))
     result = run_table(
         spec,
@@ -137,8 +137,9 @@ def cmd_eval(args) -> int:
     from repro.eval import distributed
     from repro.eval.quick import dataset_job
     from repro.eval.runner import evaluate, means, to_frame
-    from repro.machine import check_device
+    from repro.machine import resolve_device
 
+    device = resolve_device(args.device)  # refused before any data is opened
     require_in_data_root(args.data_root, [args.dataset])
     data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=args.lr)
     data.limit(args.limit)
@@ -152,7 +153,7 @@ def cmd_eval(args) -> int:
         weights_path=args.weights,
         weights_key=args.weights_key,
     )
-    rows, prov = evaluate(job, data, device=check_device(args.device), progress=not args.json)
+    rows, prov = evaluate(job, data, device=device, progress=not args.json)
     if not distributed.is_main():
         return 0
     frame = to_frame(rows)

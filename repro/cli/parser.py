@@ -110,7 +110,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="local folder holding the datasets (else REPRO_DATA, "
         "then ../shared/data, then the Hugging Face Hub)",
     )
-    s.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    s.add_argument(
+        "--device",
+        default="auto",
+        help="auto (default: CUDA when a GPU is visible, else cpu), cpu, or cuda[:N]",
+    )
     s.add_argument("--no-cache", action="store_true", help="recompute every image")
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
     s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
@@ -138,7 +142,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     s.add_argument("--limit", type=_positive, help="only the first N images")
     s.add_argument("--data-root")
-    s.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
+    s.add_argument(
+        "--device",
+        default="auto",
+        help="auto (default: CUDA when a GPU is visible, else cpu), cpu, or cuda[:N]",
+    )
     s.add_argument("--json", action="store_true")
 
     s = add("score", "score an image pair or two folders (files matched by name)")

@@ -1,8 +1,10 @@
 """Dataset-free columns of a table: parameter counts, FLOPs/MAdds, latency, memory.
 
-``params`` and ``latency_ms`` are measured here for any model. FLOPs/MAdds follow each paper's
-own counting convention, so a model family provides them as ``ModelInfo.complexity``. Cells
-that cannot be measured here raise :class:`repro.errors.NotRun`.
+``params``, ``latency_ms`` and ``memory_mb`` are measured here for any model, latency and memory
+under the column's latency setting (:mod:`repro.models.timing`): on the GPU at hand for a
+``device: cuda`` setting, NEEDS-GPU on a machine without one. FLOPs/MAdds (and CAMixerSR's
+latency ratio) follow each paper's own convention, so a model family provides them as
+``ModelInfo.complexity``. Cells that cannot be measured here raise :class:`repro.errors.NotRun`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,7 @@ import torch
 from repro.errors import NotRun, NotRunCode, ReproError
 from repro.metrics import MetricKind, get_metric
 from repro.models import registry
-from repro.models.timing import latency_setting, measure_latency
-
-CPU_DEVICES = ("cpu",)
-GPU_DEVICES = ("cuda", "gpu")
+from repro.models.timing import check_runnable, latency_setting, measure_latency, peak_memory_mib
 
 
 def count_params(model: torch.nn.Module) -> int:
@@ -31,31 +30,11 @@ def measure(metric: str, row, spec, model: torch.nn.Module, variant: str | None)
         return float(count_params(model))
     if metric in ("latency_ms", "memory_mb"):
         setting = latency_setting(spec.protocol, variant)
-        where = str(setting.get("device", "cpu")).lower()
-        if where in GPU_DEVICES:
-            if not torch.cuda.is_available():
-                raise NotRun(
-                    NotRunCode.NEEDS_GPU,
-                    f"the paper measured {metric} on {setting.get('name', 'a GPU')}",
-                )
-        elif where not in CPU_DEVICES:
-            raise NotRun(
-                NotRunCode.NOT_IMPLEMENTED,
-                f"measured on {setting.get('name', where)}, a device this suite cannot drive",
-            )
+        check_runnable(setting, metric)
+        channels = 6 if info.stereo else 3
         if metric == "memory_mb":
-            raise NotRun(NotRunCode.NEEDS_GPU, "peak memory is a CUDA allocator statistic")
-        if "input_lr" not in setting:
-            raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"the spec gives no input size for {metric}")
-        device = "cuda" if where in GPU_DEVICES else "cpu"
-        return measure_latency(
-            model,
-            setting["input_lr"],
-            channels=6 if info.stereo else 3,
-            device=device,
-            threads=setting.get("threads"),
-            repeats=int(setting.get("repeats", 3)),
-        )
+            return peak_memory_mib(model, setting, scale=row.scale, channels=channels)
+        return measure_latency(model, setting, scale=row.scale, channels=channels)
     if info.complexity is None:
         raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"no '{metric}' counter for {info.id}")
     counted = info.complexity(

@@ -1,23 +1,35 @@
-"""Sharding across processes launched with ``torchrun`` (gloo on CPU, nccl on GPU)."""
+"""Sharding across processes launched with ``torchrun``: NCCL when the run's device is CUDA, gloo
+on the CPU (also for ``--device cpu`` on a GPU machine); one GPU per rank (``cuda:LOCAL_RANK``,
+see :func:`repro.machine.resolve_device`)."""
 
 from __future__ import annotations
 
 import atexit
 import os
 
+import torch
 import torch.distributed as dist
 
 
-def world() -> tuple[int, int]:
-    """(rank, world size); initialises the process group on first use under torchrun."""
+def backend_for(device: str | torch.device) -> str:
+    """The process-group backend for a run on ``device``."""
+    return "nccl" if torch.device(device).type == "cuda" else "gloo"
+
+
+def world(device: str | torch.device | None = None) -> tuple[int, int]:
+    """(rank, world size); the first call under torchrun joins the process group.
+
+    That first call names the run's device (:func:`repro.eval.runner.evaluate` does): a group
+    joined without one (nothing evaluated yet) is gloo, which gathers Python objects anywhere.
+    """
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size <= 1:
         return 0, 1
     if not dist.is_initialized():
-        import torch
-
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
+        device = torch.device(device or "cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # NCCL gathers through the current device: this rank's
+        dist.init_process_group(backend=backend_for(device))
         atexit.register(_shutdown)
     return dist.get_rank(), dist.get_world_size()
 

@@ -50,9 +50,10 @@ def load_model(
     weights_path: str | None = None,
     weights_id: str | None = None,
     weights_key: str | None = None,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
 ) -> tuple[torch.nn.Module, dict]:
-    """Build a model and apply its weights strictly; return it with its provenance."""
+    """Build a model and apply its weights strictly; return it, on the device it runs on
+    (:func:`placement`), with its provenance."""
     info = registry.get(model_id)
     settings = dict(settings or {})
     module = registry.build(info.id, None, scale, **settings)
@@ -78,12 +79,22 @@ def load_model(
             "key": key,
             "id": entry.id if entry is not None else None,
         }
-    module.eval().to(device)
+    module.eval().to(placement(info.id, torch.device(device)))
     return module, prov
 
 
+def placement(model_id: str, device: torch.device) -> torch.device:
+    """Where a model runs when ``device`` is asked: a model that works on the uint8 image itself
+    (``ModelInfo.predict_uint8``: bicubic's MATLAB imresize) runs on the CPU whatever is asked."""
+    return torch.device("cpu") if registry.get(model_id).predict_uint8 is not None else device
+
+
 def make_predictor(
-    model_id: str, module: torch.nn.Module, *, device: str = "cpu", tile: dict | None = None
+    model_id: str,
+    module: torch.nn.Module,
+    *,
+    device: str | torch.device = "cpu",
+    tile: dict | None = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels.
 

@@ -11,12 +11,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from repro.data.dataset import Dataset
+from repro.data.dataset import Dataset, Sample
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
-from repro.eval.predictor import load_model, make_predictor
+from repro.eval.predictor import load_model, make_predictor, placement
+from repro.eval.prefetch import ReadAhead
 from repro.eval.scoring import score, score_views
+from repro.machine import device_provenance, resolve_device, tf32_policy
+from repro.models.esc.arch import ESCBase
+from repro.models.esc.attention import resolve_backend
 from repro.provenance import code_sha256
 
 ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
@@ -43,17 +47,22 @@ def evaluate(
     job: Job,
     data: Dataset,
     *,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     use_cache: bool = True,
     progress: bool = True,
     seed: int = 0,
     loaded: tuple[torch.nn.Module, dict] | None = None,
+    prefetch: int = 2,
 ) -> tuple[list[dict], dict]:
     """Score every image of ``data`` (this process's shard under torchrun); gather all rows.
 
     ``loaded`` is a (module, provenance) pair from :func:`load_model`, to reuse a model across
-    datasets; by default the job's model is built and its weights applied here.
+    datasets; by default the job's model is built and its weights applied here. ``prefetch``
+    images are read (verified, decoded, LR made) ahead of the model by a background thread;
+    0 reads each image when its turn comes.
     """
+    device = resolve_device(device)
+    ran_on = placement(job.model, device)
     module, model_prov = loaded or load_model(
         job.model,
         job.scale,
@@ -65,8 +74,8 @@ def evaluate(
     )
     stereo = len(data.layout.views) == 2
     _check_views(job.model, data, stereo)
-    predict = make_predictor(job.model, module, device=device, tile=job.protocol.get("tile"))
-    rank, size = distributed.world()
+    predict = make_predictor(job.model, module, device=ran_on, tile=job.protocol.get("tile"))
+    rank, size = distributed.world(device)
     identity = {
         "code": code_sha256(),
         "rows": "per-view" if stereo else "per-image",
@@ -76,24 +85,32 @@ def evaluate(
         "metrics": job.metrics,
         "crop": job.crop,
         "seed": seed,
-        "device": device,
+        # the kind of device, not its index: ranks on cuda:0 and cuda:1 share one cache
+        "device": ran_on.type,
+        **(tf32_policy() if ran_on.type == "cuda" else {}),
     }
     cache = RowCache(job_key(identity), rank=rank, enabled=use_cache)
-    names = data.names[rank::size]
-    rows: list[dict] = []
-    bar = _progress(names, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
     metric_columns = tuple(f"{m}@{v}" if v else m for m, v in job.metrics)
+
+    def read(name: str) -> tuple[dict, list[dict] | None, Sample | None]:
+        """An image's file hashes, and its cached rows or else its decoded sample."""
+        shas = data.verify(name)
+        cached = cache.get(name, shas, metric_columns)
+        return shas, cached, None if cached is not None else data.load(name)
+
+    rows: list[dict] = []
     guard = module.register_forward_hook(_refuse_non_finite)
-    try:
-        for name in bar:
-            shas = data.verify(name)
-            cached = cache.get(name, shas, metric_columns)
-            if cached is not None:
-                rows.extend(cached)
-                continue
-            rows.extend(_score_image(name, shas, data, predict, job, model_prov, seed, cache))
-    finally:
-        guard.remove()
+    # only the reader thread touches ``data`` and reads ``cache`` until the loop ends
+    with ReadAhead(read, data.names[rank::size], depth=prefetch) as reads:
+        bar = _progress(reads, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
+        try:
+            for shas, cached, sample in bar:
+                if cached is not None:
+                    rows.extend(cached)
+                    continue
+                rows.extend(_score_image(sample, shas, data, predict, job, model_prov, seed, cache))
+        finally:
+            guard.remove()
     gathered = distributed.gather(rows)
     order = {n: i for i, n in enumerate(data.names)}
     all_rows = sorted((r for part in gathered for r in part), key=lambda r: order[r["image"]])
@@ -103,6 +120,7 @@ def evaluate(
     cached = sorted(n for part in distributed.gather(cache.hits) for n in part)
     prov = {
         "model": model_prov,
+        "device": _ran_on(device, ran_on, module),
         "data": {
             **data.describe(),
             "sha256": _digest(files_sha),
@@ -116,9 +134,19 @@ def evaluate(
     return all_rows, prov
 
 
-def _score_image(name, shas, data, predict, job, model_prov, seed, cache) -> list[dict]:
+def _ran_on(asked: torch.device, ran_on: torch.device, module: torch.nn.Module) -> dict:
+    """The device provenance of a job: where its model ran, and the device asked when the model
+    runs elsewhere (bicubic works on the uint8 image with numpy/torch on the CPU)."""
+    attention = resolve_backend(module.backend, ran_on) if isinstance(module, ESCBase) else None
+    out = device_provenance(ran_on, attention_backend=attention)
+    if ran_on != asked:
+        out["asked"] = str(asked)
+    return out
+
+
+def _score_image(sample, shas, data, predict, job, model_prov, seed, cache) -> list[dict]:
     """Predict and score one image (all its views); the rows go to the cache at once."""
-    sample = data.load(name)
+    name = sample.name
     torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
     start = time.perf_counter()
     try:
@@ -184,7 +212,7 @@ def _progress(items, desc: str, enabled: bool):
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="img", leave=False, dynamic_ncols=True)
+    return tqdm(items, desc=desc, total=len(items), unit="img", leave=False, dynamic_ncols=True)
 
 
 def finite_mean(values) -> float:

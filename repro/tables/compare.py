@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from repro.errors import NotRun, NotRunCode
 from repro.metrics import get_metric
+from repro.tables.protocol import unjudged
 from repro.tables.spec import Claim, TableSpec, column_key
 
 
@@ -20,7 +21,7 @@ class CellStatus(StrEnum):
     PARTIAL = "PARTIAL"  # measured on a subset of the images: no verdict
     NOT_RUN = "NOT-RUN"  # not measured here: see the cell's code
     REPORTED_ONLY = "REPORTED-ONLY"  # another method; this suite does not run it
-    MEASURED = "MEASURED"  # measured; the paper reports no value to compare with
+    MEASURED = "MEASURED"  # measured, no verdict: the paper has no (comparable) value
 
 
 @dataclass
@@ -108,6 +109,8 @@ def compare(
                 reason = "no value was produced for this cell"
             elif reported is None:
                 status, reason = CellStatus.MEASURED, "the paper reports no value here"
+            elif why := unjudged(spec.protocol, col.metric, col.variant):
+                status, reason = CellStatus.MEASURED, why
             elif total is not None and count is not None and count < total:
                 status, delta = CellStatus.PARTIAL, value - reported
                 reason = f"{count} of {total} images; run the full set for a verdict"

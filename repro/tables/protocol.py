@@ -70,15 +70,29 @@ PROTOCOL_KEYS: dict[str, tuple] = {
     "iqa": TEXT,  # recorded
     "upsampler": TEXT,  # recorded
 }
+# A latency setting (repro.models.timing.LatencySetting reads it; a test checks that the names
+# below are the ones it knows). "input: each_image" (the paper's per-image average over the
+# column's dataset) is refused with its own message: a setting gives one input size.
+LATENCY_DEVICES = ("cpu", "cuda", "other")  # other: a device this suite cannot drive
+LATENCY_DTYPES = ("float32", "float16", "bfloat16")
+LATENCY_STATISTICS = ("median", "mean", "min")
+FLAG = (lambda v: isinstance(v, bool), "true or false")
 LATENCY_KEYS: dict[str, tuple] = {
-    "device": TEXT,  # cpu | cuda | gpu; another device makes the cell NOT-IMPLEMENTED
-    "name": TEXT,
-    "input_lr": SIZE,
-    "threads": COUNT,
+    "device": choices(LATENCY_DEVICES),
+    "name": TEXT,  # the paper's device, for reasons
+    "input_lr": SIZE,  # [height, width]
+    "output": (is_size, "[width, height] of the output, e.g. [1280, 720]"),
+    "input": (lambda v: True, ""),
+    "batch": COUNT,
+    "dtype": choices(LATENCY_DTYPES),
+    "tf32": (lambda v: isinstance(v, bool) or v == "default", "true, false or default"),
+    "cudnn_benchmark": FLAG,
+    "backend": TEXT,  # an attention backend of the model family (ESC: sdpa, flex, matmul)
+    "warmup": (whole(0), "a whole number >= 0"),
     "repeats": COUNT,
-    "stat": TEXT,  # recorded
+    "statistic": choices(LATENCY_STATISTICS),
+    "threads": COUNT,
     "note": TEXT,  # recorded
-    "batch": COUNT,  # recorded
 }
 
 
@@ -111,11 +125,49 @@ def _block(f: Fields, raw: object, where: str, local: bool) -> dict:
     latency = block.get("latency") or {}
     w = join(where, "latency")
     # one setting, and/or named settings (mappings) that a column's variant selects
-    typed(f, {k: v for k, v in latency.items() if not isinstance(v, dict)}, w, LATENCY_KEYS)
+    unnamed = {k: v for k, v in latency.items() if not isinstance(v, dict)}
+    if unnamed:
+        _latency_setting(f, unnamed, w)
     for name, setting in latency.items():
         if isinstance(setting, dict):
-            typed(f, setting, join(w, name), LATENCY_KEYS)
+            _latency_setting(f, setting, join(w, name))
     return block
+
+
+def _latency_setting(f: Fields, raw: dict, where: str) -> None:
+    setting = typed(f, raw, where, LATENCY_KEYS, ("device", "name"))
+    if "input" in setting:
+        raise f.error(
+            f"key '{join(where, 'input')}': {setting['input']!r} (a time per image of the "
+            "column's dataset) is not implemented; give one size: input_lr: [height, width] "
+            "or output: [width, height]"
+        )
+    sizes = [k for k in ("input_lr", "output") if k in setting]
+    if len(sizes) > 1:
+        raise f.error(f"key '{where}': give input_lr or output, not both")
+    if not sizes and setting["device"] != "other":
+        raise f.error(
+            f"key '{where}': a {setting['device']} setting needs an input size: "
+            "input_lr: [height, width] or output: [width, height]"
+        )
+
+
+def unjudged(protocol: dict, metric: str, variant: str | None) -> str | None:
+    """Why a measured cell gets no verdict though the paper prints a number, or None.
+
+    An absolute time (``latency_ms``) is bound to the hardware it ran on, and no machine here is
+    the paper's: such a cell is MEASURED. Ratios between two settings of one model
+    (``latency_ratio``) and peak memory (an allocator count) are judged.
+    """
+    if metric != "latency_ms":
+        return None
+    block = protocol.get("latency") or {}
+    setting = block[variant] if isinstance(block.get(variant), dict) else block
+    where = "this machine's GPU" if setting.get("device") == "cuda" else "this machine"
+    return (
+        f"an absolute time on {where} (named in the provenance), not comparable with the "
+        f"paper's on {setting.get('name', 'its device')}; measured, not judged"
+    )
 
 
 def _include(f: Fields, name: object, key: str, specs_dir: Path) -> dict:

@@ -22,7 +22,7 @@ from repro.errors import (
 from repro.eval.complexity import measure
 from repro.eval.predictor import load_model
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
-from repro.machine import cpu_name
+from repro.machine import device_provenance, resolve_device
 from repro.metrics import MetricKind, get_metric
 from repro.models import build
 from repro.paths import data_roots
@@ -52,7 +52,7 @@ def run_table(
     datasets: list[str] | None = None,
     limit: int | None = None,
     data_root: str | None = None,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     use_cache: bool = True,
     progress: bool = True,
     seed: int = 0,
@@ -73,6 +73,7 @@ def run_table(
         raise ReproError(f"--limit must be a positive number of images, got {limit}")
     wanted = datasets or spec.datasets
     require_in_data_root(data_root, wanted)
+    device = resolve_device(device)
     protocol = spec.protocol
     measured: dict[tuple[str, str], float] = {}
     not_run: dict[tuple[str, str], NotRun] = {}
@@ -176,10 +177,8 @@ def run_table(
         "protocol": protocol,
         "code_version": code_version(),
         "code_sha256": code_sha256(),
-        "torch": torch.__version__,
         "python": platform.python_version(),
-        "device": device if device != "cpu" else f"cpu ({cpu_name()})",
-        "threads": torch.get_num_threads(),
+        **device_provenance(device),  # device, its name, torch/CUDA versions, TF32, threads
         "seed": seed,
         "limit": limit,
         "datasets": wanted,

@@ -37,6 +37,18 @@ deformable warp of the keys, the values), attended and scattered back into ``v *
 ``num_keep == N`` all windows are attended in place, without gather or sort, and without the
 spatial-attention / score heads that cannot change the output then (deterministic mode).
 
+Capturable forward (CUDA graphs, ``torch.compile``)
+---------------------------------------------------
+The constant tables (window grid, latitude map, mean) are built once per shape on the model's
+device (:mod:`repro.models.device_tables`); a forward copies nothing from the host and makes no
+generator (the private one is made with the model and remade where it moves). The official
+mode's random numbers are drawn before the blocks run (:meth:`CAMixerSR.draw`, the same numbers
+in the same order as drawing inside each block); ``forward(x, draws=...)`` takes them from
+outside, which a traced or captured forward needs (dynamo cannot trace a private generator).
+Deterministic mode's window count follows from the input size and gamma alone. The official
+count is drawn: eager, it is read back to gather only the kept windows; traced or captured, the
+largest count the draw allows is gathered and the drawn one applied by a mask (same output).
+
 Inputs are N x 3 x H x W floats in [0, 1]; the model reflect-pads bottom/right to a multiple of
 16 (as the official ``check_image_size``) and crops the output to ``scale*H x scale*W``.
 """

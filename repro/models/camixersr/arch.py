@@ -20,8 +20,8 @@ class Block(nn.Module):
         self.norm2 = LayerNorm2d(dim)
         self.ffn = GatedFeedForward(dim)
 
-    def forward(self, x, cond_global, cond_window):
-        x = self.norm1(x + self.mixer(x, cond_global, cond_window))
+    def forward(self, x, cond_global, cond_window, draws=None):
+        x = self.norm1(x + self.mixer(x, cond_global, cond_window, draws))
         return self.norm2(x + self.ffn(x))
 
 
@@ -31,10 +31,10 @@ class Group(nn.Module):
         self.body = nn.ModuleList(Block(dim, window, routing) for _ in range(n_block))
         self.body_tail = nn.Conv2d(dim, dim, 1)
 
-    def forward(self, x, cond_global, cond_window):
+    def forward(self, x, cond_global, cond_window, draws=None):
         shortcut = x
         for blk in self.body:
-            x = blk(x, cond_global, cond_window)
+            x = blk(x, cond_global, cond_window, draws)
         return self.body_tail(x) + shortcut
 
 
@@ -61,18 +61,20 @@ class CAMixerSR(CAMixerNet):
         )
         self.body_tail = nn.Conv2d(n_feats, n_feats, 3, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, draws: torch.Tensor | None = None) -> torch.Tensor:
+        """``x``: B x 3 x H x W in [0, 1]. ``draws``: the official mode's random numbers for this
+        call (:meth:`draw`); None draws them now."""
         h, w = x.shape[-2:]
-        with self._call_rng(x.device):
-            x = self._pad(x)
-            x = self.head(x)
-            cond_global = self.global_predictor(x)
-            b, _, hp, wp = x.shape
-            cond_window = window_condition(b, hp, wp, self.window_size, x)
-            shortcut = x
-            for group in self.body:
-                x = group(x, cond_global, cond_window)
-            x = self.tail(self.body_tail(x) + shortcut)
+        draws = self._draws(x, draws)
+        x = self._pad(x)
+        x = self.head(x)
+        cond_global = self.global_predictor(x)
+        b, _, hp, wp = x.shape
+        cond_window = window_condition(b, hp, wp, self.window_size, x)
+        shortcut = x
+        for group in self.body:
+            x = group(x, cond_global, cond_window, draws)
+        x = self.tail(self.body_tail(x) + shortcut)
         return x[:, :, : h * self.scale, : w * self.scale]
 
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from repro.models.device_tables import device_table
+
 WINDOW = 16
 _ATTN_CHUNK = 512  # windows per attention matmul chunk (bounds the N x 256 x 256 score tensor)
 
@@ -145,8 +147,14 @@ def attend(q, k, v, project_q, project_k) -> torch.Tensor:
     return out
 
 
+@device_table
+def _window_grid(ws: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(row, column) coordinates in [-1, 1] of the pixels of one window: 2 x ws x ws."""
+    r = torch.linspace(-1, 1, ws, device=device)  # float32, as the official grid
+    return torch.stack(torch.meshgrid(r, r, indexing="ij")).to(dtype)
+
+
 def window_condition(b: int, h: int, w: int, ws: int, like: torch.Tensor) -> torch.Tensor:
     """Per-window coordinates in [-1, 1] (row, column), tiled: B x 2 x H x W."""
-    r = torch.linspace(-1, 1, ws)
-    grid = torch.stack(torch.meshgrid(r, r, indexing="ij")).type_as(like)
-    return grid.unsqueeze(0).repeat(b, 1, h // ws, w // ws)
+    grid = _window_grid(ws, like.dtype, like.device).view(1, 2, 1, ws, 1, ws)
+    return grid.expand(b, 2, h // ws, ws, w // ws, ws).reshape(b, 2, h, w)

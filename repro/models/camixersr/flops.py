@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +39,7 @@ import torch.nn as nn
 
 from repro.errors import NotRun, NotRunCode, ReproError
 from repro.models.camixersr.arch import CAMixerSR
-from repro.models.timing import latency_setting, measure_latency
+from repro.models.timing import LatencySetting, check_runnable, latency_setting, measure_ratio
 
 CONVENTIONS = ("fvcore", "official")
 
@@ -229,34 +228,23 @@ def complexity(
         lr_hw = tuple(protocol.get("flops_lr_input", (32, 32)))
         return camixersr_flops(model, lr_hw, convention="official") / 1e9
     if metric == "latency_ratio":
-        return latency_ratio(model, latency_setting(protocol, variant))
+        return latency_ratio(model, latency_setting(protocol, variant), scale=scale)
     raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"no '{metric}' counter for CAMixerSR")
 
 
-def latency_ratio(model: nn.Module, setting: Mapping[str, Any]) -> float:
-    """Latency at the model's gamma over latency at gamma 1, same input, same process.
-
-    The two are timed in alternation, one pair per round, and the median of the per-round
-    ratios is returned: drift and other load then hit both sides alike (timing all of one
-    side first let the ratio wander from 0.60 to 0.78 between runs on a shared machine).
-    """
-    if str(setting.get("device", "cpu")) != "cpu" or "input_lr" not in setting:
-        raise NotRun(
-            NotRunCode.NOT_IMPLEMENTED, "latency ratios are measured on the CPU with input_lr"
-        )
-    threads = setting.get("threads")
+def latency_ratio(model: nn.Module, setting: LatencySetting, *, scale: int) -> float:
+    """Latency at the model's gamma over latency at gamma 1, same input, same process, timed in
+    alternation under the column's latency setting (:func:`repro.models.timing.measure_ratio`);
+    the window count, not the weights' values, decides the time."""
+    check_runnable(setting, "latency_ratio")
     ratio = model.ratio
-    ratios = []
     try:
-        for _ in range(int(setting.get("repeats", 5))):
-            # one warmed-up forward per side and round: the median is taken over rounds
-            base = measure_latency(
-                model.set_ratio(1.0), setting["input_lr"], threads=threads, repeats=1
-            )
-            mine = measure_latency(
-                model.set_ratio(ratio), setting["input_lr"], threads=threads, repeats=1
-            )
-            ratios.append(mine / base)
+        return measure_ratio(
+            model,
+            setting,
+            reference=lambda m: m.set_ratio(1.0),
+            measured=lambda m: m.set_ratio(ratio),
+            scale=scale,
+        )
     finally:
         model.set_ratio(ratio)
-    return statistics.median(ratios)

@@ -18,6 +18,12 @@ from repro.models.camixersr.blocks import (
 from repro.models.camixersr.routing import Routing, gumbel_picks
 
 
+def static_shapes(t: torch.Tensor) -> bool:
+    """True while the forward is traced by ``torch.compile`` or captured in a CUDA graph: no
+    value may then go back to the host, so shapes must follow from the input's shape alone."""
+    return torch.compiler.is_compiling() or (t.is_cuda and torch.cuda.is_current_stream_capturing())
+
+
 class MixerBase(nn.Module):
     """Selection and sparse attention shared by CAMixer (SR) and its 360-degree variant, and
     their first layers (``project_v``, ``project_q``, ``project_k``, in the official order)."""
@@ -27,74 +33,85 @@ class MixerBase(nn.Module):
         self.dim = dim
         self.window = window
         self.routing = routing
+        self.index = 0  # position among the model's mixers: which of the call's draws is ours
         self.last_selection: dict | None = None
         self.project_v = nn.Conv2d(dim, dim, 1)
         self.project_q = nn.Linear(dim, dim)
         self.project_k = nn.Linear(dim, dim)
 
-    def _select(self, feat: torch.Tensor, b: int, n: int):
-        """Return (num_keep, idx): idx is B x num_keep window ids in rank order, or None when
-        every window is attended in place."""
+    def _select(self, feat: torch.Tensor, b: int, n: int, draws: torch.Tensor | None):
+        """Return (idx, count): idx is B x K window ids in rank order, or None when every window
+        is attended in place; count is None when all K are attended, else the drawn number
+        (a device tensor) of the first of them that are, the others keeping ``v * sa``.
+
+        Deterministic mode: K = ``floor(N * gamma + 0.5)``. Official mode: K is the drawn count
+        (read back to the host), or, while the forward is traced or captured
+        (:func:`static_shapes`), the largest count the draw allows, masked to the drawn one.
+        """
         routing = self.routing
-        score = None
-        picked = None
-        if routing.mode == "official":
-            if routing.ratio == 1 and not routing.osr_rule:
-                # the draw cannot change anything here, but it advances the RNG as officially
-                torch.empty((b, n, 2), dtype=feat.dtype, device=feat.device).exponential_(
-                    generator=routing.generator
-                )
-                keep = n
-            else:
-                score = self.route.scores(feat)
-                mask = gumbel_picks(score, routing.generator)
-                share = torch.mean(mask, dim=(0, 1)) * 1.0
-                picked = int(mask.sum().item())
-                keep = routing.keep_count(n, share)
-        else:
-            keep = routing.keep_count(n, None)
-        idx = None
-        if score is None and (keep < n or routing.dense_reference):
+        score = picked = count = None
+        if routing.mode == "official" and (routing.ratio < 1 or routing.osr_rule):
             score = self.route.scores(feat)
-        if keep < n or routing.dense_reference:  # the official code always sorts and gathers
+            mask = gumbel_picks(score, draws[self.index])
+            picked = mask.sum()
+            drawn = routing.drawn_keep(n, torch.mean(mask, dim=(0, 1)) * 1.0)
+            if static_shapes(feat):
+                keep, count = routing.keep_bound(n), drawn
+            else:
+                keep = int(drawn)
+        elif routing.mode == "official":
+            keep = n  # gamma 1: the draw (made all the same, as officially) changes nothing
+        else:
+            keep = routing.keep_count(n)
+        idx = None
+        if keep < n or count is not None or routing.dense_reference:
+            # (the official code always sorts and gathers)
+            if score is None:
+                score = self.route.scores(feat)
             idx = torch.argsort(score[:, :, 0], dim=1, descending=True)[:, :keep]
         if routing.record:
-            self.last_selection = {"windows": n, "picked": picked, "num_keep": keep, "idx": idx}
-        return keep, idx
+            self.last_selection = {
+                "windows": n,
+                "picked": picked,
+                "num_keep": keep if count is None else count,
+                "idx": idx,
+            }
+        return idx, count
 
-    def _mix(self, q_src, k_fn, v, vs, keep, idx, project_q, project_k):
-        """Attend the kept windows; the others take ``vs``. Returns B x C x H x W.
+    def _mix(self, q_src, k_fn, v, vs, idx, count, project_q, project_k):
+        """Attend the windows ``idx`` (the first ``count`` of them, if given); the others take
+        ``vs``. Returns B x C x H x W.
 
-        ``q_src``: the map of queries before projection; ``k_fn(sel)`` gives the keys before
-        projection: the whole map for ``sel=None``, else B x K x ws x ws x C for the windows
-        ``sel = (batch ids, window rows, window columns)``.
+        ``q_src``: the map of queries before projection. ``k_fn(sel, qw)`` gives the keys before
+        projection, shaped as ``qw``, the query windows already cut from ``q_src`` (so that keys
+        built on the same map reuse that copy): for ``sel=None`` all windows, (B*N) x ws*ws x C;
+        else B x K x ws x ws x C for the windows ``sel = (batch ids, window rows, window
+        columns)``.
         """
         b, c, h, w = v.shape
         ws = self.window
+        if idx is None:  # all windows, in place
+            qw = all_windows(q_src, ws)
+            f = attend(qw, k_fn(None, qw), all_windows(v, ws), project_q, project_k)
+            return merge_windows(f, b, h, w, ws)
+        keep = idx.shape[1]
         if keep == 0 and not self.routing.dense_reference:
             return vs
-        if idx is None:  # all windows, in place
-            k = k_fn(None)
-            f = attend(
-                all_windows(q_src, ws),
-                all_windows(k, ws),
-                all_windows(v, ws),
-                project_q,
-                project_k,
-            )
-            return merge_windows(f, b, h, w, ws)
         nw = w // ws
         bi = torch.arange(b, device=v.device).view(b, 1).expand_as(idx)
         hi = torch.div(idx, nw, rounding_mode="floor")
         wi = idx - hi * nw
         sel = (bi, hi, wi)
-        q = window_view(q_src, ws)[sel].reshape(-1, ws * ws, c)
-        k = k_fn(sel).reshape(-1, ws * ws, c)
+        qw = window_view(q_src, ws)[sel]
+        k = k_fn(sel, qw).reshape(-1, ws * ws, c)
+        q = qw.reshape(-1, ws * ws, c)
         vv = window_view(v, ws)[sel].reshape(-1, ws * ws, c)
-        f = attend(q, k, vv, project_q, project_k)
-        out = vs.clone() if vs is v else vs
-        window_view(out, ws)[sel] = f.view(b, -1, ws, ws, c)
-        return out
+        f = attend(q, k, vv, project_q, project_k).view(b, keep, ws, ws, c)
+        if count is not None:  # static shapes: windows ranked past the drawn count keep vs
+            rank = torch.arange(keep, device=v.device).view(1, keep, 1, 1, 1)
+            f = torch.where(rank < count, f, window_view(vs, ws)[sel])
+        window_view(vs, ws)[sel] = f  # vs is this call's own tensor (v * sa)
+        return vs
 
 
 def _window_coords(sel, ws: int, dtype, device):
@@ -139,26 +156,24 @@ class CAMixer(MixerBase):
         self.act = nn.GELU()
         self.route = Predictor(dim, window, cond_ch=4)
 
-    def forward(self, x, cond_global, cond_window):
+    def forward(self, x, cond_global, cond_window, draws=None):
         b, _, h, w = x.shape
         ws = self.window
         v = self.project_v(x)
         feat, offsets, ca = self.route.features(torch.cat([v, cond_global, cond_window], dim=1))
         n = (h // ws) * (w // ws)
-        keep, idx = self._select(feat, b, n)
+        idx, count = self._select(feat, b, n, draws)
         dense = self.routing.dense_reference
-        if keep < n or dense:
-            vs = v * self.route.out_SA(feat)
-        else:
-            vs = v  # every window is attended: ``v * sa`` is never used
+        # with every window attended in place, ``v * sa`` is never used
+        vs = v if idx is None else v * self.route.out_SA(feat)
 
-        def keys(sel):
+        def keys(sel, xw):  # x plus x warped by the offsets, at the windows xw was cut from
             if sel is None:
-                return x + flow_warp(x, offsets)
+                return all_windows(x + flow_warp(x, offsets), ws)
             if dense:
                 return window_view(x + flow_warp(x, offsets), ws)[sel]
-            return window_view(x, ws)[sel] + _sampled_keys(x, offsets, sel, ws)
+            return xw + _sampled_keys(x, offsets, sel, ws)
 
-        out = self._mix(x, keys, v, vs, keep, idx, self.project_q, self.project_k)
+        out = self._mix(x, keys, v, vs, idx, count, self.project_q, self.project_k)
         out = self.act(self.conv_sptial(out)) * ca + out
         return self.project_out(out)

@@ -16,11 +16,11 @@ from repro.models.camixersr.blocks import (
     Predictor,
     flow_warp,
     window_condition,
-    window_view,
 )
 from repro.models.camixersr.mixer import MixerBase
 from repro.models.camixersr.network import VARIANTS, CAMixerNet
 from repro.models.camixersr.routing import Routing
+from repro.models.device_tables import device_table
 
 
 def deform_conv2d(x, offset, mask, weight, bias, padding: int = 1, dilation: int = 1):
@@ -86,7 +86,7 @@ class CAMixerOSRMixer(MixerBase):
         self.act = nn.GELU()
         self.route = Predictor(dim, window, cond_ch=3, osr=True)
 
-    def forward(self, x, cond_global, cond_window):
+    def forward(self, x, cond_global, cond_window, draws=None):
         b, _, h, w = x.shape
         ws, s = self.window, self.shift
         xs = torch.roll(x, (-s, -s), dims=(2, 3)) if s else x
@@ -94,16 +94,16 @@ class CAMixerOSRMixer(MixerBase):
         cw = torch.roll(cond_window, (-s, -s), dims=(2, 3)) if s else cond_window
         feat, offsets, ca = self.route.features(torch.cat([v, cond_global, cw], dim=1))
         n = (h // ws) * (w // ws)
-        keep, idx = self._select(feat, b, n)
-        vs = v * self.route.out_SA(feat) if keep < n or self.routing.dense_reference else v
+        idx, count = self._select(feat, b, n, draws)
+        vs = v if idx is None else v * self.route.out_SA(feat)
         warped = flow_warp(x, offsets)
         if s:
             warped = torch.roll(warped, (-s, -s), dims=(2, 3))
 
-        def keys(sel):
-            return warped if sel is None else window_view(warped, ws)[sel]
-
-        out = self._mix(warped, keys, v, vs, keep, idx, self.project_q, self.project_k)
+        # queries and keys are both the warped map: the keys are the query windows
+        out = self._mix(
+            warped, lambda sel, qw: qw, v, vs, idx, count, self.project_q, self.project_k
+        )
         if s:
             out = torch.roll(out, (s, s), dims=(2, 3))
         out = self.act(self.conv_sptial(out)) * ca + out
@@ -118,8 +118,8 @@ class OSRBlock(nn.Module):
         self.norm2 = LayerNorm2d(dim)
         self.ffn = GatedFeedForward(dim, kernel=5, bias=True)
 
-    def forward(self, x, cond_global, cond_window):
-        x = self.norm1(x + self.mixer(x, cond_global, cond_window))
+    def forward(self, x, cond_global, cond_window, draws=None):
+        x = self.norm1(x + self.mixer(x, cond_global, cond_window, draws))
         return self.norm2(x + self.ffn(x))
 
 
@@ -141,23 +141,40 @@ class OSRGroup(nn.Module):
         self.offset_conv = _offset_conv(dim)
         self.body_tail = DCNv2Pack(dim, dim, 3, padding=1)
 
-    def forward(self, x, cond_global, cond_window):
+    def forward(self, x, cond_global, cond_window, draws=None):
         shortcut = x
         for blk in self.body:
-            x = blk(x, cond_global, cond_window)
+            x = blk(x, cond_global, cond_window, draws)
         return self.body_tail(x, self.offset_conv(cond_global)) + shortcut
+
+
+@device_table
+def _latitude_column(h: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """cos(latitude) of the grid centres of ``h`` rows, 1 x 1 x h x 1."""
+    r = 1.0 / h
+    rows = -1 + r + 2 * r * torch.arange(h, device=device).float()
+    return torch.cos(rows * math.pi / 2).to(dtype).view(1, 1, h, 1)
 
 
 def cos_latitude_condition(h: int, w: int, batch: int = 1, like: torch.Tensor | None = None):
     """The ODI-SR test condition ``cos_latitude``: cos(latitude) of each LR row, B x 1 x H x W.
 
     Row i (0-based) has latitude (-1 + (2i + 1)/H) * pi/2 (grid centres), as the official
-    ERPPairedImageDataset builds it for the LR image.
+    ERPPairedImageDataset builds it for the LR image. On ``like``'s device and dtype (a new
+    tensor; the column it repeats is built once per height there).
     """
-    r = 1.0 / h
-    rows = -1 + r + 2 * r * torch.arange(h).float()
-    cond = torch.cos(rows * math.pi / 2).view(1, 1, h, 1).repeat(batch, 1, 1, w)
-    return cond if like is None else cond.type_as(like)
+    if like is None:
+        like = torch.empty(0, dtype=torch.float32)
+    return _latitude_column(h, like.dtype, like.device).expand(batch, 1, h, w).contiguous()
+
+
+@device_table
+def _rgb_mean(mean: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The dataset mean as 1 x 3 x 1 x 1, filled on the device from the Python numbers."""
+    t = torch.empty(1, len(mean), 1, 1, dtype=dtype, device=device)
+    for c, v in enumerate(mean):
+        t[:, c].fill_(v)
+    return t
 
 
 class CAMixerOSR(CAMixerNet):
@@ -187,7 +204,12 @@ class CAMixerOSR(CAMixerNet):
         self.body_tail = nn.Conv2d(n_feats, n_feats, 3, padding=1)
         self.dcn = DCNv2Pack(n_feats, n_feats, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        draws: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         b, _, h, w = x.shape
         if condition is None:
             condition = cos_latitude_condition(h, w, b, like=x)
@@ -199,22 +221,22 @@ class CAMixerOSR(CAMixerNet):
                     f"got {tuple(condition.shape)}"
                 )
             condition = condition.expand(b, 1, h, w)
-        with self._call_rng(x.device):
-            x = self._pad(x)
-            cond = self._pad(condition)
-            mean = torch.tensor(self.rgb_mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-            x = (x - mean) * self.img_range
-            x = self.head(x)
-            bb, _, hp, wp = x.shape
-            cond_window = window_condition(bb, hp, wp, self.window_size, x)
-            shortcut = x
-            x = self.norm(x)
-            for group in self.body:
-                x = group(x, cond, cond_window)
-            x = self.body_tail(x)
-            x = self.dcn(x, self.offset_conv(cond))
-            x = self.tail(x + shortcut)
-            x = x / self.img_range + mean
+        draws = self._draws(x, draws)
+        x = self._pad(x)
+        cond = self._pad(condition)
+        mean = _rgb_mean(self.rgb_mean, x.dtype, x.device)
+        x = (x - mean) * self.img_range
+        x = self.head(x)
+        bb, _, hp, wp = x.shape
+        cond_window = window_condition(bb, hp, wp, self.window_size, x)
+        shortcut = x
+        x = self.norm(x)
+        for group in self.body:
+            x = group(x, cond, cond_window, draws)
+        x = self.body_tail(x)
+        x = self.dcn(x, self.offset_conv(cond))
+        x = self.tail(x + shortcut)
+        x = x / self.img_range + mean
         return x[:, :, : h * self.scale, : w * self.scale]
 
 

@@ -15,8 +15,10 @@ distances). Every backend computes ``softmax(q k^T / sqrt(d) + bias) v``:
   on CPU: it materialises the scores through ``vmap``);
 - ``auto``: the fastest that works on the device, see :func:`resolve_backend`.
 
-The ``(N, N)`` relative-index table (``N = w*w``) is built once per window size and device and
-cached at module level (it is not a parameter, so the state dict keeps the official keys).
+The ``(N, N)`` relative-index table (``N = w*w``) is built once per window size and device, on
+the device, and cached at module level (:func:`repro.models.device_tables.device_table`; it is
+not a parameter, so the state dict keeps the official keys); a compiled or CUDA-graph-captured
+forward takes it as a constant.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ import torch
 import torch.nn.functional as F
 
 from repro.errors import ReproError
+from repro.models.device_tables import device_table
 
 BACKENDS = ("auto", "matmul", "sdpa", "flex", "flex-eager")
 
 
-@functools.lru_cache(maxsize=16)
-def relative_index(window: int, device: str = "cpu") -> torch.Tensor:
+@device_table
+def relative_index(window: int, device: torch.device) -> torch.Tensor:
     """``(w*w, w*w)`` long tensor: row = query position, column = key position, value = index
-    into the ``(2w-1)**2`` bias table. Built once per (window, device)."""
+    into the ``(2w-1)**2`` bias table. Built once per (window, device), on the device."""
     pos = torch.arange(window * window, device=device)
     row, col = pos // window, pos % window
     rel_h = row[None, :] - row[:, None] + window - 1  # key row - query row
@@ -45,7 +48,7 @@ def relative_index(window: int, device: str = "cpu") -> torch.Tensor:
 
 def gather_bias(table: torch.Tensor, window: int) -> torch.Tensor:
     """``(1, heads, N, N)`` additive bias from the ``(heads, (2w-1)**2)`` table."""
-    idx = relative_index(window, str(table.device))
+    idx = relative_index(window, table.device)
     n = window * window
     return table.index_select(1, idx.reshape(-1)).reshape(1, table.shape[0], n, n)
 
