@@ -25,15 +25,7 @@ from repro.eval.runner import Job, evaluate
 from repro.machine import device_provenance, resolve_device
 from repro.paths import shared_root
 from tests.test_cli_errors import _assert_clean_error, _run
-
-JOB = dict(
-    model="bicubic",
-    scale=3,
-    dataset="Set5",
-    metrics=[("psnr", None), ("ssim", None)],
-    protocol={"channel": "y", "gray": "gray", "ssim": "matlab"},
-    crop=3,
-)
+from tests.test_runner import JOB
 
 needs_no_gpu = pytest.mark.skipif(
     torch.cuda.is_available(), reason="this machine has a GPU: these check the CPU-only case"
