@@ -177,6 +177,14 @@ def golden_section() -> dict:
     return out
 
 
+def _heading(title: str, section: dict) -> list[str]:
+    """A section's heading, then FAILED with its error when the section failed."""
+    lines = [f"## {title}", ""]
+    if "error" in section:
+        lines += [f"FAILED: {section['error']}", ""]
+    return lines
+
+
 def render(env: dict, sections: dict, wall: float) -> str:
     """The md: environment first, then each section done so far."""
     lines = [
@@ -195,10 +203,10 @@ def render(env: dict, sections: dict, wall: float) -> str:
     ]
     esc = sections.get("esc")
     if esc:
-        lines += ["## ESC: latency and peak memory at a 1280x720 output (esc_main's setting)", ""]
-        if "error" in esc:
-            lines += [f"FAILED: {esc['error']}", ""]
-        else:
+        lines += _heading(
+            "ESC: latency and peak memory at a 1280x720 output (esc_main's setting)", esc
+        )
+        if "error" not in esc:
             lines += [
                 f"Setting: `{_setting_text(esc['setting'])}`. Paper: RTX 4090 (latency, and "
                 "max_memory_allocated including weights and input); here peak memory is counted "
@@ -217,10 +225,8 @@ def render(env: dict, sections: dict, wall: float) -> str:
             lines.append("")
     cam = sections.get("camixer")
     if cam:
-        lines += ["## CAMixerSR-B x4: latency versus γ", ""]
-        if "error" in cam:
-            lines += [f"FAILED: {cam['error']}", ""]
-        else:
+        lines += _heading("CAMixerSR-B x4: latency versus γ", cam)
+        if "error" not in cam:
             lines += [
                 "Paper (Urban100 averages, γ0.5/γ1 and γ0.25/γ1): T4 0.79 / 0.78, A10 0.86 / "
                 "0.81, V100 0.93 / 0.91. Issue 12's targets on an H100: ≤ 0.85 / ≤ 0.80 at LR "
@@ -243,10 +249,10 @@ def render(env: dict, sections: dict, wall: float) -> str:
             ]
     gold = sections.get("golden")
     if gold:
-        lines += ["## Golden equality: CUDA versus CPU output, same random weights, TF32 off", ""]
-        if "error" in gold:
-            lines += [f"FAILED: {gold['error']}", ""]
-        else:
+        lines += _heading(
+            "Golden equality: CUDA versus CPU output, same random weights, TF32 off", gold
+        )
+        if "error" not in gold:
             lines += ["| model | input | max abs Δ | within 1e-4 |", "|---|---|---:|---|"]
             for c in gold["cases"]:
                 ok = "yes" if c["max_abs_delta"] <= gold["tolerance"] else "NO"
