@@ -1,18 +1,19 @@
-"""Benchmark: time per image of PSNR, SSIM, LPIPS and NIQE on Set14 (CPU).
+"""Benchmark: time per image of every per-image quality metric on Set14 (CPU, one thread).
 
 For each Set14 image the "SR" image is the official LR x4 (``LR_bicubic/X4``) upscaled with
 MATLAB bicubic (:func:`repro.data.imresize.imresize_uint8`, x4) and the HR is mod-cropped to the
-same size. Metrics as a real-world table uses them:
-
-- PSNR / SSIM: :func:`repro.metrics.psnr` / :func:`repro.metrics.ssim`, Y, crop 4 (MATLAB SSIM);
-- LPIPS (AlexNet v0.1, SR vs HR, whole image) and NIQE (SR, Y, crop 0) from
-  :mod:`repro.metrics.iqa`. The LPIPS network is loaded once before timing (its load time is
-  reported separately); each image is scored on its own (batch of one), as the table runner does.
+same size. Each metric is called through its registry entry as a real-world table calls it
+(PSNR/SSIM: Y, crop 4, MATLAB SSIM; LPIPS, DISTS: SR vs HR, whole image; NIQE, MUSIQ, MANIQA,
+CLIP-IQA: the SR alone), one image per call, with torch limited to one intra-op thread.
+Networks are loaded by a first untimed call. Metrics that cannot run here (pyiqa not
+importable, weights absent) are listed with the reason; FID is set-level and timed over the
+whole set (per image: the total divided by 14).
 
 Each metric runs ``REPEATS`` times per image, interleaved; the best time counts. The machine's
 two cores are shared with other jobs, so absolute times are noisy (the load average is printed).
 
-Run: ``python benchmarks/bench_iqa.py`` (writes ``benchmarks/iqa.md``).
+Run: ``python benchmarks/bench_iqa.py`` (writes ``benchmarks/iqa.md``); in the ``iqa`` extra's
+venv the pyiqa metrics are timed too.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import torch  # noqa: E402
 
 from repro.data.imresize import imresize_uint8, modcrop  # noqa: E402
+from repro.errors import NotRun  # noqa: E402
 from repro.imageio import atomic_write_text, read_image  # noqa: E402
-from repro.metrics import psnr, ssim  # noqa: E402
-from repro.metrics.iqa import lpips, niqe  # noqa: E402
-from repro.metrics.lpips import load_lpips  # noqa: E402
+from repro.metrics import get_metric  # noqa: E402
 from repro.paths import shared_root  # noqa: E402
 
 SCALE = 4
@@ -68,77 +68,109 @@ def _one_thread(fn, *args, **kwargs):
         torch.set_num_threads(n)
 
 
+METRICS = ("psnr", "ssim", "lpips", "dists", "niqe", "musiq", "maniqa", "clipiqa")
+PROTOCOL = {"channel": "y", "crop": SCALE, "ssim": "matlab", "iqa_device": "cpu"}
+
+
+def _scorer(name: str):
+    spec = get_metric(name)
+    if spec.needs_reference:
+        return lambda sr, hr: spec.fn(sr, hr, **PROTOCOL)
+    return lambda sr, hr: spec.fn(sr, **PROTOCOL)
+
+
+def _ready(names) -> tuple[dict, dict]:
+    """The metrics that run here (networks loaded by an untimed call) and why the others not."""
+    ready, skipped = {}, {}
+    first = next(_pairs())
+    for name in names:
+        try:
+            get_metric(name).check_ready()
+            fn = _scorer(name)
+            _one_thread(fn, first[1][:64, :64], first[2][:64, :64])
+        except NotRun as exc:
+            skipped[name] = f"{exc.code}: {exc.detail.split(';')[0]}"
+            continue
+        ready[name] = fn
+    return ready, skipped
+
+
+def _fid_seconds(pairs) -> tuple[float, float] | None:
+    spec = get_metric("fid")
+    try:
+        spec.check_ready()
+    except NotRun:
+        return None
+    srs, hrs = [p[1] for p in pairs], [p[2] for p in pairs]
+    return _one_thread(_timed, lambda: spec.score_sets(srs, hrs, iqa_device="cpu"))
+
+
 def main() -> None:
-    device = "cpu"
-    t0 = time.perf_counter()
-    load_lpips(device)
-    load_s = time.perf_counter() - t0
-    metrics = {
-        "psnr": lambda sr, hr: psnr(sr, hr, channel="y", crop=SCALE),
-        "ssim": lambda sr, hr: ssim(sr, hr, channel="y", crop=SCALE),
-        "lpips": lambda sr, hr: lpips(sr, hr, device=device),
-        "lpips_1t": lambda sr, hr: _one_thread(lpips, sr, hr, device=device),
-        "niqe": lambda sr, hr: niqe(sr),
-    }
+    metrics, skipped = _ready(METRICS)
     rows = []
     for name, sr, hr in _pairs():
         best = dict.fromkeys(metrics, float("inf"))
         values = {}
         for _ in range(REPEATS):
             for key, fn in metrics.items():
-                dt, values[key] = _timed(fn, sr, hr)
+                dt, values[key] = _one_thread(_timed, fn, sr, hr)
                 best[key] = min(best[key], dt)
         rows.append((name, sr.shape, best, values))
         print(name, sr.shape, {k: f"{v * 1e3:.1f} ms" for k, v in best.items()}, flush=True)
+    fid = _fid_seconds(list(_pairs()))
 
     px = [r[1][0] * r[1][1] for r in rows]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    names = list(metrics)
     lines = [
         "# IQA metrics benchmark (`python benchmarks/bench_iqa.py`)",
         "",
         f"Time per Set14 image ({len(rows)} images, {min(px)} to {max(px)} pixels after x4 "
-        "bicubic of the official LR), "
-        f"best of {REPEATS} interleaved runs, CPU, one image per call. PSNR/SSIM: Y, crop 4 "
-        "(MATLAB SSIM); LPIPS: AlexNet v0.1, SR vs HR, whole image; NIQE: SR, BT.601 Y, crop 0.",
+        f"bicubic of the official LR), best of {REPEATS} interleaved runs, CPU, one torch "
+        "thread, one image per call, through the metrics' registry entries. PSNR/SSIM: Y, crop "
+        "4 (MATLAB SSIM); LPIPS (AlexNet v0.1), DISTS (VGG16): SR vs HR, whole image; NIQE: SR, "
+        "BT.601 Y, crop 0; MUSIQ, MANIQA, CLIP-IQA: SR (pyiqa).",
         "",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, torch "
-        f"{torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}; "
-        f"load average {load:.1f} on {os.cpu_count()} cores while measuring (shared machine, "
-        "absolute times are noisy). LPIPS network load (once per process, sha256 checks "
-        f"included): {load_s * 1e3:.0f} ms.",
+        f"{torch.__version__}, numpy {np.__version__}; load average {load:.1f} on "
+        f"{os.cpu_count()} cores while measuring (shared machine, absolute times are noisy).",
         "",
-        "| image | HxW | PSNR ms | SSIM ms | LPIPS ms | LPIPS ms (1 thread) | NIQE ms | PSNR-Y "
-        "| SSIM-Y | LPIPS | NIQE |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| image | HxW | "
+        + " | ".join(f"{n} ms" for n in names)
+        + " | "
+        + " | ".join(names)
+        + " |",
+        "|---|---|" + "---|" * (2 * len(names)),
     ]
     for name, shape, best, v in rows:
         lines.append(
-            f"| {name} | {shape[0]}x{shape[1]} | {best['psnr'] * 1e3:.1f} | "
-            f"{best['ssim'] * 1e3:.1f} | {best['lpips'] * 1e3:.1f} | "
-            f"{best['lpips_1t'] * 1e3:.1f} | {best['niqe'] * 1e3:.1f} | "
-            f"{v['psnr']:.4f} | {v['ssim']:.4f} | {v['lpips']:.4f} | {v['niqe']:.4f} |"
+            f"| {name} | {shape[0]}x{shape[1]} | "
+            + " | ".join(f"{best[n] * 1e3:.1f}" for n in names)
+            + " | "
+            + " | ".join(f"{v[n]:.4f}" for n in names)
+            + " |"
         )
-    thread_diff = max(abs(r[3]["lpips"] - r[3]["lpips_1t"]) for r in rows)
-    means = {k: np.mean([r[2][k] for r in rows]) * 1e3 for k in metrics}
-    mpix = np.mean([r[1][0] * r[1][1] for r in rows]) / 1e6
+    mpix = np.mean(px) / 1e6
     lines.append(
-        f"| **mean** | {mpix:.3f} MP | {means['psnr']:.1f} | {means['ssim']:.1f} | "
-        f"{means['lpips']:.1f} | {means['lpips_1t']:.1f} | {means['niqe']:.1f} | "
-        f"{np.mean([r[3]['psnr'] for r in rows]):.4f} | "
-        f"{np.mean([r[3]['ssim'] for r in rows]):.4f} | "
-        f"{np.mean([r[3]['lpips'] for r in rows]):.4f} | "
-        f"{np.mean([r[3]['niqe'] for r in rows]):.4f} |"
+        f"| **mean** | {mpix:.3f} MP | "
+        + " | ".join(f"{np.mean([r[2][n] for r in rows]) * 1e3:.1f}" for n in names)
+        + " | "
+        + " | ".join(f"{np.mean([r[3][n] for r in rows]):.4f}" for n in names)
+        + " |"
     )
+    lines.append("")
+    if fid is not None:
+        lines.append(
+            f"FID (set-level, Set14 SR vs HR): {fid[1]:.3f}, {fid[0]:.2f} s for the set "
+            f"({fid[0] / len(rows) * 1e3:.0f} ms per image)."
+        )
+    for name, why in {**skipped, **({} if fid else {"fid": "not run here"})}.items():
+        lines.append(f"- not timed here: {name} ({why})")
     lines += [
         "",
-        "Notes: Set14 PSNR/SSIM means here are bicubic-baseline numbers computed the BasicSR way "
-        "(gray `bridge` as three channels). NIQE is vectorised over 96x96 blocks (BasicSR loops "
-        "over blocks and refits a 9801-entry table per block); LPIPS runs both images through "
-        "AlexNet in one batch of two. When the cores are not contended, torch's default 2 "
-        "threads run LPIPS about 2x faster than 1 thread, but when other jobs hold the cores "
-        "the 2-thread runs stall (the 0.5-1 s spikes); in a run at load average ~6, face took "
-        "~600 ms with 2 threads and ~60 ms with 1. "
-        f"LPIPS values with 1 and 2 threads differ by at most {thread_diff:.1e}.",
+        "Notes: the means are bicubic-baseline numbers (SR = MATLAB bicubic x4 of the official "
+        "LR). NIQE is vectorised over 96x96 blocks; LPIPS and "
+        "DISTS run both images through their trunk in one batch of two.",
         "",
     ]
     atomic_write_text(OUT, "\n".join(lines))

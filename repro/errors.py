@@ -28,6 +28,10 @@ class ChecksumError(DataError):
     """A file whose sha256 differs from the recorded one."""
 
 
+class DownloadError(ReproError):
+    """No source of a file could be downloaded (every URL failed, or the bytes were wrong)."""
+
+
 class WeightsError(ReproError):
     """Missing weights or a checkpoint that does not fit the model."""
 

@@ -1,6 +1,9 @@
 """Where things live: the shared folder, data roots, results, reports, caches.
 
 Every location can be overridden by an environment variable so users can point elsewhere.
+Defaults: in a source checkout, its folders (``datasets/``, ``results/``, ``reports/``,
+``../shared``); an installed package reads the cards and specs it ships and writes results and
+reports under the current folder.
 """
 
 from __future__ import annotations
@@ -10,21 +13,38 @@ from pathlib import Path
 
 from repro.errors import DataError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+# A wheel carries the dataset cards inside the package (setup.py maps the checkout's top-level
+# datasets/ there: installed at the top level, it would take Hugging Face's package name).
+PACKAGED_CARDS = PACKAGE_ROOT / "_cards"
+
+
+def source_checkout() -> bool:
+    """Does the code run from a source checkout (editable or not) rather than an installed wheel?"""
+    return not PACKAGED_CARDS.is_dir()
+
+
+def project_root() -> Path:
+    """The checkout; for an installed package, the current folder (never site-packages)."""
+    return REPO_ROOT if source_checkout() else Path.cwd()
 
 
 def shared_root() -> Path:
-    """``REPRO_SHARED`` or ``../shared`` beside the repository."""
+    """``REPRO_SHARED``, else ``../shared`` beside the checkout (installed: ``./shared``)."""
     env = os.environ.get("REPRO_SHARED")
-    return Path(env).expanduser().resolve() if env else (REPO_ROOT.parent / "shared").resolve()
+    if env:
+        return Path(env).expanduser().resolve()
+    return (REPO_ROOT.parent / "shared" if source_checkout() else Path.cwd() / "shared").resolve()
 
 
 def labelled_data_roots(explicit: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
     """Local dataset roots in search order, each with the label provenance shows for it.
 
     ``--data-root`` (``explicit``) and every ``REPRO_DATA`` entry must exist: a typo there would
-    otherwise fall through to other roots (or the Hub) without a word. ``shared/data`` is only a
-    default and is skipped quietly when absent.
+    otherwise fall through to other roots (or the Hub) without a word. The sets ``repro fetch``
+    placed (:func:`fetched_dir`) come before ``shared/data``, whose sample copies they complete;
+    both are defaults, skipped quietly when absent.
     """
     roots: list[tuple[str, Path]] = []
     if explicit:
@@ -36,12 +56,13 @@ def labelled_data_roots(explicit: str | os.PathLike | None = None) -> list[tuple
             for p in env.split(os.pathsep)
             if p
         )
+    roots.append(("<repro-cache>/fetched", fetched_dir()))
     roots.append(("<shared>/data", shared_root() / "data"))
     return roots
 
 
 def data_roots(explicit: str | os.PathLike | None = None) -> list[Path]:
-    """Local dataset roots, in search order: ``--data-root``, ``REPRO_DATA``, shared/data."""
+    """Local dataset roots, in search order: ``--data-root``, ``REPRO_DATA``, fetched, shared."""
     return [root for _, root in labelled_data_roots(explicit)]
 
 
@@ -55,15 +76,17 @@ def _existing_folder(path: str | os.PathLike, what: str) -> Path:
 
 
 def cards_dir() -> Path:
-    return Path(os.environ.get("REPRO_CARDS", REPO_ROOT / "datasets"))
+    """``REPRO_CARDS``, else the checkout's ``datasets/`` or the installed package's cards."""
+    default = REPO_ROOT / "datasets" if source_checkout() else PACKAGED_CARDS
+    return Path(os.environ.get("REPRO_CARDS", default))
 
 
 def results_dir() -> Path:
-    return Path(os.environ.get("REPRO_RESULTS", REPO_ROOT / "results"))
+    return Path(os.environ.get("REPRO_RESULTS", project_root() / "results"))
 
 
 def reports_dir() -> Path:
-    return Path(os.environ.get("REPRO_REPORTS", REPO_ROOT / "reports"))
+    return Path(os.environ.get("REPRO_REPORTS", project_root() / "reports"))
 
 
 def weights_dirs() -> list[Path]:
@@ -79,6 +102,11 @@ def cache_dir() -> Path:
     """Cache for converted weights and made LR images: ``REPRO_CACHE`` or ~/.cache/repro."""
     env = os.environ.get("REPRO_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "repro"
+
+
+def fetched_dir() -> Path:
+    """Where ``python -m repro fetch`` puts the sets it downloads: ``<cache>/fetched/<name>``."""
+    return cache_dir() / "fetched"
 
 
 def torch_hub_dir() -> Path:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 
 from repro.cli import main as cli_main
+from repro.cli.parser import TABLE_PROG
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli_main(
-        ["table", *(sys.argv[1:] if argv is None else argv)], prog="python -m repro.table"
-    )
+    return cli_main(["table", *(sys.argv[1:] if argv is None else argv)], prog=TABLE_PROG)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,17 @@ MAX_LINES = 420  # "about 400": a module past this is doing more than one job
 
 # Lower layers never import higher ones; modules of one layer may import each other.
 LAYERS = (
-    ("errors", "paths", "files", "checksums", "provenance", "machine", "imageio", "weights"),
+    (
+        "errors",
+        "paths",
+        "files",
+        "checksums",
+        "download",
+        "provenance",
+        "machine",
+        "imageio",
+        "weights",
+    ),
     ("data", "models", "metrics"),
     ("eval", "publish"),
     ("tables",),

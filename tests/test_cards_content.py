@@ -179,6 +179,7 @@ def test_the_readme_documents_exactly_the_keys_the_code_reads():
         "source": example["source"],
         "source.hub": example["source"]["hub"],
         "source.archive": example["source"]["archive"],
+        "source.build": example["source"]["build"],
         "subsets.*": {k: 1 for sub in subsets for k in sub},
     }
     assert set(documented) == set(KEYS)

@@ -176,8 +176,9 @@ def test_pyiqa_absent_error_message(no_pyiqa):
     assert "\n" not in msg
     assert "pip install pyiqa" in msg and "torchvision" in msg
     assert "musiq_koniq_ckpt-e95806b9.pth" in msg and "REPRO_WEIGHTS" in msg
-    for name in ("dists", "musiq", "maniqa", "clipiqa", "fid"):
+    for name in ("musiq", "maniqa", "clipiqa", "fid"):
         assert _not_run(name).code == NotRunCode.NOT_IMPLEMENTED, name
+    get_metric("dists").check_ready()  # torch-only: pyiqa is not needed
     with pytest.raises(ReproError, match="pip install pyiqa"):
         fid([img], [img])
 
@@ -186,12 +187,10 @@ def test_pyiqa_missing_weights_reason(no_weights, monkeypatch, tmp_path):
     monkeypatch.setattr(backend, "_import_failure", lambda: None)
     monkeypatch.setattr(resolver, "torch_hub_dir", lambda: tmp_path / "hub")
     monkeypatch.setattr(resolver, "hf_cache_dirs", lambda: [tmp_path / "hf"])
-    err = _not_run("dists")
-    reason = err.detail
-    assert err.code == NotRunCode.MISSING_WEIGHTS
-    assert "DISTS_weights-f5e65c96.pth" in reason and "vgg16-397923af.pth" in reason
+    err = _not_run("clipiqa")
+    assert err.code == NotRunCode.MISSING_WEIGHTS and "RN50.pt" in err.detail
     with pytest.raises(MissingWeightsError):
-        get_metric("dists").fn(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+        get_metric("clipiqa").fn(np.zeros((8, 8, 3), np.uint8))
     # a file in REPRO_WEIGHTS/pyiqa is found; a wrong hash prefix is caught before use
     (no_weights / "pyiqa").mkdir()
     fake = no_weights / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth"

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import torch
+import urllib3.util.connection
 from safetensors.torch import load_file, save_file
 
 from repro.checksums import sha256_file
@@ -45,6 +46,14 @@ def _loopback_only(monkeypatch):
         return real(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", guarded)
+    real_u3 = urllib3.util.connection.create_connection  # what requests (downloads) connect with
+
+    def guarded_u3(address, *args, **kwargs):
+        if address[0] not in LOOPBACK:
+            raise AssertionError(f"test tried to contact {address[0]}")
+        return real_u3(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", guarded_u3)
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -268,26 +277,16 @@ def test_downloads_are_bounded(env, server, monkeypatch, route):
     assert _files(env["cache"]) == []
 
 
-def test_an_interrupted_download_leaves_nothing(env, monkeypatch):
-    class Response:
-        headers = {"Content-Length": "4096"}
-        calls = 0
+def test_an_interrupted_download_leaves_nothing(env, server, monkeypatch):
+    import requests
 
-        def read(self, n):
-            Response.calls += 1
-            if Response.calls > 1:
-                raise KeyboardInterrupt
-            return b"x" * 1024
+    def interrupted(self, chunk_size=1, decode_unicode=False):
+        yield b"x" * 1024  # some bytes arrive, then the user presses Ctrl-C
+        raise KeyboardInterrupt
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(fetch.urllib.request, "urlopen", lambda url, timeout: Response())
+    monkeypatch.setattr(requests.models.Response, "iter_content", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        pull(_entry("http://127.0.0.1:9/x.pth"), trust=True)
+        pull(_entry(server[1] + "/ok.pth"), trust=True)
     assert _files(env["cache"]) == []
 
 

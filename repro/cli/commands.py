@@ -7,7 +7,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from repro.cli.output import clean, print_cells, print_json
+from repro.cli.explain import cmd_explain
+from repro.cli.fetch import cmd_fetch, cmd_verify
+from repro.cli.output import clean, print_cells, print_columns, print_json, scoring_line
+from repro.cli.own_images import cmd_card, eval_folders
 from repro.errors import ReproError
 
 
@@ -53,10 +56,17 @@ def cmd_ls(args) -> int:
     if args.json:
         print_json(items)
         return 0
-    for item in items:
-        rest = "  ".join(f"{v}" for k, v in item.items() if k != "id" and v not in ("", []))
-        print(f"{item['id']:<22} {rest}")
+    print_columns(items, LS_COLUMNS[args.what])
     return 0
+
+
+# the text columns of `ls`, long texts last (--json keeps every key, in its own order)
+LS_COLUMNS = {
+    "tables": ["id", "paper", "title"],
+    "datasets": ["id", "task", "scales", "source"],
+    "models": ["id", "scales", "settings", "weights", "description"],
+    "metrics": ["id", "kind", "direction", "description"],
+}
 
 
 def cmd_validate(args) -> int:
@@ -78,13 +88,26 @@ def cmd_validate(args) -> int:
 
 
 def cmd_table(args) -> int:
+    try:
+        return _table(args)
+    except ReproError as exc:  # the CI summary says why the job failed, then the CLI does
+        if args.summary_md:
+            from repro.report.summary import error_summary, write_summary
+
+            write_summary(args.summary_md, error_summary(args.table, str(exc)))
+        raise
+
+
+def _table(args) -> int:
     from repro.eval import distributed
     from repro.machine import resolve_device
     from repro.publish import Destination, check_writable
+    from repro.report.summary import parse_fail_on
     from repro.report.writer import publish_result
     from repro.tables.run import cells_document, is_partial, loses_saved_cells, run_table
     from repro.tables.spec import load_spec
 
+    fail_on = parse_fail_on(args.fail_on)  # a bad list is refused before anything runs
     spec = load_spec(args.table)
     device = resolve_device(args.device)  # refused before anything runs or is written
     check_writable(Destination(spec.id, is_partial(spec, args.datasets, args.limit)))
@@ -103,15 +126,53 @@ def cmd_table(args) -> int:
     kept_back = loses_saved_cells(result)
     if kept_back:
         result.partial = True  # published beside the saved run, never over it
-    paths = publish_result(result)
+    paths = publish_result(result, extra_sections=_gap_sections(result, args.data_root, device))
     if args.json:
         print_json(clean({**cells_document(result), "files": paths}))
     else:
         print_cells(result, paths)
+    _write_summary(args.summary_md, result, paths)
     if kept_back:
         print(f"error: {kept_back}", file=sys.stderr)
         return 2
-    return 0
+    return _fail_on_status(result, fail_on)
+
+
+def _gap_sections(result, data_root: str | None = None, device="cpu") -> list[str]:
+    """The report's "Explaining the gaps" section: every FAIL/IMPROVED image cell re-scored
+    under the protocol variants papers mix up (cached SR outputs keep it cheap)."""
+    from repro.tables.explain_text import gaps_markdown
+
+    gaps = gaps_markdown(result.spec.id, result.cells, level=3, data_root=data_root, device=device)
+    return [gaps] if gaps else []
+
+
+def _write_summary(path: str | None, result, paths: dict[str, str]) -> None:
+    """--summary-md: append the table's CI summary to ``path``."""
+    if not path:
+        return
+    from repro.report.summary import shown_path, summary_markdown, write_summary
+
+    report = next((p for p in paths.values() if p.endswith(f"{result.spec.id}.md")), None)
+    text = summary_markdown(
+        result.spec,
+        result.cells,
+        result.claims,
+        partial=result.partial,
+        report=shown_path(report) if report else None,
+    )
+    write_summary(path, text)
+
+
+def _fail_on_status(result, fail_on: frozenset[str]) -> int:
+    """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, else 0."""
+    from repro.report.summary import FAIL_ON_EXIT, fail_on_message, failing
+
+    hits = failing(result.cells, fail_on)
+    if not hits:
+        return 0
+    print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
+    return FAIL_ON_EXIT
 
 
 def _parse_settings(pairs: list[str]) -> dict:
@@ -133,15 +194,26 @@ def _parse_settings(pairs: list[str]) -> dict:
 
 
 def cmd_eval(args) -> int:
+    if args.hr or args.lr:
+        return eval_folders(args, _parse_settings(args.set))
     from repro.data.loaders import open_dataset, require_in_data_root
     from repro.eval import distributed
-    from repro.eval.quick import dataset_job
+    from repro.eval.quick import chosen_metrics, dataset_job
     from repro.eval.runner import evaluate, means, to_frame
     from repro.machine import resolve_device
 
+    if not args.dataset:
+        raise ReproError(
+            "name the images: --dataset NAME (python -m repro ls datasets), or your own "
+            "folders: --hr DIR and/or --lr DIR"
+        )
+    if args.out:
+        raise ReproError("--out saves the SR images of --hr/--lr folders, not of a --dataset")
+    settings = _parse_settings(args.set)
     device = resolve_device(args.device)  # refused before any data is opened
     require_in_data_root(args.data_root, [args.dataset])
-    data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=args.lr)
+    lr_mode = "bicubic" if args.make_lr else "official"
+    data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=lr_mode)
     data.limit(args.limit)
     job = dataset_job(
         args.model,
@@ -149,9 +221,12 @@ def cmd_eval(args) -> int:
         data,
         channel=args.channel,
         crop=args.crop,
-        settings=_parse_settings(args.set),
+        settings=settings,
         weights_path=args.weights,
         weights_key=args.weights_key,
+        metrics=chosen_metrics(args.metrics, data.layout.hr is not None) if args.metrics else None,
+        tile=args.tile,
+        gray=args.gray,
     )
     rows, prov = evaluate(job, data, device=device, progress=not args.json)
     if not distributed.is_main():
@@ -175,6 +250,10 @@ def cmd_eval(args) -> int:
         return 0
     import pandas as pd
 
+    lr = "its LR files" if data.lr_source == "official" else f"LR made here ({data.lr_source})"
+    print(f"{args.model} x{args.scale} on {job.dataset}: {len(data)} images, {lr}")
+    columns = [f"{m}@{v}" if v else m for m, v in job.metrics]
+    print(scoring_line(columns, job.protocol, job.crop))
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(frame.drop(columns=["row", "settings"], errors="ignore").to_string(index=False))
         print("\nmean:")
@@ -209,65 +288,33 @@ def cmd_score(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from repro.report.summary import parse_fail_on
     from repro.report.writer import publish_result, write_index
     from repro.tables.run import recompare
     from repro.tables.spec import load_spec
 
+    fail_on = parse_fail_on(args.fail_on)
+    if (args.summary_md or fail_on) and not args.tables:
+        raise ReproError("--summary-md and --fail-on need table ids: python -m repro report ID")
     results = [recompare(load_spec(t)) for t in args.tables]  # all checked before any write
+    status = 0
     for result in results:
-        paths = publish_result(result, keep_frame=True)
+        paths = publish_result(result, keep_frame=True, extra_sections=_gap_sections(result))
         print(f"wrote {next(p for p in paths.values() if p.endswith('.md'))}")
+        _write_summary(args.summary_md, result, paths)
+        status = max(status, _fail_on_status(result, fail_on))
     print(f"wrote {write_index()}")
-    return 0
+    return status
 
 
 def cmd_pull(args) -> int:
-    from repro.eval.predictor import find_weights_entry, weights_table
-    from repro.models import get
+    from repro.eval.pulls import pull_entries
     from repro.weights.fetch import pull
 
-    entry = None
-    if args.model in weights_table():
-        entry = weights_table()[args.model]
-    else:
-        info = get(args.model)
-        scales = [args.scale] if args.scale else sorted(info.weights)
-        if not scales:
-            raise ReproError(f"{info.id} has no released checkpoints")
-        for scale in scales:
-            entry = find_weights_entry(info, scale, None)
-            if entry is None:
-                raise ReproError(f"{info.id} has no released checkpoint at x{scale}")
-            print(f"{entry.id}: {pull(entry, trust=args.trust_unverified)}")
-        return 0
-    print(f"{entry.id}: {pull(entry, trust=args.trust_unverified)}")
-    return 0
-
-
-def cmd_verify(args) -> int:
-    from repro.data.cards import get_card
-    from repro.data.loaders import open_dataset, require_in_data_root
-
-    card = get_card(args.dataset)
-    scale = args.scale if args.scale is not None else card.scales[0]
-    require_in_data_root(args.data_root, [card.name])
-    data = open_dataset(card.name, scale, data_root=args.data_root)
-    for name in data.names:
-        data.verify(name)
-    verified = len(data.file_sha256) - data.unverified
-    out = {
-        **data.describe(),
-        "files": len(data.file_sha256),
-        "verified": verified,
-        "unverified": data.unverified,
-    }
-    if args.json:
-        print_json(out)
-    else:
-        print(
-            f"{card.name} x{scale} in {data.root}: {out['files']} files, {verified} verified "
-            f"against the card, {data.unverified} without a recorded sha256; all good"
-        )
+    # every name is resolved before anything is fetched: a typo costs no download
+    entries = {e.id: e for name in args.names for e in pull_entries(name, args.scale)}
+    for entry in entries.values():
+        print(f"{entry.id}: {pull(entry, trust=args.trust_unverified)}")
     return 0
 
 
@@ -279,5 +326,8 @@ COMMANDS = {
     "score": cmd_score,
     "report": cmd_report,
     "pull": cmd_pull,
+    "fetch": cmd_fetch,
     "verify": cmd_verify,
+    "card": cmd_card,
+    "explain": cmd_explain,
 }

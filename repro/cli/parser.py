@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from repro.cli.explain import add_parser as add_explain
+
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
 
 EXAMPLES = {
@@ -25,25 +27,43 @@ EXAMPLES = {
   python -m repro.table bicubic_classic
   python -m repro.table bicubic_classic --datasets Set5 Set14 --json
   python -m repro.table camixer_tab3 --data-root /data/sr --limit 5
-  torchrun --nproc-per-node 2 -m repro.table bicubic_classic   # images sharded over 2 processes""",
+  torchrun --nproc-per-node 2 -m repro.table bicubic_classic   # images sharded over 2 processes
+  python -m repro.table bicubic_classic --summary-md "$GITHUB_STEP_SUMMARY" --fail-on FAIL""",
     "eval": """examples:
   python -m repro eval --model bicubic --scale 2 --dataset Set14
   python -m repro eval --model camixersr-s --scale 4 --dataset Set5 --set ratio=0.5 --json
-  python -m repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth""",
+  python -m repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth
+  python -m repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
+  python -m repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
+  python -m repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
+  python -m repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe""",
+    "card": """examples:
+  python -m repro card new my_photos/                  # datasets/my_photos.yaml (a checkout)
+  python -m repro card new /data/sr/MySet --out cards/ --scales 2 4
+  python -m repro card new real_photos/ --lr-only --name RealPhotos""",
     "score": """examples:
   python -m repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
   python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json
   python -m repro score niqe --dist SR/""",
     "report": """examples:
   python -m repro report                    # the index over every table
-  python -m repro report camixer_tab3       # re-compare saved results with the spec, re-render""",
+  python -m repro report camixer_tab3       # re-compare saved results with the spec, re-render
+  python -m repro report bicubic_classic --summary-md summary.md --fail-on FAIL,IMPROVED""",
     "pull": """examples:
   python -m repro pull camixersr-s --scale 4
   python -m repro pull esc-x4-dflip
-  python -m repro pull esc-light --scale 4 --trust-unverified   # no published sha256""",
+  python -m repro pull esc-light --scale 4 --trust-unverified   # no published sha256
+  python -m repro pull musiq maniqa     # a metric's weight files, from the Hub at a pinned commit
+  HF_HUB_OFFLINE=1 python -m repro pull fid   # offline: from the Hugging Face cache only""",
+    "fetch": """examples:
+  python -m repro fetch Test2K                  # into <cache>/fetched/Test2K (runs look there)
+  python -m repro fetch KITTI2012 --scale 4 --data-root /data/sr   # into /data/sr/KITTI2012
+  python -m repro fetch Urban100                # a Hub set: the pinned snapshot, unpacked
+  python -m repro fetch Test8K --build          # built from DIV8K on the Hub (range reads)""",
     "verify": """examples:
   python -m repro verify Set5
-  python -m repro verify B100 --scale 3 --data-root /data/sr""",
+  python -m repro verify B100 --scale 3 --data-root /data/sr
+  python -m repro verify Test2K                 # after fetch: checked against the dataset lock""",
 }
 
 
@@ -73,6 +93,26 @@ def _at_least(minimum: int):
 _positive, _non_negative = _at_least(1), _at_least(0)
 
 
+TABLE_PROG = "python -m repro.table"
+
+
+def _add_ci_options(s: argparse.ArgumentParser) -> None:
+    """--summary-md and --fail-on, for CI jobs (``table``, and ``report <id>``)."""
+    s.add_argument(
+        "--summary-md",
+        metavar="PATH",
+        help="append a short markdown summary (counts, FAIL cells, what is missing) to PATH, "
+        "creating it if absent: GitHub's $GITHUB_STEP_SUMMARY convention",
+    )
+    s.add_argument(
+        "--fail-on",
+        metavar="STATUS[,STATUS...]",
+        help="exit 3 (after writing everything) when a cell has one of these statuses: FAIL, "
+        "IMPROVED, NOT-RUN, PARTIAL, ... or a NOT-RUN code such as MISSING-WEIGHTS "
+        "(errors and usage errors exit 2)",
+    )
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(
@@ -98,7 +138,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = add("table", "run one paper table, compare with the paper and write a report")
-    s.add_argument("table", help="table id (python -m repro ls tables)")
+    if prog == TABLE_PROG:  # python -m repro.table: its usage names no subcommand
+        s.prog = prog
+    s.add_argument("table", metavar="ID", help="table id (python -m repro ls tables)")
     s.add_argument("--datasets", nargs="+", help="only these datasets")
     s.add_argument(
         "--limit",
@@ -118,12 +160,47 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="recompute every image")
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
     s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
+    _add_ci_options(s)
 
-    s = add("eval", "evaluate a registered model on a dataset, outside any table")
+    s = add(
+        "eval",
+        "evaluate a registered model on a dataset or on your own images, outside any table",
+    )
     s.add_argument("--model", required=True, help="model id (python -m repro ls models)")
     s.add_argument("--scale", type=_positive, required=True)
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--weights", help="a checkpoint file (.pth or .safetensors)")
+    s.add_argument("--dataset", help="a dataset card's name (python -m repro ls datasets)")
+    s.add_argument(
+        "--hr",
+        metavar="DIR",
+        help="your own ground-truth images; without --lr the LR is made the papers' way "
+        "(MATLAB bicubic of the HR mod-cropped to a multiple of the scale)",
+    )
+    s.add_argument(
+        "--lr",
+        metavar="DIR",
+        help="your own LR images, matched to --hr by name (baby.png or babyx4.png); alone, "
+        "they are upscaled (--out) or scored by no-reference metrics (--metrics niqe)",
+    )
+    s.add_argument(
+        "--out", metavar="DIR", help="save the SR images as PNG (same names) in this new folder"
+    )
+    s.add_argument(
+        "--metrics",
+        nargs="+",
+        metavar="NAME",
+        help="metrics to score (default: the dataset task's; psnr ssim for --hr folders)",
+    )
+    s.add_argument(
+        "--tile",
+        type=_positive,
+        metavar="N",
+        help="run the model on N x N LR tiles (overlap N // 16), merged as the official "
+        "large-image test, for images too large for memory",
+    )
+    s.add_argument(
+        "--weights",
+        help="a checkpoint file (.pth or .safetensors), or hf://owner/repo@<commit>/path",
+    )
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
     s.add_argument(
         "--set",
@@ -132,16 +209,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="model setting, e.g. ratio=0.5 (repeatable)",
     )
-    s.add_argument("--channel", choices=["y", "rgb"], help="default: the dataset card's")
-    s.add_argument("--crop", type=_non_negative, help="border crop (default: the dataset card's)")
     s.add_argument(
-        "--lr",
-        choices=["official", "bicubic"],
-        default="official",
-        help="use the dataset's LR files or make LR here with MATLAB bicubic",
+        "--channel", choices=["y", "rgb"], help="default: the dataset card's; y for folders"
+    )
+    s.add_argument(
+        "--crop",
+        type=_non_negative,
+        help="border crop (default: the dataset card's; the scale for folders)",
+    )
+    s.add_argument(
+        "--gray",
+        choices=["rgb3", "gray"],
+        help="one-channel images scored as three identical channels (rgb3, BasicSR; the "
+        "default) or on their one channel (gray, MATLAB-era code)",
+    )
+    s.add_argument(
+        "--make-lr",
+        action="store_true",
+        help="--dataset: make the LR here with MATLAB bicubic instead of reading its LR files",
     )
     s.add_argument("--limit", type=_positive, help="only the first N images")
-    s.add_argument("--data-root")
+    s.add_argument("--data-root", help="--dataset: local folder holding the datasets")
     s.add_argument(
         "--device",
         default="auto",
@@ -166,20 +254,80 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         nargs="*",
         help="tables to re-compare with their (edited) specs from results/<id>.cells.json",
     )
+    _add_ci_options(s)
 
-    s = add("pull", "download, verify and convert a checkpoint to safetensors")
-    s.add_argument("model", help="model id or weights id")
+    s = add(
+        "pull",
+        "fetch, verify and store weights: checkpoints as safetensors, metric files as they are",
+    )
+    s.add_argument(
+        "names",
+        nargs="+",
+        metavar="NAME",
+        help="a weights id, model id or metric name (python -m repro ls models / ls metrics)",
+    )
     s.add_argument("--scale", type=_positive, help="scale of the model's default checkpoint")
     s.add_argument(
         "--trust-unverified",
         action="store_true",
-        help="accept a download whose sha256 is not published; its sha256 is recorded in "
+        help="accept a file whose sha256 is not published; its sha256 is recorded in "
         "<cache>/weights.lock.json and every later load is checked against it",
     )
 
-    s = add("verify", "verify a dataset's files against the sha256 in its card")
+    s = add("card", "write a dataset card for a folder of your own images")
+    card = s.add_subparsers(dest="card_command", required=True)
+    s = card.add_parser(
+        "new",
+        help="a card (layout, scales, sha256 of every file) for a folder of images",
+        description="write a dataset card (layout, image count and sizes, sha256 of every file) "
+        "for a flat folder of images or an HR/ + LR_bicubic/X{scale}/ folder",
+        formatter_class=fmt,
+        epilog=EXAMPLES["card"],
+    )
+    s.add_argument("folder", help="the folder of images")
+    s.add_argument("--name", help="the card's name (default: the folder's name)")
+    s.add_argument(
+        "--task",
+        default="classic",
+        help="classic (default: scored on Y, crop = scale), large, real or 360; the task fixes "
+        "the scoring protocol (datasets/README.md)",
+    )
+    s.add_argument("--scales", nargs="+", type=_positive, help="default: 2 3 4 (LR-only: 4)")
+    s.add_argument("--lr-only", action="store_true", help="the images are LR (no ground truth)")
+    s.add_argument(
+        "--out",
+        metavar="FOLDER",
+        help="where to write <name>.yaml (default: REPRO_CARDS, else datasets/ of a checkout)",
+    )
+    s.add_argument("--force", action="store_true", help="replace an existing card of that name")
+
+    s = add(
+        "fetch",
+        "download a dataset from its card's source (Hub, official archive, mirrors), verify it "
+        "and lay it out where runs find it",
+    )
+    s.add_argument("dataset", help="a dataset card's name (python -m repro ls datasets)")
+    s.add_argument("--scale", type=_positive, help="scale whose layout is checked (default: first)")
+    s.add_argument(
+        "--data-root",
+        help="put the set in DATA_ROOT/<name> (default: <cache>/fetched/<name>, REPRO_CACHE)",
+    )
+    s.add_argument(
+        "--build",
+        action="store_true",
+        help="build the set from the raw source in its card's source.build instead (Test8K)",
+    )
+    s.add_argument("--from-zip", metavar="ZIP", help="--build from a local copy of that zip")
+    s.add_argument("--json", action="store_true", help="print one JSON document")
+
+    s = add(
+        "verify",
+        "verify a dataset's files against the sha256 in its card or the lock repro fetch wrote",
+    )
     s.add_argument("dataset")
     s.add_argument("--scale", type=_positive)
     s.add_argument("--data-root")
     s.add_argument("--json", action="store_true")
+
+    add_explain(sub, fmt)
     return p

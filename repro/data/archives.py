@@ -1,7 +1,9 @@
-"""Unpacking the archives of a Hub snapshot (``Set5_HR.tar.gz``) once into the repro cache.
+"""Unpacking archives safely: a Hub snapshot's (``Set5_HR.tar.gz``) or a fetched official one.
 
 Members must be plain files or folders that stay inside the target, within the bounds below;
-links, special files, '..' and absolute names are refused before anything is written.
+links, special files, '..' and absolute names are refused before anything is written. The format
+is read from the bytes (zip, or tar with any compression), not the name: a Google Drive download
+has none.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import zlib
 from pathlib import Path
 
 from repro.data.schema import Card
-from repro.data.staging import cache_target, check_member, staged_folder
+from repro.data.staging import HUB_TODO, cache_target, check_member, staged_folder
 from repro.errors import DataError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -24,7 +26,7 @@ MAX_ARCHIVE_BYTES = 64 << 30
 MAX_ARCHIVE_MEMBERS = 200_000
 
 
-def _tally(card: Card, archive: Path, used: list[int], size: int) -> None:
+def _tally(card: Card, archive: Path, used: list[int], size: int, todo: str) -> None:
     """Count one member against the per-set bounds (``used``: [members, bytes] so far)."""
     used[0] += 1
     used[1] += max(0, int(size))
@@ -32,34 +34,34 @@ def _tally(card: Card, archive: Path, used: list[int], size: int) -> None:
         raise DataError(
             f"{card.name}: the archives unpack to more than {MAX_ARCHIVE_MEMBERS} files or "
             f"{MAX_ARCHIVE_BYTES / 2**30:.0f} GiB (at {archive.name}); refusing what looks like "
-            "an archive bomb: delete it from the HF cache and put the set in a local folder"
+            f"an archive bomb: {todo}"
         )
 
 
-def _refuse_link(card: Card, archive: Path, name: str) -> None:
+def _refuse_link(card: Card, archive: Path, name: str, todo: str) -> None:
     raise DataError(
         f"{card.name}: {archive.name} holds {name!r}, a link or special file; dataset archives "
-        "hold plain files only: delete it from the HF cache and put the set in a local folder"
+        f"hold plain files only: {todo}"
     )
 
 
-def _unpack(card: Card, archive: Path, folder: Path, used: list[int]) -> None:
-    if archive.name.endswith(".zip"):
+def _unpack(card: Card, archive: Path, folder: Path, used: list[int], todo: str) -> None:
+    if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             for info in z.infolist():
-                check_member(card, archive, info.filename, folder)
+                check_member(card, archive, info.filename, folder, todo)
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    _refuse_link(card, archive, info.filename)
-                _tally(card, archive, used, info.file_size)
+                    _refuse_link(card, archive, info.filename, todo)
+                _tally(card, archive, used, info.file_size, todo)
             z.extractall(folder)
         return
-    with tarfile.open(archive) as t:
+    with tarfile.open(archive) as t:  # any compression; not a tar either: TarError below
         members = []
         for member in t:  # streamed: a bomb is stopped at the first member past the bounds
-            check_member(card, archive, member.name, folder)
+            check_member(card, archive, member.name, folder, todo)
             if not (member.isfile() or member.isdir()):
-                _refuse_link(card, archive, member.name)
-            _tally(card, archive, used, member.size)
+                _refuse_link(card, archive, member.name, todo)
+            _tally(card, archive, used, member.size, todo)
             members.append(member)
         t.extractall(folder, members=members, filter="data")
 
@@ -79,6 +81,24 @@ _ARCHIVE_ERRORS = (
 )
 
 
+def unpack_archive(
+    card: Card, archive: Path, folder: Path, *, used: list[int] | None = None, todo: str
+) -> None:
+    """Unpack one archive into ``folder`` (a fresh staging folder the caller removes on error).
+
+    Every member is checked before anything is written; a corrupt archive is a one-line
+    DataError ending with ``todo`` (what the user should do). ``used`` carries the member and
+    byte counts across the archives of one set.
+    """
+    try:
+        _unpack(card, archive, folder, [0, 0] if used is None else used, todo)
+    except _ARCHIVE_ERRORS as exc:
+        raise DataError(
+            f"{card.name}: cannot unpack {archive.name} ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}); {todo}"
+        ) from None
+
+
 def extract_archives(card: Card, snapshot: Path) -> Path:
     """Unpack archives of a Hub snapshot (e.g. ``Set5_HR.tar.gz``) once into the repro cache.
 
@@ -96,11 +116,5 @@ def extract_archives(card: Card, snapshot: Path) -> Path:
     with staged_folder(card, target) as tmp:
         used = [0, 0]
         for archive in archives:
-            try:
-                _unpack(card, archive, tmp, used)
-            except _ARCHIVE_ERRORS as exc:
-                raise DataError(
-                    f"{card.name}: cannot unpack {archive.name} ({type(exc).__name__}: {exc}); "
-                    "delete it from the HF cache and fetch it again"
-                ) from None
+            unpack_archive(card, archive, tmp, used=used, todo=HUB_TODO)
     return target

@@ -8,17 +8,20 @@ file and the key (:mod:`repro.data.fields`). ``datasets/README.md`` documents ex
 from __future__ import annotations
 
 import re
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 
 from repro.data.fields import Fields, is_count, is_text, join, one_of
 from repro.data.schema import (
+    BUILD_RECIPES,
     CHANNELS,
     LR_BOUNDARIES,
     LR_MAKERS,
     REPO_TYPES,
     TASKS,
     Archive,
+    BuildSource,
     Card,
     CardProtocol,
     HubSource,
@@ -40,12 +43,16 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "protocol": (("channel", "crop", "lr_boundary", "lr_maker"), ("channel", "crop")),
     "layouts[]": (("name", "hr", "lr", "views", "parquet"), ("name",)),
     "layouts[].parquet": (("files", "name", "hr", "lr"), ()),
-    "source": (("hub", "archive", "note"), ()),
+    "source": (("hub", "archive", "build", "note"), ()),
     "source.hub": (("repo", "repo_type", "revision", "subdir", "allow_patterns"), ("repo",)),
-    "source.archive": (("url", "sha256"), ("url",)),
-    "subsets.*": (("images", "note"), ("images", "note")),
+    "source.archive": (("url", "mirrors", "sha256", "root", "manual"), ("url",)),
+    "source.build": (("repo", "revision", "file", "members", "recipe", "sha256"),
+                     ("repo", "revision", "file", "members", "recipe")),
+    "subsets.*": (("images", "note", "lr_full_size"), ("images", "note")),
 }  # fmt: skip
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the Hub shows
+_FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_MEMBERS = re.compile(r"^\d{1,4}-\d{1,4}$")  # DIV8K-style 4-digit image indexes
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 # card names become cache folder names (<repro-cache>/datasets/<name>/...): keep them plain
@@ -103,7 +110,7 @@ def load_card(path: Path) -> Card:
     note = f.get(source, "source", "note", _is_str, "text", "")
     layouts = f.items(raw, "", "layouts", lambda v: True, "a layout", nonempty=True)
     sha256 = f.mapping(raw, "", "sha256", _matches(_SHA256), "64 hex digits", keys="file path")
-    return Card(
+    card = Card(
         name=name,
         task=task,
         description=f.get(raw, "", "description", is_text, "text"),
@@ -122,7 +129,10 @@ def load_card(path: Path) -> Card:
             raw, "", "exclude", is_text, "text saying why it is dropped", keys="image name"
         ),
         notes=f.get(raw, "", "notes", _is_str, "text", ""),
+        build=_build(f, source.get("build")),
     )
+    _check_build(f, card)
+    return card
 
 
 def _protocol(f: Fields, raw: object, task: str) -> CardProtocol:
@@ -239,14 +249,73 @@ def _hub(f: Fields, raw: object, note: str) -> HubSource | None:
     )
 
 
+def _page(url: str) -> str | None:
+    """Why ``url`` is a web page rather than a file to download; None when it may be a file."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname == "drive.google.com" and parts.path.startswith("/drive/folders"):
+        return "a Google Drive folder, not a file"
+    if parts.hostname == "github.com" and not re.search(r"/(archive|releases/download|raw)/", url):
+        return "a GitHub page, not a file (a release, /archive/ or /raw/ link is one)"
+    return None
+
+
 def _archive(f: Fields, raw: object) -> Archive | None:
     if raw is None:
         return None
-    raw = f.block(raw, "source.archive", *KEYS["source.archive"])
-    return Archive(
-        url=f.get(raw, "source.archive", "url", _is_url, "an http(s) URL"),
-        sha256=f.get(raw, "source.archive", "sha256", _matches(_SHA256), "64 hex digits or null"),
+    w = "source.archive"
+    raw = f.block(raw, w, *KEYS[w])
+    archive = Archive(
+        url=f.get(raw, w, "url", _is_url, "an http(s) URL"),
+        sha256=f.get(raw, w, "sha256", _matches(_SHA256), "64 hex digits or null"),
+        mirrors=f.items(raw, w, "mirrors", _is_url, "an http(s) URL"),
+        root=f.relative(join(w, "root"), f.get(raw, w, "root", _is_str, "text", ""), empty=True),
+        manual=f.get(raw, w, "manual", is_text, "text saying why no one command can fetch it"),
     )
+    if archive.manual is None:  # `repro fetch` downloads these: pages are refused here, not there
+        for key, url in (("url", archive.url), *(("mirrors", u) for u in archive.mirrors)):
+            if _page(url):
+                raise f.error(f"key '{w}.{key}' is {_page(url)}: {url}; or say why in 'manual'")
+    return archive
+
+
+def _build(f: Fields, raw: object) -> BuildSource | None:
+    if raw is None:
+        return None
+    w = "source.build"
+    raw = f.block(raw, w, *KEYS[w])
+    members = f.get(raw, w, "members", _matches(_MEMBERS), "'first-last', e.g. '1401-1500'")
+    first, last = (int(i) for i in members.split("-"))
+    if first > last:
+        raise f.expected(join(w, "members"), "first <= last", members)
+    return BuildSource(
+        repo=f.get(raw, w, "repo", _matches(_REPO_ID), "a Hub dataset repo id, owner/name"),
+        # a build reads byte ranges of one exact file: only a full commit pins it
+        revision=f.get(raw, w, "revision", _matches(_FULL_COMMIT), "a quoted 40-hex commit"),
+        file=f.relative(join(w, "file"), f.get(raw, w, "file", is_text, "a .zip in the repo")),
+        first=first,
+        last=last,
+        recipe=f.get(
+            raw, w, "recipe", one_of(tuple(BUILD_RECIPES)), _choices(tuple(BUILD_RECIPES))
+        ),
+        sha256=f.get(raw, w, "sha256", _matches(_SHA256), "64 hex digits or null"),
+    )
+
+
+def _check_build(f: Fields, card: Card) -> None:
+    """A build writes the first layout (HR and LR) at its recipe's scale, one image per member."""
+    build = card.build
+    if build is None:
+        return
+    scale, layout = BUILD_RECIPES[build.recipe].scale, card.layouts[0]
+    if scale not in card.scales:
+        raise f.error(f"key 'source.build.recipe' makes x{scale} LR; scales {list(card.scales)}")
+    if layout.hr is None or layout.lr is None or layout.views:
+        raise f.error("key 'source.build': the first layout must hold 'hr' and 'lr', no views")
+    if card.images is not None and len(build.indexes) != card.images:
+        raise f.error(
+            f"key 'source.build.members' names {len(build.indexes)} images; 'images' says "
+            f"{card.images}"
+        )
 
 
 def _subsets(f: Fields, raw: dict, local_dirs: tuple[str, ...]) -> dict[str, Subset]:
@@ -260,6 +329,9 @@ def _subsets(f: Fields, raw: dict, local_dirs: tuple[str, ...]) -> dict[str, Sub
         subsets[name] = Subset(
             images=f.get(sub, where, "images", is_count, "a whole number > 0"),
             note=f.get(sub, where, "note", is_text, "text"),
+            lr_full_size=f.get(
+                sub, where, "lr_full_size", lambda v: isinstance(v, bool), "true or false", False
+            ),
         )
     return subsets
 

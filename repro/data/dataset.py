@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.checksums import sha256_file
+from repro.data.fetch_lock import lock_for
 from repro.data.schema import LR_BOUNDARIES, LR_MAKERS, Card, Layout, fill
 from repro.errors import ChecksumError, DataError
 from repro.imageio import IMAGE_SUFFIXES, read_image, to_rgb3
@@ -49,14 +50,18 @@ class Dataset:
         rounding: str = "matlab",
         origin: str = "local",
         label: str | None = None,
+        recorded: dict[str, str] | None = None,
     ) -> None:
         if lr_mode not in LR_MODES:
             raise DataError(f"unknown LR mode '{lr_mode}'; use one of {LR_MODES}")
         self.card, self.root, self.layout, self.scale = card, root, layout, scale
         self.lr_mode, self.rounding, self.origin = lr_mode, rounding, origin
+        # relative path -> sha256 recorded when the set was built here (.built.json)
+        self.recorded = recorded or {}
         # provenance names the folder by the base it was found under (e.g. <data-root>/Set5),
         # never by this machine's absolute path; ``root`` stays absolute for reading files
         self.label = label or f"<elsewhere>/{root.name}"
+        self.lock = lock_for(card.name, root)  # the sha256 `repro fetch` recorded for this folder
         found = self._list_names()
         # images the papers' test split drops (e.g. OSRT's cleaning of ODI-SR) are never scored
         self.excluded = [n for n in found if n in card.exclude]
@@ -150,10 +155,13 @@ class Dataset:
         digest = self._hashed.get(stamp)  # verify() then load() hash each file once
         if digest is None:
             digest = self._hashed[stamp] = sha256_file(path)
-        expected = self.card.sha256.get(rel)
+        expected = self.card.sha256.get(rel) or self.recorded.get(rel)
+        if expected is None and self.lock is not None:  # raises if the file changed since
+            expected = self.lock.check(path, rel, digest)
         if expected is not None and digest != expected:
+            whose = "the card" if rel in self.card.sha256 else "its build record"
             raise ChecksumError(
-                f"checksum mismatch for {path}: sha256 {digest[:12]}..., the card records "
+                f"checksum mismatch for {path}: sha256 {digest[:12]}..., {whose} records "
                 f"{expected[:12]}...; the file is corrupt or altered: re-fetch {self.card.name}"
             )
         if rel not in self.file_sha256 and expected is None:
@@ -262,6 +270,7 @@ class Dataset:
             "complete": self.complete,
             "lr_source": self.lr_source,
             "excluded": self.excluded,
+            **({"fetched": self.lock.provenance()} if self.lock else {}),
         }
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from repro.data.archives import extract_archives
+from repro.data.build import read_built
 from repro.data.cards import get_card
 from repro.data.dataset import Dataset, match_layout
 from repro.data.hub import hub_snapshot, missing_data_advice, snapshot_commit
@@ -57,11 +58,18 @@ def open_dataset(
             f"{card.name} is not used at x{scale} in the papers (scales: {list(card.scales)}); "
             "pick one of those"
         )
-    tried = []
+    tried, skipped = [], []
     for label, root in labelled_data_roots(data_root):
         for sub in card.local_dirs:
             folder = root / sub
             tried.append(str(folder))
+            subset = card.subsets.get(sub)
+            if folder.is_dir() and subset is not None and subset.lr_full_size and scale != 1:
+                # a same-size LR/HR copy cannot feed an xN model: look on, and say why
+                skipped.append(
+                    f"skipped {folder}: its LR is pre-upsampled to the HR's size, not 1/{scale}"
+                )
+                continue
             if folder.is_dir():
                 layout = match_layout(card, folder, scale)
                 if layout is None:
@@ -75,6 +83,7 @@ def open_dataset(
                         f"{fill(expected, scale=scale, view=(card.layouts[0].views or ('',))[0])}"
                         "); fix the folder or move it away"
                     )
+                built = read_built(folder)  # built here from a raw source: says so, verified
                 return Dataset(
                     card,
                     folder,
@@ -83,18 +92,21 @@ def open_dataset(
                     lr_mode=lr_mode,
                     rounding=rounding,
                     label=f"{label}/{sub}",
+                    origin=built.origin if built else "local",
+                    recorded=built.sha256 if built else None,
                 )
     looked = f"looked in {', '.join(tried[:4])}{', ...' if len(tried) > 4 else ''}"
+    looked += "".join(f"; {why}" for why in skipped)
     if use_hub and card.hub is not None and card.hub.revision is not None:
         try:
             folder = hub_snapshot(card)
         except MissingDataError as exc:
             raise MissingDataError(f"dataset {card.name} not found ({looked}); {exc}") from None
-        return _open_hub(card, folder, scale, lr_mode=lr_mode, rounding=rounding)
+        return open_hub(card, folder, scale, lr_mode=lr_mode, rounding=rounding)
     raise MissingDataError(f"dataset {card.name} not found ({looked}); {missing_data_advice(card)}")
 
 
-def _open_hub(card: Card, folder: Path, scale: int, *, lr_mode: str, rounding: str) -> Dataset:
+def open_hub(card: Card, folder: Path, scale: int, *, lr_mode: str, rounding: str) -> Dataset:
     """The Dataset of a Hub snapshot: parquet tables and archives first written to the cache."""
     import huggingface_hub.constants as hfc  # deferred: local sets never need the Hub client
 

@@ -35,6 +35,19 @@ REPO_TYPES = ("dataset", "model", "space")
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a built set's HR and LR are made from the raw images (``source.build.recipe``)."""
+
+    scale: int  # HR mod-cropped to a multiple of it; LR made at 1/scale
+    rounding: str  # MATLAB bicubic rounding (repro.data.imresize.ROUNDING_MODES)
+
+
+# ClassSR codes/data_scripts/generate_mod_LR_bic.py: mod-crop 4, then BasicSR's imresize_np
+# (antialiased bicubic in float, rounded only when the PNG is written)
+BUILD_RECIPES: dict[str, Recipe] = {"classsr-mod4-float-bicubic": Recipe(4, "float")}
+
+
+@dataclass(frozen=True)
 class CardProtocol:
     """A set's scoring defaults (a table's protocol overrides them) and how its LR is made."""
 
@@ -77,8 +90,39 @@ class HubSource:
 
 @dataclass(frozen=True)
 class Archive:
-    url: str
-    sha256: str | None = None
+    """The official archive of a set: what ``python -m repro fetch`` downloads and unpacks."""
+
+    url: str  # a file link (HTTP(S), or a Google Drive file link); with ``manual``, a page
+    sha256: str | None = None  # None: trusted on first use, recorded in the dataset lock
+    mirrors: tuple[str, ...] = ()  # more links to the same file, tried in order after url
+    root: str = ""  # folder inside the archive that holds the layout; "": found by the layouts
+    manual: str | None = None  # url is a page, not a file: why no one command can fetch it
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.mirrors)
+
+
+@dataclass(frozen=True)
+class BuildSource:
+    """A set built here from members of a zip on the Hub (``source.build``): not the official
+    files, and provenance says so."""
+
+    repo: str  # a Hub dataset repo
+    revision: str  # its full commit
+    file: str  # the zip inside the repo
+    first: int  # members: the images whose 4-digit index is first..last
+    last: int
+    recipe: str  # a key of BUILD_RECIPES
+    sha256: str | None = None  # the zip's (checked on a local copy; range reads cannot)
+
+    @property
+    def url(self) -> str:
+        return f"hf://datasets/{self.repo}@{self.revision}/{self.file}"
+
+    @property
+    def indexes(self) -> range:
+        return range(self.first, self.last + 1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +131,8 @@ class Subset:
 
     images: int
     note: str
+    # Its LR files have the HR's size (aligned captures, not 1/scale): no xN model can take them.
+    lr_full_size: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +153,7 @@ class Card:
     images: int | None = None  # size of the full set, where known
     exclude: dict[str, str] = field(default_factory=dict)  # image name -> why the papers skip it
     notes: str = ""  # free text; no code reads it
+    build: BuildSource | None = None  # how to build the set from a raw source, where known
 
     def source_hint(self) -> str:
         """One phrase saying where the set can be obtained."""

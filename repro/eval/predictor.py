@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from repro.errors import MissingWeightsError, WeightsError
+from repro.errors import MissingWeightsError, NonFiniteOutputError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
 from repro.models.info import ModelInfo
@@ -69,11 +69,12 @@ def load_model(
                 f"no released checkpoint of {info.id} at x{scale}; pass --weights PATH"
             )
         # verified against the registry's sha256 or the weights lock (a changed file raises
-        # ChecksumError); provenance says how: "verified": "registry" | "lock" | "none"
+        # ChecksumError); provenance says how: "verified": "registry" | "lock" | "none".
+        # weights_path may be hf://owner/repo@commit/path (provenance then keeps it as "url")
         found = locate(entry, weights_path)
         key = weights_key or (entry.key if entry is not None else "params_ema")
         state = read_state_dict(found.path, key)
-        load_strict(module, state, source=str(found.path))
+        load_strict(module, state, source=found.url or str(found.path))
         prov["weights"] = {
             **found.provenance(),
             "key": key,
@@ -117,3 +118,13 @@ def make_predictor(
         return out[0].permute(1, 2, 0).cpu().numpy()
 
     return predict
+
+
+def refuse_non_finite(module, inputs, output) -> None:
+    """Forward hook: NaN/inf output is refused before clamping could turn it into pixels."""
+    if isinstance(output, torch.Tensor) and not bool(torch.isfinite(output).all()):
+        bad = int((~torch.isfinite(output)).sum())
+        raise NonFiniteOutputError(
+            f"the model produced {bad} non-finite value(s) (NaN/inf); its output is not scored: "
+            "check the checkpoint and the settings (e.g. --device, dtype)"
+        )

@@ -10,7 +10,7 @@ from repro.data.schema import Card
 from repro.errors import ReproError
 from repro.eval.runner import Job, finite_mean
 from repro.imageio import is_image_file, read_image
-from repro.metrics import MetricSpec
+from repro.metrics import MetricSpec, get_metric
 from repro.metrics.iqa import fid
 
 # PSNR/SSIM as most SR papers report them, for `repro score` (no card gives a protocol there)
@@ -39,12 +39,21 @@ def dataset_job(
     settings: dict | None = None,
     weights_path: str | None = None,
     weights_key: str | None = None,
+    metrics: list[tuple[str, None]] | None = None,
+    tile: int | None = None,
+    gray: str | None = None,
 ) -> Job:
-    """A job scoring ``model`` on a dataset with its card's protocol (channel/crop overridable)."""
+    """A job scoring ``model`` on a dataset with its card's protocol (channel, crop and gray
+    policy overridable); ``metrics`` replace the task's, ``tile`` runs the model on LR tiles of
+    that side."""
     card = data.card
     protocol = card.protocol.as_dict()
     if channel:
         protocol["channel"] = channel
+    if gray:
+        protocol["gray"] = gray
+    if tile:
+        protocol["tile"] = {"size": tile}
     if crop is None:
         crop = protocol.get("crop", 0)
         crop = scale if crop == "scale" else int(crop)
@@ -52,13 +61,34 @@ def dataset_job(
         model=model,
         scale=scale,
         dataset=card.name,
-        metrics=dataset_metrics(card, data),
+        metrics=metrics or dataset_metrics(card, data),
         protocol=protocol,
         crop=crop,
         settings=settings or {},
         weights_path=weights_path,
         weights_key=weights_key,
     )
+
+
+def chosen_metrics(names: list[str], with_hr: bool) -> list[tuple[str, None]]:
+    """``--metrics``: per-image metrics that can score these images (with or without ground
+    truth), checked before any image is read."""
+    for name in names:
+        spec = get_metric(name)
+        if spec.impl is None:
+            raise ReproError(f"{spec.name} is a property of the model, not of an image")
+        if spec.set_level:
+            raise ReproError(
+                f"{spec.name} compares two image sets, not images: save the SR images (--out "
+                f"DIR), then run python -m repro score {spec.name} --ref HR_DIR --dist DIR"
+            )
+        if spec.needs_reference and not with_hr:
+            raise ReproError(
+                f"{spec.name} compares with ground truth, which these images lack (no --hr "
+                "folder, or an LR-only set); no-reference metrics such as niqe score them alone"
+            )
+        spec.check_ready()  # a missing backend or weight file is said before any image is read
+    return [(get_metric(n).name, None) for n in names]
 
 
 def file_pairs(ref: Path, dist: Path) -> list[tuple[Path, Path]]:
@@ -87,6 +117,15 @@ def score_files(
     protocol = {**SCORE_PROTOCOL, "channel": channel, "crop": crop}
     values: dict[str, float] = {}
     for r, d in pairs:
-        images = [read_image(d), read_image(r)] if metric.needs_reference else [read_image(d)]
-        values[d.name] = float(metric.fn(*images, **protocol))
+        if not metric.needs_reference:
+            values[d.name] = float(metric.fn(read_image(d), **protocol))
+            continue
+        distorted, reference = read_image(d), read_image(r)
+        if distorted.shape[:2] != reference.shape[:2]:
+            raise ReproError(
+                f"{d} is {distorted.shape[1]}x{distorted.shape[0]} but {r} is "
+                f"{reference.shape[1]}x{reference.shape[0]}; {metric.name} compares images of "
+                "one size: pass the reference cropped to the distorted image's size"
+            )
+        values[d.name] = float(metric.fn(distorted, reference, **protocol))
     return values, finite_mean(values.values())

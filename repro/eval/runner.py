@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -15,10 +15,11 @@ from repro.data.dataset import Dataset, Sample
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
-from repro.eval.predictor import load_model, make_predictor, placement
+from repro.eval.predictor import load_model, make_predictor, placement, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
 from repro.eval.scoring import score, score_views
 from repro.machine import device_provenance, resolve_device, tf32_policy
+from repro.metrics import get_metric
 from repro.models.esc.arch import ESCBase
 from repro.models.esc.attention import resolve_backend
 from repro.provenance import code_sha256
@@ -89,8 +90,14 @@ def evaluate(
         "device": ran_on.type,
         **(tf32_policy() if ran_on.type == "cuda" else {}),
     }
-    cache = RowCache(job_key(identity), rank=rank, enabled=use_cache)
-    metric_columns = tuple(f"{m}@{v}" if v else m for m, v in job.metrics)
+    set_level = [(m, v) for m, v in job.metrics if get_metric(m).set_level]
+    per_image = replace(job, metrics=[mv for mv in job.metrics if mv not in set_level])
+    # a set-level metric (FID) needs every SR output, so its jobs reuse no cached rows
+    cache = RowCache(job_key(identity), rank=rank, enabled=use_cache and not set_level)
+    kept: list[tuple[str, np.ndarray, np.ndarray]] | None = [] if set_level else None
+    if set_level and stereo:
+        raise DataError(f"set-level metrics {set_level} are not defined on stereo pairs")
+    metric_columns = tuple(f"{m}@{v}" if v else m for m, v in per_image.metrics)
 
     def read(name: str) -> tuple[dict, list[dict] | None, Sample | None]:
         """An image's file hashes, and its cached rows or else its decoded sample."""
@@ -99,7 +106,7 @@ def evaluate(
         return shas, cached, None if cached is not None else data.load(name)
 
     rows: list[dict] = []
-    guard = module.register_forward_hook(_refuse_non_finite)
+    guard = module.register_forward_hook(refuse_non_finite)
     # only the reader thread touches ``data`` and reads ``cache`` until the loop ends
     with ReadAhead(read, data.names[rank::size], depth=prefetch) as reads:
         bar = _progress(reads, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
@@ -108,7 +115,12 @@ def evaluate(
                 if cached is not None:
                     rows.extend(cached)
                     continue
-                rows.extend(_score_image(sample, shas, data, predict, job, model_prov, seed, cache))
+                image_rows, sr = _score_image(
+                    sample, shas, data, predict, per_image, model_prov, seed, cache
+                )
+                rows.extend(image_rows)
+                if kept is not None and sample.hr is not None:
+                    kept.append((sample.name, sr, sample.hr))
         finally:
             guard.remove()
     gathered = distributed.gather(rows)
@@ -131,7 +143,21 @@ def evaluate(
         "images_computed": len(data.names) - len(cached),
         "cached_images": cached,
     }
+    if set_level:
+        prov["set_level"] = _score_sets(set_level, distributed.gather(kept), order, job.protocol)
     return all_rows, prov
+
+
+def _score_sets(metrics, parts: list, order: dict, protocol: dict) -> dict[str, float]:
+    """Set-level values (FID) of all ranks' (name, SR, HR) outputs, in the dataset's order."""
+    outputs = sorted((o for part in parts for o in part), key=lambda o: order[o[0]])
+    if not outputs:
+        return {}  # LR-only sets: nothing to compare the outputs with
+    srs, hrs = [o[1] for o in outputs], [o[2] for o in outputs]
+    return {
+        f"{m}@{v}" if v else m: float(get_metric(m).score_sets(srs, hrs, **protocol))
+        for m, v in metrics
+    }
 
 
 def _ran_on(asked: torch.device, ran_on: torch.device, module: torch.nn.Module) -> dict:
@@ -144,8 +170,10 @@ def _ran_on(asked: torch.device, ran_on: torch.device, module: torch.nn.Module) 
     return out
 
 
-def _score_image(sample, shas, data, predict, job, model_prov, seed, cache) -> list[dict]:
-    """Predict and score one image (all its views); the rows go to the cache at once."""
+def _score_image(sample, shas, data, predict, job, model_prov, seed, cache):
+    """Predict and score one image (all its views); the rows go to the cache at once.
+
+    Returns the rows and the SR output (set-level metrics score the outputs together)."""
     name = sample.name
     torch.manual_seed(seed)  # models with sampling (CAMixerSR official mode) are seeded
     start = time.perf_counter()
@@ -167,7 +195,7 @@ def _score_image(sample, shas, data, predict, job, model_prov, seed, cache) -> l
     scored = score_views(*args) if len(data.layout.views) == 2 else [score(*args)]
     image_rows = [{**ids, **values, "seconds": seconds} for values in scored]
     cache.put(name, shas, image_rows)
-    return image_rows
+    return image_rows, sr
 
 
 def _check_views(model_id: str, data: Dataset, stereo: bool) -> None:
@@ -181,16 +209,6 @@ def _check_views(model_id: str, data: Dataset, stereo: bool) -> None:
         raise DataError(
             f"{info.id} takes {takes}, but {data.card.name} holds {has}; pick a "
             f"{'stereo' if stereo else 'single-image'} model or another dataset"
-        )
-
-
-def _refuse_non_finite(module, inputs, output) -> None:
-    """Forward hook: NaN/inf output is refused before clamping could turn it into pixels."""
-    if isinstance(output, torch.Tensor) and not bool(torch.isfinite(output).all()):
-        bad = int((~torch.isfinite(output)).sum())
-        raise NonFiniteOutputError(
-            f"the model produced {bad} non-finite value(s) (NaN/inf); its output is not scored: "
-            "check the checkpoint and the settings (e.g. --device, dtype)"
         )
 
 

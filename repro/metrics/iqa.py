@@ -1,19 +1,21 @@
 """Perceptual and no-reference IQA metrics for the real-world SR tables (ESC Table 8).
 
 The entries of :data:`METRICS` hold each metric's facts (kind, direction, range, decimals).
-LPIPS (:mod:`repro.metrics.lpips`) and NIQE (:mod:`repro.metrics.niqe`) are plain torch/numpy;
-DISTS, MUSIQ, MANIQA, CLIPIQA and FID run through pyiqa (:mod:`repro.metrics.pyiqa_backend`).
+LPIPS (:mod:`repro.metrics.lpips`), DISTS (:mod:`repro.metrics.dists`) and NIQE
+(:mod:`repro.metrics.niqe`) are plain torch/numpy; MUSIQ, MANIQA, CLIPIQA and FID run through
+pyiqa (:mod:`repro.metrics.pyiqa_backend`, the optional ``iqa`` extra).
 
 Calling conventions follow the registry: ``fn(sr, hr, **protocol)`` / ``fn(img, **protocol)``
 with uint8 (H, W, C) images. Protocol keys read here (all optional; unknown keys are ignored):
 
-- ``iqa_crop`` (default 0): border pixels removed before LPIPS/NIQE. Deliberately not the
+- ``iqa_crop`` (default 0): border pixels removed before LPIPS/DISTS/NIQE. Deliberately not the
   fidelity ``crop`` key: the published real-world numbers use the IQA tools' defaults (no crop),
   while PSNR/SSIM in the same table crop ``scale`` pixels;
 - ``niqe_color`` (default ``"ycbcr"``): NIQE luminance, ``"ycbcr"`` (BT.601 Y, MATLAB/BasicSR,
   reproduces the MATLAB oracle) or ``"yiq"`` (pyiqa's ``niqe`` default);
 - ``iqa_device`` (default: CUDA when available): where the networks run;
-- ``iqa_seed`` (default 0): RNG seed for metrics with random crops (MANIQA).
+- ``iqa_seed`` (default 0): torch/numpy RNG seed inside a pyiqa call, so that a metric with
+  random sampling could never make a score depend on call order (none registered samples now).
 
 FID is set-level (one value for two image sets). It is registered so that tables can name it,
 but its per-image ``fn`` raises :class:`~repro.metrics.spec.SetLevelMetricError`; compute it
@@ -35,6 +37,7 @@ import numpy as np
 import torch
 
 from repro.metrics import pyiqa_backend
+from repro.metrics.dists import DISTS_WEIGHTS, dists
 from repro.metrics.lpips import LPIPS_WEIGHTS, lpips
 from repro.metrics.niqe import NIQE_WEIGHTS, niqe
 from repro.metrics.pyiqa_backend import PYIQA_METRICS, pyiqa_score, require_pyiqa
@@ -110,12 +113,18 @@ METRICS = (
         weights=NIQE_WEIGHTS,
         weights_label="NIQE model",
     ),
-    _pyiqa(
+    MetricSpec(
         "dists",
         MetricKind.PERCEPTUAL,
         False,
-        1.0,
-        "DISTS (Ding et al. 2020), pyiqa 'dists' (VGG16); full image, RGB",
+        (0.0, 1.0),
+        "DISTS (Ding et al. 2020, original DISTS_pytorch / pyiqa 'dists'), VGG16, RGB in [0, 1], "
+        "whole image unless protocol key iqa_crop",
+        impl=dists,
+        protocol_keys={"iqa_crop": "crop", "iqa_device": "device"},
+        decimals=4,
+        weights=DISTS_WEIGHTS,
+        weights_label="DISTS weights",
     ),
     _pyiqa(
         "musiq",
@@ -129,8 +138,8 @@ METRICS = (
         MetricKind.NO_REFERENCE,
         True,
         1.0,
-        "MANIQA (Yang et al. 2022), pyiqa 'maniqa' (KonIQ-10k); mean of 20 random 224 crops, "
-        "seeded (protocol key iqa_seed, default 0)",
+        "MANIQA (Yang et al. 2022), pyiqa 'maniqa' (KonIQ-10k); mean over 20 224x224 crops on a "
+        "fixed grid (deterministic)",
     ),
     _pyiqa(
         "clipiqa",
@@ -144,8 +153,10 @@ METRICS = (
         MetricKind.PERCEPTUAL,
         False,
         (0.0, math.inf),
-        "FID between two image sets (pyiqa 'fid', clean-fid resize); set-level: use "
-        "repro.metrics.iqa.fid(set_a, set_b)",
+        "FID between two image sets (pyiqa 'fid', clean-fid resize); set-level: a table run "
+        "scores a dataset's SR outputs against its HR images",
+        impl=fid,
+        protocol_keys={"iqa_device": "device"},
         set_level=True,
         weights=PYIQA_METRICS["fid"].weights,
         weights_label="weights for 'fid'",

@@ -32,6 +32,7 @@ import torch.nn as nn
 from safetensors.torch import load_file
 
 from repro.errors import DataError, WeightsError
+from repro.metrics.imagebatch import default_device, pair_batches
 from repro.weights import WeightsEntry, require_all
 
 __all__ = [
@@ -146,44 +147,10 @@ def _load_cached(device: str, paths: tuple[str, str]) -> AlexNetLPIPS:
     return net.to(device)
 
 
-def _default_device(device: str | torch.device | None) -> str:
-    if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
 def load_lpips(device: str | torch.device | None = None) -> AlexNetLPIPS:
     """The LPIPS network on ``device`` (default: CUDA when available), built once per process."""
     feats, lins = require_all(LPIPS_WEIGHTS, "LPIPS weights")  # verified (sha256)
-    return _load_cached(_default_device(device), (str(feats), str(lins)))
-
-
-def _as_batch(images, what: str) -> np.ndarray:
-    """uint8 (N, H, W, 3) from one image, a list of same-size images or an (N, H, W, C) array."""
-    if isinstance(images, np.ndarray) and images.ndim == 4:
-        arr = images
-    elif isinstance(images, np.ndarray):
-        arr = images[None]
-    else:
-        items = list(images)
-        if not items:
-            raise DataError(f"LPIPS got no {what} images")
-        shapes = {np.asarray(a).shape for a in items}
-        if len(shapes) != 1:
-            raise DataError(
-                f"LPIPS batches need images of one size, {what} has {sorted(shapes)}; "
-                "call lpips() per image instead"
-            )
-        arr = np.stack([np.asarray(a) for a in items])
-    if arr.dtype != np.uint8:
-        raise DataError(f"LPIPS expects uint8 {what} images, got {arr.dtype}")
-    if arr.ndim == 3:
-        arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[-1] not in (1, 3):
-        raise DataError(f"LPIPS expects (H, W, 1|3) {what} images, got shape {arr.shape[1:]}")
-    if arr.shape[-1] == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    return arr
+    return _load_cached(default_device(device), (str(feats), str(lins)))
 
 
 def _to_tensor(arr: np.ndarray, device: str) -> torch.Tensor:
@@ -224,16 +191,7 @@ def lpips_batch(
     batch_size: int = 8,
 ) -> np.ndarray:
     """LPIPS of each (sr, hr) pair: uint8 (N, H, W, C) arrays or lists of same-size images."""
-    a, b = _as_batch(sr, "SR"), _as_batch(hr, "HR")
-    if a.shape != b.shape:
-        raise DataError(
-            f"LPIPS needs SR and HR of the same shape, got {a.shape[1:]} and {b.shape[1:]}"
-        )
-    crop = int(crop or 0)
-    if crop < 0 or 2 * crop >= min(a.shape[1:3]):
-        raise DataError(f"LPIPS crop {crop} does not fit an image of size {a.shape[1:3]}")
-    if crop:
-        a, b = a[:, crop:-crop, crop:-crop], b[:, crop:-crop, crop:-crop]
+    a, b = pair_batches(sr, hr, crop, "LPIPS")
     _check_size(a.shape[1], a.shape[2])
     net = load_lpips(device)
     dev = str(next(net.parameters()).device)

@@ -1,19 +1,24 @@
-"""DISTS, MUSIQ, MANIQA, CLIPIQA and FID through pyiqa (IQA-PyTorch), offline only.
+"""MUSIQ, MANIQA, CLIPIQA and FID through pyiqa (IQA-PyTorch), offline only.
 
-pyiqa is optional. It needs torchvision (and timm, clip, ...), and a torchvision wheel only loads
-beside the torch build it was made for; where that is not possible (this project's pinned CPU
-torch 2.13.0 has no matching torchvision on PyPI), :func:`require_pyiqa` raises
-:class:`~repro.errors.NotRun` (NOT-IMPLEMENTED) saying what to install, and so does every metric
-here, without trying anything else.
+pyiqa is optional: the ``iqa`` extra (pyiqa, torchvision, ``setuptools<81`` for the ``clip``
+package's ``pkg_resources``). Its licence is PolyForm-Noncommercial-1.0.0, so the base install
+never needs it. A torchvision wheel only loads beside the torch build it was made for; where
+pyiqa cannot be imported, :func:`require_pyiqa` raises :class:`~repro.errors.NotRun`
+(NOT-IMPLEMENTED) saying what to install, and so does every metric here.
 
-Weights are never downloaded. Each metric declares the files pyiqa and its backbones would fetch
-(``PYIQA_METRICS[name].weights``, :class:`~repro.weights.WeightsEntry` of ``kind="metric"``);
-:mod:`repro.weights` looks them up by file name in ``<weights dir>/pyiqa/`` and
-``<weights dir>/`` (``REPRO_WEIGHTS``, then shared/weights), then in pyiqa's and torchvision's
-own caches (torch's hub folder), and Hugging Face repositories (timm backbones) in the HF cache.
-A file whose sha256 is known (pinned in full, or the prefix a torch.hub-style name carries, e.g.
-``-e95806b9``) is checked before use. :mod:`repro.metrics.pyiqa_hub` then shows pyiqa only
-those files. Metrics are created once per (name, device) and cached.
+Weights are never downloaded by a run. Each metric declares the files pyiqa would fetch
+(``PYIQA_METRICS[name].weights``, :class:`~repro.weights.WeightsEntry` of ``kind="metric"``,
+with the Hub repository and pinned commit, or the official URL, that ``repro pull`` fetches them
+from); :mod:`repro.weights` finds them by file name in ``<weights dir>/pyiqa/`` and
+``<weights dir>/`` (``REPRO_WEIGHTS``, then shared/weights), ``repro pull``'s cache, then pyiqa's
+own cache (``$TORCH_HOME/hub/pyiqa/``). A file is checked against its full sha256 where one is
+published, else the prefix its name carries (``-e95806b9``), before pyiqa reads it (pyiqa
+unpickles with ``weights_only=False``). :mod:`repro.metrics.pyiqa_hub` then shows pyiqa only
+those files and refuses any download. Metrics are created once per (name, device) and cached.
+
+No metric here draws random numbers at inference (pyiqa >= 0.1.13 scores MANIQA on 20 crops on a
+uniform grid); ``seed`` still fixes torch's and numpy's RNGs inside a call, restoring both, so
+the caller's random state never changes.
 
 FID is a set-level metric: :func:`fid` takes two folders (or two lists of uint8 images) and
 returns one number; it cannot be averaged over images.
@@ -28,24 +33,38 @@ import contextlib
 import functools
 import importlib
 import os
+import pickle
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from repro.errors import DataError, MissingWeightsError, NotRun, NotRunCode
+from repro.errors import DataError, NotRun, NotRunCode, WeightsError
 from repro.metrics.pyiqa_hub import offline_hub, stage
 from repro.weights import WeightsEntry, placement, require_all
 
-__all__ = ["PYIQA_METRICS", "PyiqaMetric", "fid", "pyiqa_score", "require_pyiqa"]
+__all__ = [
+    "IQA_WEIGHTS_REPO",
+    "IQA_WEIGHTS_REVISION",
+    "PYIQA_METRICS",
+    "PyiqaMetric",
+    "fid",
+    "pyiqa_score",
+    "require_pyiqa",
+]
 
 INSTALL_HINT = (
-    "pip install pyiqa, with a torchvision build matching this torch "
-    f"({torch.__version__}) installed first (pyiqa imports torchvision, timm and clip)"
+    'install the iqa extra (pip install -e ".[iqa]": pip install pyiqa torchvision '
+    f'"setuptools<81") with a torchvision built for this torch ({torch.__version__}); pyiqa is '
+    "licensed PolyForm-Noncommercial-1.0.0"
 )
+# pyiqa's weights repository (pyiqa.archs.arch_util.get_url_from_name), pinned to a commit.
+IQA_WEIGHTS_REPO = "chaofengc/IQA-PyTorch-Weights"
+IQA_WEIGHTS_REVISION = "0df2df423c65f6a64209309695f3845727431027"
 
 
 @dataclass(frozen=True)
@@ -54,67 +73,78 @@ class PyiqaMetric:
 
     name: str  # our registry name
     pyiqa_name: str  # name for pyiqa.create_metric
-    weights: tuple[WeightsEntry, ...]  # the files pyiqa (or a backbone it builds) would download
+    weights: tuple[WeightsEntry, ...]  # the files pyiqa would download
+    # create_metric option that takes the path of weights[0] (CLIP-IQA's ``backbone``: pyiqa's
+    # own CLIP loader would re-download a file whose sha256 it does not like); None: the files
+    # are shown to pyiqa in its cache folder
+    path_option: str | None = None
 
 
-def _file(id_: str, filename: str, what: str, **kw) -> WeightsEntry:
-    """A file pyiqa or torchvision keeps in torch's hub folder."""
-    return WeightsEntry.metric_file(id_, filename, what, subdir="pyiqa", cache="torch", **kw)
+def _hub_file(id_: str, filename: str, what: str, **kw) -> WeightsEntry:
+    """A file of pyiqa's weights repository, kept in pyiqa's cache as it is named there."""
+    return WeightsEntry.metric_file(
+        id_,
+        filename,
+        f"{what}, from {IQA_WEIGHTS_REPO}",
+        subdir="pyiqa",
+        cache="torch",
+        hub_repo=IQA_WEIGHTS_REPO,
+        hub_revision=IQA_WEIGHTS_REVISION,
+        **kw,
+    )
 
 
-_VGG16 = _file(
-    "torchvision-vgg16", "vgg16-397923af.pth", "torchvision VGG16 IMAGENET1K_V1, DISTS backbone"
-)
+_CLIP_RN50_SHA256 = "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762"
 PYIQA_METRICS: dict[str, PyiqaMetric] = {
     m.name: m
     for m in (
         PyiqaMetric(
-            "dists",
-            "dists",
-            (_file("pyiqa-dists", "DISTS_weights-f5e65c96.pth", "DISTS alpha/beta"), _VGG16),
-        ),
-        PyiqaMetric(
             "musiq",
             "musiq",
             (
-                _file(
+                _hub_file(
                     "pyiqa-musiq-koniq",
                     "musiq_koniq_ckpt-e95806b9.pth",
                     "MUSIQ trained on KonIQ-10k",
+                    sha256="e95806b9eae5f3814c410f574ba8e552362bd5bc63d758ed5b97860f5d6185aa",
+                    sha256_source=(
+                        f"a public project, with the pinned revision {IQA_WEIGHTS_REVISION} "
+                        f"of {IQA_WEIGHTS_REPO} (the Hub's LFS sha256)"
+                    ),
                 ),
             ),
         ),
         PyiqaMetric(
             "maniqa",
             "maniqa",
+            # the whole network, its timm ViT-B/8 backbone included (see pyiqa_hub)
+            (_hub_file("pyiqa-maniqa-koniq", "ckpt_koniq10k.pt", "MANIQA trained on KonIQ-10k"),),
+        ),
+        PyiqaMetric(
+            "clipiqa",
+            "clipiqa",
             (
-                _file("pyiqa-maniqa-koniq", "ckpt_koniq10k.pt", "MANIQA trained on KonIQ-10k"),
                 WeightsEntry.metric_file(
-                    "timm-vit-b8",
-                    "timm/vit_base_patch8_224.augreg2_in21k_ft_in1k",
-                    "timm ViT-B/8 that pyiqa builds before loading MANIQA",
-                    cache="hf",
-                ),
-            ),
-        ),
-        PyiqaMetric(
-            "clipiqa",
-            "clipiqa",
-            (
-                _file(
                     "clip-rn50",
                     "RN50.pt",
-                    "OpenAI CLIP RN50",
-                    sha256="afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762",
+                    "OpenAI CLIP RN50 (TorchScript)",
+                    subdir="pyiqa",
+                    cache="torch",
+                    urls=(
+                        f"https://openaipublic.azureedge.net/clip/models/{_CLIP_RN50_SHA256}/"
+                        "RN50.pt",
+                    ),
+                    sha256=_CLIP_RN50_SHA256,
                     sha256_source="openai/CLIP clip/clip.py _MODELS (the download URL names it)",
                 ),
             ),
+            path_option="backbone",
         ),
         PyiqaMetric(
             "fid",
             "fid",
             (
-                _file(
+                _hub_file(
                     "pyiqa-fid-inception",
                     "pt_inception-2015-12-05-6726825d.pth",
                     "FID InceptionV3 (pytorch-fid)",
@@ -155,12 +185,11 @@ def require_pyiqa(name: str | None = None) -> None:
     raise NotRun(NotRunCode.NOT_IMPLEMENTED, detail)
 
 
-def _require(name: str) -> PyiqaMetric:
-    """The metric, once pyiqa imports and its weight files are here and verified."""
+def _require(name: str) -> tuple[PyiqaMetric, list[Path]]:
+    """The metric and its verified weight files, once pyiqa imports."""
     metric = PYIQA_METRICS[name]
     require_pyiqa(name)
-    require_all(metric.weights, f"weights for '{name}'")
-    return metric
+    return metric, require_all(metric.weights, f"weights for '{name}'")
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,21 +202,44 @@ def _device(device: str | torch.device | None) -> str:
     return str(device)
 
 
+# what torch.load and load_state_dict raise for a file that is not the network's checkpoint
+_LOAD_ERRORS = (RuntimeError, KeyError, EOFError, pickle.UnpicklingError)
+
+
 @functools.lru_cache(maxsize=8)
 def _create(name: str, device: str):
-    metric = _require(name)
-    with offline_hub(stage(metric.weights)):
+    metric, paths = _require(name)
+    options = {metric.path_option: str(paths[0])} if metric.path_option else {}
+    # pyiqa prints what it loads: to stderr, since stdout holds results (``--json``)
+    with offline_hub(stage(metric.weights)), contextlib.redirect_stdout(sys.stderr):
         import pyiqa
 
         try:
             return pyiqa.create_metric(
-                metric.pyiqa_name, device=torch.device(device), as_loss=False
+                metric.pyiqa_name, device=torch.device(device), as_loss=False, **options
             )
-        except OSError as exc:  # a download attempted despite the checks
-            raise MissingWeightsError(
-                f"pyiqa tried to fetch a file for '{name}' that is not local ({exc}); "
-                f"expected files: {placement(metric.weights)}"
+        except _LOAD_ERRORS as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+            raise WeightsError(
+                f"pyiqa cannot load the weights of '{name}' ({type(exc).__name__}: {first}); "
+                f"replace them with the official files: {placement(metric.weights)}"
             ) from None
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: str) -> Iterator[None]:
+    """torch's and numpy's global RNGs seeded for the block (pyiqa crops draw from numpy's),
+    then restored."""
+    devices = [torch.device(device)] if device.startswith("cuda") else []
+    state = np.random.get_state()
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(int(seed))
+            np.random.seed(int(seed))
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
 
 
 def _to_tensor(img: np.ndarray, device: str) -> torch.Tensor:
@@ -209,17 +261,14 @@ def pyiqa_score(
     """Score one image (no-reference) or one (sr, hr) pair (full-reference) with pyiqa.
 
     Inputs are uint8 (H, W, C) RGB arrays, passed to pyiqa as [0, 1] float tensors; how many is
-    the metric's kind, on its registry entry. ``seed`` fixes torch's RNG inside the call
-    (MANIQA's random crops) without touching the global state.
+    the metric's kind, on its registry entry. ``seed`` fixes torch's and numpy's RNGs inside the
+    call without touching their global state.
     """
     _require(name)  # the install / weights message first, whatever the arguments
     dev = _device(device)
     net = _create(name, dev)
     tensors = [_to_tensor(im, dev) for im in images]
-    devices = [torch.device(dev)] if dev.startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices), torch.inference_mode():
-        if seed is not None:
-            torch.manual_seed(int(seed))
+    with _seeded(seed, dev), torch.inference_mode():
         value = net(*tensors)
     return float(torch.as_tensor(value).reshape(-1)[0].item())
 

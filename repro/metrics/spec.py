@@ -37,7 +37,8 @@ class MetricSpec:
     higher_is_better: bool
     range: tuple[float, float]
     description: str
-    impl: Callable[..., float] | None = None  # None: cost and set-level metrics (no per-image fn)
+    # per image; set-level metrics: impl(sr_images, hr_images, **kw); None: cost metrics
+    impl: Callable[..., float] | None = None
     protocol_keys: Mapping[str, str] = field(default_factory=dict)  # protocol key -> impl kwarg
     fixed: Mapping[str, Any] = field(default_factory=dict)  # kwargs the metric fixes (channel)
     decimals: int = 3  # shown in reports, for values and deltas
@@ -74,6 +75,14 @@ class MetricSpec:
         return self.impl(*images, **kwargs)
 
     __call__ = fn
+
+    def score_sets(self, sr_images: Any, hr_images: Any, **protocol: Any) -> float:
+        """A set-level metric (FID) of two image sets (sequences of uint8 images or folders)."""
+        if not self.set_level or self.impl is None:
+            raise ReproError(f"{self.name} is not a set-level metric: score images with fn()")
+        kwargs = {arg: protocol[key] for key, arg in self.protocol_keys.items() if key in protocol}
+        kwargs.update(self.fixed)
+        return self.impl(sr_images, hr_images, **kwargs)
 
     def check_ready(self) -> None:
         """Raise NotRun when this metric cannot run here (backend or weights missing)."""

@@ -1,15 +1,13 @@
-"""Markdown for one compared table and for the index of all tables."""
+"""Markdown pieces of reports: numbers as a metric prints them, the per-cell appendix, the
+reasons cells were not run, the claims, and the index of all tables (a table's whole report:
+:mod:`repro.report.page`)."""
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict
-from pathlib import Path
 
 from repro.metrics import get_metric
-from repro.tables.compare import Cell, CellStatus, status_counts, status_label
-from repro.tables.spec import TableSpec
+from repro.tables.compare import Cell, CellStatus, status_label
 
 
 def fmt(value, metric: str) -> str:
@@ -30,17 +28,19 @@ def fmt_delta(value, metric: str) -> str:
     return f"{value:+.{get_metric(metric).decimals}f}"
 
 
-STATUS_MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "IMPROVED": "⬆ IMPROVED"}
+MARKS = {CellStatus.PASS: "✅", CellStatus.FAIL: "❌", CellStatus.IMPROVED: "⬆"}
 
 
 def cells_table(cells: list[Cell]) -> str:
+    """Every cell on its own line: the appendix of a report."""
     lines = [
         "| row | dataset | scale | metric | reported | reproduced | Δ | status |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in cells:
         metric = c.metric + (f" ({c.variant})" if c.variant else "")
-        status = STATUS_MARK.get(c.status, status_label(c.status, c.code, _images(c)))
+        status = status_label(c.status, c.code, _images(c), c.built)
+        status = f"{MARKS[c.status]} {status}" if c.status in MARKS else status
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
             f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
@@ -54,16 +54,20 @@ def _images(c: Cell) -> tuple:
 
 
 def reasons_section(cells: list[Cell]) -> str:
+    """Why cells were not run: one bullet per recorded reason, its rows as a sub-list (row
+    labels may hold commas, so they are never joined on one line)."""
     seen: dict[str, list[str]] = {}
     for c in cells:
         if c.status == CellStatus.NOT_RUN:
-            seen.setdefault(c.why, []).append(c.label)
+            labels = seen.setdefault(c.why, [])
+            if c.label not in labels:
+                labels.append(c.label)
     if not seen:
         return ""
-    out = ["## Why cells were not run", ""]
+    out = ["### Why cells were not run", ""]
     for reason, labels in seen.items():
-        rows = ", ".join(dict.fromkeys(labels))
-        out.append(f"- **{rows}**: {reason}")
+        out.append(f"- {reason}")
+        out += [f"  - {label}" for label in labels]
     return "\n".join(out)
 
 
@@ -72,7 +76,7 @@ def claims_section(claims: list) -> str:
     if not claims:
         return ""
     out = [
-        "## Claims",
+        "### Claims of the paper",
         "",
         "| claim | better row | than row | column | margin | status |",
         "|---|---|---|---|---|---|",
@@ -82,81 +86,6 @@ def claims_section(claims: list) -> str:
         status = status_label(c.status, c.code)
         out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
     return "\n".join(out)
-
-
-def table_markdown(
-    spec: TableSpec,
-    cells: list[Cell],
-    provenance: dict,
-    plots: list[str],
-    claims: list | None = None,
-    *,
-    partial: bool = False,
-) -> str:
-    src = asdict(spec.source)
-    source = ", ".join(f"{k}: {v}" for k, v in src.items() if v and k != "note")
-    counts = status_counts(cells)
-    banner = (
-        [
-            "> **Partial run: not for reporting.** It scored a subset of the table (--limit "
-            f"{provenance.get('limit')}, datasets {provenance.get('datasets')}); its cells are "
-            f"PARTIAL or NOT-SELECTED. The complete run is `reports/{spec.id}.md`.",
-            "",
-        ]
-        if partial
-        else []
-    )
-    parts = [
-        f"# {spec.id}: {spec.title}",
-        "",
-        *banner,
-        f"Source: {source}." + (f" {src['note']}" if src.get("note") else ""),
-        "",
-        "Status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-        "",
-        "## Compared cells",
-        "",
-        cells_table(cells),
-        "",
-        claims_section(claims or []),
-        "",
-        reasons_section(cells),
-        "",
-        f"## Protocol (version {spec.version})",
-        "",
-        "```json",
-        json.dumps(spec.protocol, indent=1),
-        "```",
-        "",
-        "Tolerances: " + ", ".join(f"{k} {v}" for k, v in spec.tolerance.items()),
-        "",
-        "## Provenance",
-        "",
-        "```json",
-        json.dumps(_short_provenance(provenance), indent=1, default=str),
-        "```",
-    ]
-    if plots:
-        parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
-    return "\n".join(parts).replace("\n\n\n", "\n\n") + "\n"
-
-
-def _short_provenance(prov: dict) -> dict:
-    keep = {k: v for k, v in prov.items() if k != "jobs"}
-    keep["jobs"] = [
-        {
-            "row": j["row"],
-            "dataset": j["data"]["dataset"],
-            "images": j["data"]["images"],
-            "lr_source": j["data"]["lr_source"],
-            "data_sha256": j["data"]["sha256"][:16],
-            "weights_sha256": ((j["model"].get("weights") or {}).get("sha256") or "–")[:16],
-            "weights_verified": (j["model"].get("weights") or {}).get("verified", "–"),
-            "images_from_cache": j.get("images_from_cache", 0),
-        }
-        for j in prov.get("jobs", [])
-    ]
-    return keep
 
 
 def index_markdown(entries: list[dict]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from repro.files import atomic_write_text
@@ -14,14 +15,18 @@ from repro.publish import (
     load_saved,
     publish,
 )
-from repro.report.markdown import index_markdown, table_markdown
+from repro.report.markdown import index_markdown
+from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
 from repro.tables.compare import Cell, status_counts
 from repro.tables.spec import load_spec, table_ids
 
 
-def render_table_report(result, folder: Path) -> list[Path]:
-    """Write ``<id>.md`` and its plots into ``folder``; return every file written."""
+def render_table_report(result, folder: Path, *, extra_sections: Sequence[str] = ()) -> list[Path]:
+    """Write ``<id>.md`` and its plots into ``folder``; return every file written.
+
+    ``extra_sections``: markdown sections added to the report's summary (see
+    :func:`repro.report.page.table_markdown`)."""
     plots = [
         Path(p)
         for p in (
@@ -38,15 +43,19 @@ def render_table_report(result, folder: Path) -> list[Path]:
         [str(p) for p in plots],
         result.claims,
         partial=result.partial,
+        extra_sections=extra_sections,
     )
     atomic_write_text(path, text)
     return [path, *plots]
 
 
-def publish_result(result, *, keep_frame: bool = False) -> dict[str, str]:
+def publish_result(
+    result, *, keep_frame: bool = False, extra_sections: Sequence[str] = ()
+) -> dict[str, str]:
     """Publish a run's result set (results, report, plots) as one; the index on full runs.
 
     ``keep_frame``: a re-comparison has no per-image rows; the saved CSV is published again.
+    ``extra_sections``: markdown sections for the report's summary.
     Returns manifest key (``results:<file>``, ``reports:<file>``) -> path.
     """
     from repro.tables.run import result_files
@@ -60,7 +69,11 @@ def publish_result(result, *, keep_frame: bool = False) -> dict[str, str]:
         "protocol_version": result.spec.version,
         "code_sha256": result.provenance.get("code_sha256"),
     }
-    paths = publish(dest, files, lambda folder: render_table_report(result, folder), meta)
+
+    def render(folder: Path) -> list[Path]:
+        return render_table_report(result, folder, extra_sections=extra_sections)
+
+    paths = publish(dest, files, render, meta)
     if not result.partial:
         write_index()
     return paths

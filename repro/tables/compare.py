@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from repro.errors import NotRun, NotRunCode
-from repro.metrics import get_metric
+from repro.metrics import MetricKind, get_metric
 from repro.tables.protocol import unjudged
 from repro.tables.spec import Claim, TableSpec, column_key
 
@@ -41,6 +41,9 @@ class Cell:
     reason: str | None  # the details, for people
     images: int | None = None
     images_total: int | None = None  # images of the full set, where known
+    # measured on a set built here from a raw source (source.build), not the official files:
+    # that set's origin ("built:..."); None for official or local data
+    built: str | None = None
 
     @property
     def why(self) -> str:
@@ -65,6 +68,8 @@ class Cell:
         for key in ("reported", "reproduced", "delta"):
             if isinstance(d[key], float) and not math.isfinite(d[key]):
                 d[key] = None if math.isnan(d[key]) else d[key]
+        if d["built"] is None:  # saved cells of official data stay as they were
+            del d["built"]
         return d
 
 
@@ -139,14 +144,33 @@ def compare(
     return cells
 
 
-def status_label(status: str, code: str | None = None, images: tuple | None = None) -> str:
+def status_label(
+    status: str, code: str | None = None, images: tuple | None = None, built: str | None = None
+) -> str:
     """A status as printed: NOT-RUN carries its code, e.g. 'NOT-RUN (MISSING-DATA)';
-    PARTIAL its image count, e.g. 'PARTIAL (2 of 100 images)'."""
+    PARTIAL its image count, e.g. 'PARTIAL (2 of 100 images)'; a cell measured on a built set
+    says so, e.g. 'PASS (built data)'."""
     if status == CellStatus.NOT_RUN:
         return f"NOT-RUN ({code})"
+    label = str(status)
     if status == CellStatus.PARTIAL and images and None not in images:
-        return f"PARTIAL ({images[0]} of {images[1]} images)"
-    return str(status)
+        label = f"PARTIAL ({images[0]} of {images[1]} images)"
+    return f"{label} (built data)" if built else label
+
+
+def mark_built(cells: list[Cell], jobs: list[dict]) -> list[Cell]:
+    """Mark the measured cells whose set was built here, not the official files (``jobs``: a
+    run's provenance jobs, each with its row and its data's origin)."""
+    origins = {
+        (j["row"], j["data"]["dataset"]): j["data"].get("origin", "")
+        for j in jobs
+        if str(j.get("data", {}).get("origin", "")).startswith("built:")
+    }
+    for c in cells:
+        cost = get_metric(c.metric).kind is MetricKind.COST  # the model's, not the images'
+        if c.reproduced is not None and not cost:
+            c.built = origins.get((c.row, c.dataset))
+    return cells
 
 
 def status_counts(cells: list[Cell]) -> dict[str, int]:

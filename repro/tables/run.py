@@ -28,7 +28,7 @@ from repro.models import build
 from repro.paths import data_roots
 from repro.provenance import code_sha256, code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
-from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims
+from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
 from repro.tables.spec import TableSpec, column_key
 
 
@@ -166,10 +166,19 @@ def run_table(
             prov_jobs.append({"row": row.id, **_portable(prov)})
             images = len({r["image"] for r in job_rows})
             for c in cols:
-                values = [r.get(c.frame_metric) for r in job_rows]
-                measured[(row.id, c.key)] = finite_mean(values)
+                if get_metric(c.metric).set_level:  # one value for the SR and HR sets
+                    value = prov.get("set_level", {}).get(c.frame_metric)
+                    if value is None:
+                        not_run[(row.id, c.key)] = NotRun(
+                            NotRunCode.MISSING_DATA, f"{name} has no HR images to compare with"
+                        )
+                        continue
+                    measured[(row.id, c.key)] = value
+                else:
+                    values = [r.get(c.frame_metric) for r in job_rows]
+                    measured[(row.id, c.key)] = finite_mean(values)
                 counts[(row.id, c.key)] = (images, total)
-    cells = compare(spec, measured, not_run, counts)
+    cells = mark_built(compare(spec, measured, not_run, counts), prov_jobs)
     _refuse_empty(spec, cells, data_root)
     provenance = {
         "table": spec.id,
@@ -252,14 +261,8 @@ def is_cost(metric: str) -> bool:
 
 
 def metric_ready(metric: str) -> None:
-    """Raise NotRun unless this per-image metric can run here in a table run."""
-    spec = get_metric(metric)  # unknown names fail loudly
-    spec.check_ready()
-    if spec.set_level:
-        raise NotRun(
-            NotRunCode.NOT_IMPLEMENTED,
-            "set-level metrics (FID) are not wired into table runs yet",
-        )
+    """Raise NotRun unless this image metric (per image or set-level) can run here."""
+    get_metric(metric).check_ready()  # unknown names fail loudly
 
 
 def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
@@ -316,7 +319,8 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
         if c["status"] == CellStatus.NOT_RUN
     }
     counts = {k: (c.get("images"), c.get("images_total")) for k, c in old.items()}
-    cells = compare(spec, measured, not_run, counts)
+    jobs = saved["provenance"].get("jobs", [])
+    cells = mark_built(compare(spec, measured, not_run, counts), jobs)
     # the per-image frame stays as saved: a re-comparison adds no rows
     return TableResult(
         spec,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from repro.weights.hub import COMMIT
+
 KINDS = ("model", "metric")
 CACHES = ("", "torch", "hf")
 # torch.hub names a download ``<name>-<first hex digits of its sha256>.<ext>`` and checks that
@@ -23,10 +25,12 @@ class WeightsEntry:
     in a weights folder or any release sub-folder of one.
 
     ``kind="metric"``: a file a metric reads as it is (LPIPS, NIQE, pyiqa networks), never
-    downloaded; it lies in ``<weights folder>/<subdir>/`` or the weights folder itself, and with
-    ``cache="torch"`` also where pyiqa/torchvision keep their own downloads (torch's hub
-    folder). ``cache="hf"``: a Hugging Face repository a backbone is built from (``filename``
-    is then the repository id), found as a snapshot in ``<weights folder>/hf/`` or the HF cache.
+    downloaded by a run (``repro pull <metric>`` stores it as it is, in the cache, from the Hub
+    or ``urls``); it lies in ``<weights folder>/<subdir>/``, the weights folder itself or the
+    cache, and with ``cache="torch"`` also where pyiqa/torchvision keep their own downloads
+    (torch's hub folder). ``cache="hf"``: a Hugging Face repository a backbone is built from
+    (``filename`` is then the repository id), found as a snapshot in ``<weights folder>/hf/`` or
+    the HF cache.
     """
 
     id: str  # e.g. "camixersr-s-x4", "lpips-alex-linear"
@@ -35,8 +39,8 @@ class WeightsEntry:
     sha256: str | None = None  # of the official file, where known
     key: str | None = "params_ema"  # the state dict inside the checkpoint (None: top level)
     source: str = ""  # provenance in words: repo, commit, path (and what the file is)
-    hub_repo: str | None = None  # Hugging Face repo id, where the weights are on the Hub
-    hub_revision: str | None = None  # pinned 40-hex commit of hub_repo
+    hub_repo: str | None = None  # Hugging Face repo id, where the file is on the Hub
+    hub_revision: str | None = None  # pinned 40-hex commit of hub_repo (required with it)
     sha256_source: str = ""  # where the sha256 was published (repo@commit path, page), if known
     kind: str = "model"  # "model" | "metric" (see the class docstring)
     subdir: str = ""  # metric files: their sub-folder of a weights folder ("lpips", "pyiqa")
@@ -52,6 +56,16 @@ class WeightsEntry:
                 f"weights entry {self.id}: kind {self.kind!r} / cache {self.cache!r}; "
                 f"use kind in {KINDS} and cache in {CACHES}"
             )
+        # A branch or tag moves; only a commit pins the bytes a verdict was measured with.
+        if self.hub_revision is not None and not COMMIT.fullmatch(self.hub_revision):
+            raise ValueError(
+                f"weights entry {self.id}: hub_revision {self.hub_revision!r} is not a 40-hex "
+                "commit; pin the Hub revision to a commit"
+            )
+        if (self.hub_repo is None) != (self.hub_revision is None):
+            raise ValueError(
+                f"weights entry {self.id}: give hub_repo and its pinned hub_revision together"
+            )
 
     @classmethod
     def metric_file(
@@ -64,12 +78,18 @@ class WeightsEntry:
         cache: str = "",
         sha256: str | None = None,
         sha256_source: str = "",
+        hub_repo: str | None = None,
+        hub_revision: str | None = None,
+        urls: tuple[str, ...] = (),
     ) -> WeightsEntry:
         """The entry of a file a metric reads as it is (``kind="metric"``, no state-dict key)."""
         return cls(
             id=id,
             filename=filename,
+            urls=urls,
             sha256=sha256,
+            hub_repo=hub_repo,
+            hub_revision=hub_revision,
             key=None,
             source=source,
             sha256_source=sha256_source,

@@ -1,35 +1,39 @@
-"""``repro pull``: download an official checkpoint, verify it, store it as safetensors.
+"""``repro pull``: fetch an official weight file, verify it, store it in the cache.
 
-The converted copy is ``<cache>/weights/<entry id>.safetensors`` with the source sha256 in its
-metadata, so later runs read safetensors only. A download whose sha256 is neither published nor
-accepted before is refused unless the user accepts it (``pull(entry, trust=True)``), which
-records it in the weights lock (:mod:`repro.weights.lock`). Nothing is left behind by a failed
-or refused download.
+Sources, in order: the entry's Hub repository at its pinned commit (through the Hugging Face
+cache, :mod:`repro.weights.hub`; offline the cache alone), then its ``urls``. A model checkpoint
+is stored as safetensors, ``<cache>/weights/<entry id>.safetensors`` with the source sha256 in
+its metadata, so later runs read safetensors only; a metric file as it is (its library reads it
+itself), ``<cache>/weights/<subdir>/<filename>`` (:func:`~repro.weights.resolver.pulled_path`).
+A file whose sha256 is neither published nor accepted before is refused unless the user accepts
+it (``pull(entry, trust=True)``), which records it in the weights lock
+(:mod:`repro.weights.lock`). Nothing is left behind by a failed or refused fetch.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import tempfile
-import urllib.parse
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from safetensors.torch import save_file
 
 from repro.checksums import sha256_file
-from repro.errors import MissingWeightsError, WeightsError
+from repro.download import download
+from repro.errors import DownloadError, MissingWeightsError, WeightsError
 from repro.files import staged
 from repro.paths import cache_dir
 from repro.weights.checkpoint import read_state_dict
 from repro.weights.entry import WeightsEntry
+from repro.weights.hub import hf_url, hub_file, is_hf_url, offline
 from repro.weights.lock import TRUST_FLAG, expected_sha256, matches, mismatch, record_lock
 from repro.weights.resolver import (
     by_hand,
+    check_file,
     converted_path,
     find_local,
+    placement,
+    pulled_path,
     verify,
     verify_converted,
 )
@@ -38,17 +42,16 @@ from repro.weights.resolver import (
 MAX_DOWNLOAD_BYTES = 4 << 30
 
 
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-
-
 def pull(entry: WeightsEntry, *, trust: bool = False) -> Path:
-    """Download the official checkpoint, verify it, convert it to safetensors in the cache.
+    """Fetch ``entry``'s official file unless it is here already; verify it; store it.
 
-    A file whose sha256 is neither published (registry) nor accepted before (lock) is refused
+    A model checkpoint is converted to safetensors in the cache, a metric file copied there as it
+    is. A file whose sha256 is neither published (registry) nor accepted before (lock) is refused
     unless ``trust=True``, which accepts it and records its sha256 in the weights lock. A known
     sha256 that does not match is refused whatever ``trust`` says.
     """
+    if entry.kind == "metric":
+        return _pull_metric_file(entry, trust)
     target = converted_path(entry)
     if target.is_file():
         verify_converted(
@@ -58,28 +61,80 @@ def pull(entry: WeightsEntry, *, trust: bool = False) -> Path:
     local = find_local(entry)
     if local is not None:
         return _accept(local, sha256_file(local), entry, str(local), trust=trust, downloaded=False)
-    if entry.hub_repo:
-        return _pull_hub(entry, trust)
-    if not entry.urls:
-        raise MissingWeightsError(_pull_failed(entry, "no direct download exists"))
-    if offline():
-        raise MissingWeightsError(_pull_failed(entry, "HF_HUB_OFFLINE is set"))
+    return _fetch(
+        entry, lambda src, source: _accept(src, sha256_file(src), entry, source, trust=trust)
+    )
+
+
+def _pull_metric_file(entry: WeightsEntry, trust: bool) -> Path:
+    found = find_local(entry)
+    if found is not None:
+        if entry.cache != "hf":  # a snapshot folder: the HF cache checks its own files
+            check_file(found, entry)  # here but wrong: refused, never fetched over
+        return found
+    if entry.cache == "hf" or not (entry.urls or entry.hub_repo):
+        raise MissingWeightsError(
+            f"{entry.id} has no download source; put it in place by hand: {placement([entry])}"
+        )
+    return _fetch(entry, lambda src, source: _store(src, entry, source, trust=trust))
+
+
+def _fetch(entry: WeightsEntry, accept: Callable[[Path, str], Path]) -> Path:
+    """Try each source of ``entry``; ``accept(file, source)`` verifies and stores the first got.
+
+    A refusal by ``accept`` (wrong or unaccepted sha256) ends the pull: no other source is tried.
+    """
     errors = []
-    for url in entry.urls:
+    if entry.hub_repo and entry.hub_revision:
         try:
-            part, digest = _download(url)
-        except (OSError, ValueError, WeightsError) as exc:  # HTTP error, cut, too large: next
-            errors.append(f"{url}: {exc}")
-            continue
-        try:
-            return _accept(part, digest, entry, url, trust=trust)
-        finally:
-            part.unlink(missing_ok=True)
-    raise MissingWeightsError(_pull_failed(entry, "download failed: " + "; ".join(errors)))
+            got = hub_file(entry.hub_repo, entry.hub_revision, entry.filename)
+        except MissingWeightsError as exc:
+            errors.append(str(exc))
+        else:  # the HF cache's own file: read, never removed
+            return accept(got, hf_url(entry.hub_repo, entry.hub_revision, entry.filename))
+    if entry.urls and offline():
+        errors.append("HF_HUB_OFFLINE is set")
+    elif entry.urls:
+        try:  # each URL in order; an HTTP error, a cut or a body over the limit: the next
+            fetched = download(
+                entry.urls, cache_dir() / "downloads", max_bytes=MAX_DOWNLOAD_BYTES, resume=False
+            )
+        except DownloadError as exc:
+            errors.append(f"download failed: {exc}")
+        else:
+            try:
+                return accept(fetched.path, fetched.url)
+            finally:
+                fetched.path.unlink(missing_ok=True)
+    raise MissingWeightsError(_pull_failed(entry, "; ".join(errors) or "no direct download exists"))
 
 
 def _pull_failed(entry: WeightsEntry, why: str) -> str:
+    if entry.kind == "metric":
+        return f"weights '{entry.id}' could not be fetched ({why}); {_by_hand_file(entry)}"
     return f"weights '{entry.id}' could not be downloaded ({why}); {by_hand(entry)}"
+
+
+def _by_hand_file(entry: WeightsEntry) -> str:
+    return f"put it in place by hand: {placement([entry])}"
+
+
+def _bad_fetch(src: Path, source: str) -> tuple[str, str]:
+    """How a mismatch message names a fetched file, and what it says to do first."""
+    if is_hf_url(source):  # the HF cache keeps a bad file: say where, so it can be removed
+        return (
+            f"the file from {source} ({src})",
+            "delete that copy from the Hugging Face cache, or ",
+        )
+    return f"the file from {source}", ""
+
+
+def _refused(entry: WeightsEntry, source: str, digest: str) -> WeightsError:
+    return WeightsError(
+        f"refused {entry.id}: the sha256 of {entry.filename} is not published, so the "
+        f"download from {source} (sha256 {digest}) cannot be verified and was not kept; if "
+        f"you trust that source, accept it with: python -m repro pull {entry.id} {TRUST_FLAG}"
+    )
 
 
 def _accept(
@@ -91,81 +146,42 @@ def _accept(
     trust: bool,
     downloaded: bool = True,
 ) -> Path:
-    """Verify a fetched (or local) official file, convert it, and record it in the lock."""
+    """Verify a fetched (or local) official checkpoint, convert it, and record it in the lock."""
     sha, level, record = expected_sha256(entry)
     if sha is not None:
         if not matches(digest, sha):
-            what = f"the file from {source}" if downloaded else str(src)
-            todo = by_hand(entry) if downloaded else f"delete it; {by_hand(entry)}"
-            raise mismatch(what, digest, sha, level, record, entry, todo)
+            what, first = _bad_fetch(src, source) if downloaded else (str(src), "delete it; ")
+            raise mismatch(what, digest, sha, level, record, entry, first + by_hand(entry))
         basis = level
     elif trust:
         basis = "trusted"
     elif downloaded:
-        raise WeightsError(
-            f"refused {entry.id}: the sha256 of {entry.filename} is not published, so the "
-            f"download from {source} (sha256 {digest}) cannot be verified and was not kept; if "
-            f"you trust that source, accept it with: python -m repro pull {entry.id} {TRUST_FLAG}"
-        )
+        raise _refused(entry, source, digest)
     else:  # the user's own copy, no known hash: convert it, but it stays unverified
         return convert(src, entry, digest=digest, record=False)
     return convert(src, entry, digest=digest, record=True, source=source, basis=basis)
 
 
-def _pull_hub(entry: WeightsEntry, trust: bool) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    where = cache_dir() / "downloads"
-    where.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(dir=where, prefix=".part-hub-"))
-    try:
+def _store(src: Path, entry: WeightsEntry, source: str, *, trust: bool) -> Path:
+    """Copy a fetched metric file into the cache as it is, once its copy's sha256 is checked;
+    an accepted unknown sha256 (``trust``) is recorded in the lock."""
+    sha, level, record = expected_sha256(entry)
+    target = pulled_path(entry)
+    with staged(target) as tmp:  # a refusal below removes the copy: nothing is kept
+        shutil.copyfile(src, tmp)
+        digest = sha256_file(tmp)  # the bytes kept are the bytes checked
+        if sha is not None and not matches(digest, sha):
+            what, first = _bad_fetch(src, source)
+            raise mismatch(what, digest, sha, level, record, entry, first + _by_hand_file(entry))
+        if sha is None and not trust:
+            raise _refused(entry, source, digest)
+    if sha is None:
         try:
-            got = Path(
-                hf_hub_download(
-                    entry.hub_repo, entry.filename, revision=entry.hub_revision, local_dir=tmpdir
-                )
-            )
-        except Exception as exc:  # offline, missing revision, network
-            raise MissingWeightsError(_pull_failed(entry, f"Hub download failed: {exc}")) from None
-        source = f"hf://{entry.hub_repo}@{entry.hub_revision or 'main'}/{entry.filename}"
-        return _accept(got, sha256_file(got), entry, source, trust=trust)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _download(url: str) -> tuple[Path, str]:
-    """Fetch ``url`` into ``<cache>/downloads/.part-*``; return the file and its sha256.
-
-    At most MAX_DOWNLOAD_BYTES are accepted, a body shorter than its Content-Length is an error,
-    and the partial file is removed on any failure (including KeyboardInterrupt).
-    """
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise WeightsError(f"not an http(s) URL: {url}")
-    limit = MAX_DOWNLOAD_BYTES
-    dst_dir = cache_dir() / "downloads"
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dst_dir, prefix=".part-")
-    tmp = Path(name)
-    digest = hashlib.sha256()
-    total = 0
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as r:
-            header = r.headers.get("Content-Length")
-            length = int(header) if header and header.strip().isdigit() else None
-            if length is not None and length > limit:
-                raise WeightsError(f"the server announces {length} bytes, over the {limit} limit")
-            while block := r.read(1 << 20):
-                total += len(block)
-                if total > limit:
-                    raise WeightsError(f"the body exceeds the {limit}-byte limit")
-                digest.update(block)
-                f.write(block)
-            if length is not None and total != length:
-                raise WeightsError(f"the connection closed after {total} of {length} bytes")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, digest.hexdigest()
+            record_lock(entry, sha256=digest, source=source, basis="trusted")
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    return target
 
 
 def convert(

@@ -2,10 +2,11 @@
 
 An entry's ``sha256`` is the official file's, recorded where a public source states it
 (``WeightsEntry.sha256_source``); files of torch's cache carry a prefix of it in their name. A
-checkpoint with neither is downloaded only when the user accepts it (``repro pull <id>
---trust-unverified``); accepted files are recorded in ``<cache>/weights.lock.json`` (entry id ->
-sha256 of the official file, where it came from, when, and the sha256 of the converted
-safetensors), and every later load is checked against the entry or the lock.
+checkpoint or metric file with neither is fetched only when the user accepts it (``repro pull
+<id> --trust-unverified``); accepted files are recorded in ``<cache>/weights.lock.json`` (entry
+id -> sha256 of the official file, where it came from (a URL, ``hf://repo@commit/path``), when,
+and for a checkpoint the sha256 of the converted safetensors), and every later load is checked
+against the entry or the lock.
 """
 
 from __future__ import annotations

@@ -9,22 +9,24 @@ Search order, for a model checkpoint (``kind="model"``):
    model (see :attr:`WeightsEntry.model`).
 
 For a metric file (``kind="metric"``): ``<dir>/<subdir>/<filename>`` and ``<dir>/<filename>``
-for each weights folder, then (``cache="torch"``) torch's hub folder, ``pyiqa/`` and
-``checkpoints/`` (where pyiqa and torchvision keep their downloads); a Hugging Face repository
-(``cache="hf"``) is a snapshot in ``<dir>/hf/`` or the HF cache.
+for each weights folder, then its copy ``<cache>/weights/<subdir>/<filename>`` (made by ``repro
+pull <metric>``), then (``cache="torch"``) torch's hub folder, ``pyiqa/``, ``checkpoints/`` and
+``clip/`` (where pyiqa, torchvision and pyiqa's CLIP keep their downloads); a Hugging Face
+repository (``cache="hf"``) is a snapshot in ``<dir>/hf/`` or the HF cache.
 
 :func:`find` only looks (stat calls: cheap enough for readiness checks); :func:`require` and
 :func:`locate` also check the sha256 (computed once per unchanged file and process), so a file
 that is there but wrong raises :class:`~repro.errors.WeightsChecksumError` rather than passing
-for missing. Nothing here downloads: that is :mod:`repro.weights.fetch`.
+for missing. Nothing here downloads (that is :mod:`repro.weights.fetch`), except the file of an
+``hf://owner/repo@commit/path`` the user gives, which the HF cache holds or gets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors import safe_open
@@ -39,6 +41,7 @@ from repro.errors import (
 )
 from repro.paths import cache_dir, hf_cache_dirs, torch_hub_dir, weights_dirs
 from repro.weights.entry import WeightsEntry
+from repro.weights.hub import hub_file, hub_page, is_hf_url, parse_hf_url
 from repro.weights.lock import (
     TRUST_FLAG,
     VERIFIED_NONE,
@@ -50,6 +53,12 @@ from repro.weights.lock import (
 
 def converted_path(entry: WeightsEntry) -> Path:
     return cache_dir() / "weights" / f"{entry.id}.safetensors"
+
+
+def pulled_path(entry: WeightsEntry) -> Path:
+    """Where ``repro pull`` stores a metric file as it is: ``<cache>/weights/<subdir>/<name>``
+    (``files/`` for a file without a sub-folder, apart from the converted checkpoints)."""
+    return cache_dir() / "weights" / (entry.subdir or "files") / entry.filename
 
 
 # ----------------------------------------------------------------------------- finding files
@@ -93,9 +102,10 @@ def search_dirs(entry: WeightsEntry) -> list[Path]:
     dirs: list[Path] = []
     for root in weights_dirs():
         dirs += [root / entry.subdir, root] if entry.subdir else [root]
+    dirs.append(pulled_path(entry).parent)
     if entry.cache == "torch":
         hub = torch_hub_dir()
-        dirs += [hub / "pyiqa", hub / "checkpoints"]
+        dirs += [hub / "pyiqa", hub / "checkpoints", hub / "clip"]
     return dirs
 
 
@@ -124,7 +134,12 @@ def _hf_snapshot(entry: WeightsEntry) -> Path | None:
 
 def by_hand(entry: WeightsEntry) -> str:
     """How to place a model checkpoint by hand (for messages after a pull failed)."""
-    where = entry.urls[0] if entry.urls else (entry.source or "the official release")
+    if entry.urls:
+        where = entry.urls[0]
+    elif entry.hub_repo and entry.hub_revision:
+        where = hub_page(entry.hub_repo, entry.hub_revision, entry.filename)
+    else:
+        where = entry.source or "the official release"
     name = entry.filename
     if entry.urls and Path(urllib.parse.urlsplit(where).path).name != Path(name).name:
         return (
@@ -165,6 +180,9 @@ def missing_message(entries: Sequence[WeightsEntry], label: str = "weights") -> 
     files = [e for e in entries if e.kind == "metric"]
     if files:
         parts.append(f"{label} not found locally (no download is attempted): {placement(files)}")
+    pullable = [e.id for e in files if e.urls or e.hub_repo]
+    if pullable:
+        parts.append(f"or fetch them with: python -m repro pull {' '.join(pullable)}")
     return "; ".join(parts)
 
 
@@ -194,7 +212,7 @@ def _todo(entry: WeightsEntry) -> str:
 # ----------------------------------------------------------------------------- verification
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class WeightsFile:
     """A weight file ready to read, and how its bytes were checked."""
 
@@ -203,15 +221,18 @@ class WeightsFile:
     verified: str  # "registry" | "name" | "lock" | "none"
     source_sha256: str | None = None  # of the official file it holds, where known
     origin: str = "local"  # "user" (--weights) | "converted" (the cache) | "local" (a folder)
+    url: str = ""  # the hf:// address the user gave, when the file came from the Hub
 
     def provenance(self) -> dict:
-        return {
+        prov = {
             "path": str(self.path),
             "sha256": self.sha256,
             "verified": self.verified,
             "source_sha256": self.source_sha256,
             "origin": self.origin,
         }
+        # only when given: the provenance of every other run (and its cache key) stays as it was
+        return {**prov, "url": self.url} if self.url else prov
 
 
 def verify(
@@ -289,8 +310,13 @@ def check_file(path: Path, entry: WeightsEntry | None, *, origin: str = "local")
 def locate(entry: WeightsEntry | None, path: os.PathLike | str | None = None) -> WeightsFile:
     """A verified weight file: the user's ``path`` (``--weights``), else :func:`find`'s.
 
-    A missing file raises MissingWeightsError saying how to get it; nothing is downloaded.
+    ``path`` may be ``hf://owner/repo@<commit>/path``: that file, from the HF cache or the Hub,
+    is then treated as the user's own file. A missing registry file raises MissingWeightsError
+    saying how to get it; it is not downloaded.
     """
+    if is_hf_url(path):
+        got = check_file(hub_file(*parse_hf_url(str(path))), entry, origin="user")
+        return dataclasses.replace(got, url=str(path))
     if path is not None:
         p = Path(path).expanduser()
         if not p.is_file():

@@ -1,0 +1,142 @@
+"""Your own images on the command line: ``repro eval --hr/--lr DIR`` and ``repro card new``.
+
+Each command checks its options, calls :mod:`repro.eval.folders` or :mod:`repro.data.card_new`
+and prints; heavy modules are imported inside, as in :mod:`repro.cli.commands`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repro.cli.output import clean, print_image_rows, print_json, scoring_line
+from repro.errors import ReproError
+
+
+def _progress(desc: str):
+    def bar(items):
+        from tqdm import tqdm
+
+        return tqdm(items, desc=desc, unit="img", leave=False, dynamic_ncols=True)
+
+    return bar
+
+
+def eval_folders(args, settings: dict) -> int:
+    """``repro eval --hr DIR [--lr DIR] [--out DIR]`` or ``--lr DIR`` alone."""
+    from repro.eval.folders import (
+        FOLDER_PROTOCOL,
+        LR_SOURCE,
+        evaluate_folders,
+        match_folders,
+        output_folder,
+    )
+    from repro.eval.quick import chosen_metrics
+    from repro.eval.runner import finite_mean
+    from repro.machine import resolve_device
+
+    if args.dataset:
+        raise ReproError("pass --dataset NAME or your own --hr/--lr folders, not both")
+    for flag, given in (("--make-lr", args.make_lr), ("--data-root", args.data_root)):
+        if given:
+            raise ReproError(f"{flag} applies to --dataset; with --hr alone the LR is made here")
+    device = resolve_device(args.device)  # refused before any image is read
+    hr = Path(args.hr) if args.hr else None
+    lr = Path(args.lr) if args.lr else None
+    images = match_folders(hr, lr, args.scale)[: args.limit]
+    if args.metrics is not None:
+        metrics = chosen_metrics(args.metrics, hr is not None)
+    else:
+        metrics = [("psnr", None), ("ssim", None)] if hr is not None else []
+    if not metrics and not args.out:
+        raise ReproError(
+            "LR images alone have no ground truth: save their SR images (--out DIR) and/or "
+            "score them with no-reference metrics (--metrics niqe)"
+        )
+    protocol = {
+        **FOLDER_PROTOCOL,
+        "channel": args.channel or FOLDER_PROTOCOL["channel"],
+        "gray": args.gray or FOLDER_PROTOCOL["gray"],
+    }
+    if args.tile:
+        protocol["tile"] = {"size": args.tile}
+    crop = args.crop if args.crop is not None else args.scale
+    out = Path(args.out).expanduser().absolute() if args.out else None
+    with output_folder(out) as staging:
+        rows, prov = evaluate_folders(
+            args.model,
+            args.scale,
+            images,
+            metrics=metrics,
+            protocol=protocol,
+            crop=crop,
+            settings=settings,
+            weights_path=args.weights,
+            weights_key=args.weights_key,
+            device=device,
+            out=staging,
+            progress=None if args.json else _progress(f"{args.model} x{args.scale}"),
+        )
+    columns = [m for m, _ in metrics]
+    means = {c: finite_mean(r[c] for r in rows) for c in columns}
+    lr_source = "files" if lr is not None else LR_SOURCE
+    if args.json:
+        doc = {
+            "model": args.model,
+            "scale": args.scale,
+            "hr": str(hr) if hr else None,
+            "lr": str(lr) if lr else None,
+            "lr_source": lr_source,
+            "protocol": {**protocol, "crop": crop},
+            "metrics": columns,
+            "rows": rows,
+            "means": {**means, "images": len(rows)},
+            "out": str(out) if out else None,
+            "provenance": prov,
+        }
+        print_json(clean(doc))
+        return 0
+    if hr is None:
+        where = f"of {lr} (LR)"
+    elif lr is not None:
+        where = f"of {hr} (HR) and {lr} (LR)"
+    else:
+        where = (
+            f"of {hr} (HR); LR made here: MATLAB bicubic of each HR mod-cropped to a multiple "
+            f"of {args.scale}, uint8 ({LR_SOURCE})"
+        )
+    print(f"{args.model} x{args.scale} on {len(rows)} images {where}")
+    if columns:
+        print(scoring_line(columns, protocol, crop))
+    print_image_rows(rows, means, columns)
+    if out:
+        print(f"wrote {len(rows)} SR images (PNG) to {out}")
+    return 0
+
+
+def cmd_card(args) -> int:
+    """``repro card new DIR``: write a card for a folder of images."""
+    from repro.data.card_new import card_folder, new_card, write_card
+    from repro.paths import cards_dir
+
+    dest = card_folder(args.out)
+    card = new_card(
+        Path(args.folder),
+        name=args.name,
+        task=args.task,
+        scales=tuple(args.scales) if args.scales else None,
+        lr_only=args.lr_only,
+    )
+    path, loaded = write_card(card, dest, force=args.force)
+    layouts = ", ".join(layout.name for layout in loaded.layouts)
+    print(
+        f"wrote {path}: {loaded.description}; {len(loaded.sha256)} files with their sha256, "
+        f"layout {layouts}, scales {', '.join(map(str, loaded.scales))}"
+    )
+    folder = Path(args.folder).expanduser().resolve()
+    print(
+        f"use it: python -m repro eval --model bicubic --scale {loaded.scales[0]} --dataset "
+        f"{loaded.name} --data-root {folder.parent}"
+    )
+    if dest.resolve() != cards_dir().resolve():
+        print(f"(cards are read from {cards_dir()}: copy the card there, or set REPRO_CARDS)")
+    return 0

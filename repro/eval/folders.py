@@ -1,0 +1,202 @@
+"""Your own images, without a dataset card: ``repro eval --hr DIR [--lr DIR] [--out DIR]``.
+
+A folder of HR images (the LR made the papers' way: mod-crop, MATLAB bicubic, uint8 rounding),
+an HR/LR folder pair (files matched by name), or LR images alone (upscaled and saved, or scored
+with no-reference metrics) go through a registered model. The SR images go, on request, to a
+new folder that appears only once every image is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from repro.data.imresize import make_lr
+from repro.errors import DataError, NonFiniteOutputError
+from repro.eval.predictor import load_model, make_predictor, placement, refuse_non_finite
+from repro.eval.scoring import score
+from repro.files import default_mode
+from repro.imageio import IMAGE_SUFFIXES, is_image_file, read_image, write_image
+from repro.machine import device_provenance
+from repro.models import registry
+
+# Classic SR scoring, as most SR papers report PSNR/SSIM: Y of BT.601, `scale` border pixels
+# cropped, gray images as three identical channels (BasicSR), MATLAB's Gaussian SSIM.
+FOLDER_PROTOCOL = {"channel": "y", "crop": "scale", "gray": "rgb3", "ssim": "matlab"}
+# How an absent LR is made: as the classic benchmarks' LR files were (EDSR/SwinIR Set5, Set14)
+LR_ROUNDING, LR_BOUNDARY = "matlab", "symmetric"
+LR_SOURCE = f"bicubic-{LR_ROUNDING}-{LR_BOUNDARY}"  # named as Dataset.lr_source names it
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image of the folders: its name (the HR file's, else the LR's) and its files."""
+
+    name: str
+    hr: Path | None
+    lr: Path | None
+
+
+def _listed(folder: Path, option: str) -> dict[str, Path]:
+    """The image files of a folder by stem (one file per stem); an error when there are none."""
+    if not folder.is_dir():
+        raise DataError(f"{option} {folder} is not a folder; pass a folder of images")
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    images: dict[str, Path] = {}
+    for path in filter(is_image_file, files):
+        if path.stem in images:
+            raise DataError(
+                f"{option} {folder} holds {images[path.stem].name} and {path.name}: one image "
+                "per name, so that LR, HR and SR files pair up; move one away"
+            )
+        images[path.stem] = path
+    if not images:
+        kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise DataError(f"{option} {folder} holds no images ({kinds}); check the folder")
+    return images
+
+
+def match_folders(hr_dir: Path | None, lr_dir: Path | None, scale: int) -> list[Image]:
+    """The images of an HR folder, an LR folder, or both matched by name.
+
+    An LR file pairs with the HR file of the same stem, or of the stem with the EDSR benchmark
+    suffix (``baby.png`` <- ``babyx4.png`` at x4). Every HR image needs its LR and vice versa:
+    scoring the files that happen to pair would hide the ones that do not.
+    """
+    hr = _listed(hr_dir, "--hr") if hr_dir is not None else {}
+    lr = _listed(lr_dir, "--lr") if lr_dir is not None else {}
+    if not lr:
+        return [Image(p.name, p, None) for p in hr.values()]
+    if not hr:
+        return [Image(p.name, None, p) for p in lr.values()]
+    unpaired = dict(lr)
+    images = []
+    for stem, path in hr.items():
+        low = unpaired.pop(stem, None) or unpaired.pop(f"{stem}x{scale}", None)
+        if low is None:
+            raise DataError(
+                f"no LR image for {path.name} in {lr_dir} (looked for {stem}.* and "
+                f"{stem}x{scale}.*); every HR image needs its LR"
+            )
+        images.append(Image(path.name, path, low))
+    if unpaired:
+        extra = next(iter(unpaired.values())).name
+        raise DataError(
+            f"{extra} in {lr_dir} has no HR image of the same name in {hr_dir}; every LR "
+            "image needs its HR (or leave out --hr to only upscale)"
+        )
+    return images
+
+
+def load_image(image: Image, scale: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(LR, HR or None): the LR read or made from the HR; the HR mod-cropped to scale x LR."""
+    hr = read_image(image.hr) if image.hr is not None else None
+    if image.lr is None:
+        try:
+            lr = make_lr(hr, scale, rounding=LR_ROUNDING, boundary=LR_BOUNDARY)
+        except DataError as exc:
+            raise DataError(f"{image.hr}: {exc}") from None
+        return lr, hr[: lr.shape[0] * scale, : lr.shape[1] * scale]
+    lr = read_image(image.lr)
+    if hr is None:
+        return lr, None
+    h, w = lr.shape[0] * scale, lr.shape[1] * scale
+    if not (0 <= hr.shape[0] - h < scale and 0 <= hr.shape[1] - w < scale):
+        raise DataError(
+            f"{image.hr.name}: HR {hr.shape[1]}x{hr.shape[0]} is not x{scale} the LR "
+            f"{image.lr.name} {lr.shape[1]}x{lr.shape[0]} (expected {w}x{h}, plus fewer than "
+            f"{scale} pixels the mod-crop removes); is the LR of another scale?"
+        )
+    if hr.shape[2] != lr.shape[2]:
+        raise DataError(
+            f"{image.hr.name}: HR has {hr.shape[2]} channel(s), LR {image.lr.name} "
+            f"{lr.shape[2]}; make the LR from this HR (leave out --lr)"
+        )
+    return lr, hr[:h, :w]
+
+
+@contextlib.contextmanager
+def output_folder(path: Path | None) -> Iterator[Path | None]:
+    """A new folder's staging copy beside ``path``: renamed to ``path`` when all is written,
+    removed on any error, so a failed run leaves no partial folder. Never overwrites."""
+    if path is None:
+        yield None
+        return
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise DataError(f"--out {path} exists and is not an empty folder; name a new folder")
+    if not path.parent.is_dir():
+        raise DataError(f"--out {path}: its parent folder {path.parent} does not exist")
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    try:
+        yield staging
+        mode = default_mode()
+        os.chmod(staging, mode | (mode & 0o444) >> 2)  # a folder is searchable where readable
+        if path.exists():
+            path.rmdir()
+        os.replace(staging, path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def evaluate_folders(
+    model: str,
+    scale: int,
+    images: list[Image],
+    *,
+    metrics: list[tuple[str, None]],
+    protocol: dict,
+    crop: int,
+    settings: dict | None = None,
+    weights_path: str | None = None,
+    weights_key: str | None = None,
+    device: torch.device | str = "cpu",
+    out: Path | None = None,
+    seed: int = 0,
+    progress: Callable[[list[Image]], Iterator[Image]] | None = None,
+) -> tuple[list[dict], dict]:
+    """One row per image (its metrics and the forward's seconds), and the run's provenance.
+
+    With ``out`` each SR output is saved as ``<name stem>.png`` there.
+    """
+    info = registry.get(model)
+    if info.stereo and not info.any_views:
+        raise DataError(f"{info.id} takes left/right stereo pairs; folders hold single images")
+    module, model_prov = load_model(
+        info.id,
+        scale,
+        settings,
+        weights_path=weights_path,
+        weights_key=weights_key,
+        device=device,
+    )
+    ran_on = placement(info.id, torch.device(device))
+    predict = make_predictor(info.id, module, device=ran_on, tile=protocol.get("tile"))
+    rows = []
+    guard = module.register_forward_hook(refuse_non_finite)
+    try:
+        for image in progress(images) if progress else images:
+            lr, hr = load_image(image, scale)
+            torch.manual_seed(seed)  # models that sample (CAMixerSR official mode) are seeded
+            start = time.perf_counter()
+            try:
+                sr = predict(lr)
+            except NonFiniteOutputError as exc:
+                raise NonFiniteOutputError(f"{image.name}: {exc}") from None
+            seconds = time.perf_counter() - start
+            if out is not None:
+                write_image(out / f"{Path(image.name).stem}.png", sr)
+            values = score(sr, hr, metrics, protocol, crop) if metrics else {}
+            rows.append({"image": image.name, **values, "seconds": seconds})
+    finally:
+        guard.remove()
+    return rows, {"model": model_prov, "device": device_provenance(ran_on), "seed": seed}

@@ -1,0 +1,181 @@
+"""The Δ heatmap of a compared table: the paper's rows x columns, one cell per table cell.
+
+Colour is Δ in units of the cell's tolerance, signed so that + is the metric's good direction
+(|x| <= 1 passes); each cell shows Δ with its metric's decimals and a verdict mark. NOT-RUN cells
+are hatched and show their reason code; cells without a verdict (measured, partial) are grey.
+Rows of other methods (REPORTED-ONLY: the suite does not run them) are left out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from repro.metrics import get_metric
+from repro.tables.compare import Cell, CellStatus
+from repro.tables.spec import Column, TableSpec
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+DPI = 110
+CLIP = 3.0  # colour saturates at 3 tolerances
+MARK = {CellStatus.PASS: "✓", CellStatus.FAIL: "✗", CellStatus.IMPROVED: "↑"}
+_NO_VERDICT = "#e6e6e6"
+_TEXT_SIZE = 7
+
+
+def fmt(value: float, metric: str, *, signed: bool = False) -> str:
+    """A value with its metric's decimals (integers as integers); a rounded zero unsigned."""
+    decimals = get_metric(metric).decimals
+    text = f"{value:{'+' if signed else ''},.{decimals}f}"
+    return f"{0:.{decimals}f}" if float(text.replace(",", "")) == 0 else text
+
+
+def heat_value(cell: Cell) -> float:
+    """Δ / tolerance, + in the metric's good direction, clipped; NaN for cells without verdict."""
+    if cell.delta is None or cell.tolerance is None or cell.status not in MARK:
+        return math.nan
+    if cell.tolerance > 0:
+        value = cell.delta / cell.tolerance
+    else:  # an exact-match tolerance: any difference is off the scale
+        value = 0.0 if cell.delta == 0 else math.copysign(CLIP, cell.delta)
+    if not get_metric(cell.metric).higher_is_better:
+        value = -value
+    return max(-CLIP, min(CLIP, value))
+
+
+def cell_text(cell: Cell) -> str:
+    """What a heatmap cell says: Δ and the verdict mark, the reason code, or the value."""
+    if cell.status == CellStatus.NOT_RUN:
+        return str(cell.code).replace("-", "-\n", 1)
+    if cell.status in MARK:
+        return f"{fmt(cell.delta, cell.metric, signed=True)} {MARK[cell.status]}"
+    if cell.status == CellStatus.PARTIAL:
+        return f"{fmt(cell.delta, cell.metric, signed=True)}\n{cell.images}/{cell.images_total} img"
+    if cell.status == CellStatus.MEASURED and cell.reproduced is not None:
+        return f"{fmt(cell.reproduced, cell.metric)}\nmeasured"
+    return ""
+
+
+def heatmap_rows(spec: TableSpec, cells: list[Cell]) -> list:
+    """The spec's rows the suite runs (at least one cell that is not REPORTED-ONLY)."""
+    run = {c.row for c in cells if c.status != CellStatus.REPORTED_ONLY}
+    return [r for r in spec.rows if r.id in run]
+
+
+def _header(col: Column) -> str:
+    return "\n".join(p for p in (col.dataset, col.metric, col.variant) if p)
+
+
+def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
+    """The heatmap figure (Agg canvas), or None when no cell was compared with the paper."""
+    if not any(c.delta is not None for c in cells):
+        return None
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    rows, cols = heatmap_rows(spec, cells), list(spec.columns)
+    by_key = {(c.row, c.dataset, c.metric, c.variant): c for c in cells}
+    grid = [[by_key.get((r.id, c.dataset, c.metric, c.variant)) for c in cols] for r in rows]
+    values = np.array([[math.nan if c is None else heat_value(c) for c in line] for line in grid])
+    # inches: a cell is wide enough for its header and its text, rows for two lines of text
+    chars = max(len(s) for c in cols for s in _header(c).split("\n"))
+    texts = [cell_text(c) for line in grid for c in line if c is not None]
+    chars = max(chars, *(len(s) for t in texts for s in t.split("\n")))
+    cw, ch = max(0.8, 0.07 * chars + 0.15), 0.4
+    label_w = 0.2 + 0.065 * max(len(r.label) for r in rows)
+    head = 0.45 + 0.15 * max(_header(c).count("\n") + 1 for c in cols)
+    caption = _caption(spec, cells, rows, max(cw * len(cols), 3.2))
+    # under the cells: the caption, then a horizontal colour bar (readable for a short table)
+    aw, ah = cw * len(cols), ch * len(rows)
+    foot = 0.1 + 0.16 * (caption.count("\n") + 1) + 0.2 + 0.12 + 0.45
+    width, height = label_w + max(aw, 3.2) + 0.3, head + ah + foot
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((label_w / width, foot / height, aw / width, ah / height))
+    cmap = colormaps["RdBu"].with_extremes(bad=_NO_VERDICT)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-CLIP, vmax=CLIP, aspect="auto")
+    for i, line in enumerate(grid):
+        for j, cell in enumerate(line):
+            if cell is None:
+                continue
+            gid = f"{cell.row}|{cols[j].key}"
+            if cell.status == CellStatus.NOT_RUN:
+                patch = Rectangle(
+                    (j - 0.5, i - 0.5), 1, 1, facecolor="#f7f7f7", edgecolor="#b5b5b5"
+                )
+                patch.set(hatch="///", linewidth=0, gid=gid)
+                ax.add_patch(patch)
+            dark = abs(values[i, j]) > 2 if math.isfinite(values[i, j]) else False
+            ax.text(
+                j,
+                i,
+                cell_text(cell),
+                ha="center",
+                va="center",
+                fontsize=_TEXT_SIZE if cell.status != CellStatus.NOT_RUN else _TEXT_SIZE - 1,
+                color="white" if dark else "#222222",
+                linespacing=1.1,
+                gid=gid,
+                bbox=(
+                    {"facecolor": "#f7f7f7", "edgecolor": "none", "pad": 0.8}
+                    if cell.status == CellStatus.NOT_RUN
+                    else None
+                ),
+            )
+    ax.xaxis.tick_top()
+    ax.set_xticks(range(len(cols)), [_header(c) for c in cols], fontsize=_TEXT_SIZE)
+    ax.set_yticks(range(len(rows)), [r.label for r in rows], fontsize=_TEXT_SIZE + 0.5)
+    ax.tick_params(length=0)
+    # thin white lines between cells, a dark one where the scale changes
+    ax.set_xticks(np.arange(-0.5, len(cols)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(rows)), minor=True)
+    ax.tick_params(which="minor", length=0)
+    ax.grid(which="minor", color="white", lw=1.5)
+    for i in range(1, len(rows)):
+        if rows[i].scale != rows[i - 1].scale:
+            ax.axhline(i - 0.5, color="#444444", lw=1.2)
+    cax = fig.add_axes((label_w / width, 0.45 / height, min(aw, 3.2) / width, 0.12 / height))
+    bar = fig.colorbar(image, cax=cax, orientation="horizontal", ticks=[-3, -2, -1, 0, 1, 2, 3])
+    bar.ax.set_xticklabels(["≤ −3", "−2", "−1", "0", "1", "2", "≥ 3"], fontsize=_TEXT_SIZE)
+    for edge in (-1, 1):  # the tolerance
+        bar.ax.axvline(edge, color="black", lw=0.8)
+    bar.set_label("colour: Δ / tolerance (+: better than the paper)", fontsize=_TEXT_SIZE)
+    fig.text(
+        label_w / width, (foot - 0.1) / height, caption, ha="left", va="top", fontsize=_TEXT_SIZE
+    )
+    fig.text(
+        label_w / width,
+        1 - 0.08 / height,
+        f"{spec.id}: reproduced − reported (Δ) per cell",
+        ha="left",
+        va="top",
+        fontsize=9.5,
+    )
+    return fig
+
+
+def _caption(spec: TableSpec, cells: list[Cell], rows: list, width: float) -> str:
+    """What the marks, the hatching and the grey mean, and which rows are left out; wrapped
+    to ``width`` inches."""
+    parts = ["✓ PASS   ✗ FAIL   ↑ IMPROVED (|Δ| within / beyond the tolerance)"]
+    statuses = {c.status for c in cells}
+    if CellStatus.NOT_RUN in statuses:
+        parts.append("hatched: NOT-RUN, with its reason code")
+    if statuses & {CellStatus.MEASURED, CellStatus.PARTIAL}:
+        parts.append("grey: no verdict (measured without a paper value, or partial)")
+    if left_out := len(spec.rows) - len(rows):
+        parts.append(f"{left_out} rows of other methods (reported only, not run here) not shown")
+    room = int(width / 0.058)  # characters of 7 pt text per line
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 3 + len(part) <= room:
+            lines[-1] += "   " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)

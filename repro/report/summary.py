@@ -1,0 +1,270 @@
+"""What a compared table adds up to: counts, failures, what is missing to run the rest; and the
+short markdown a CI job shows (GitHub's ``$GITHUB_STEP_SUMMARY``).
+
+Counting: a cell is *reproducible* when it has a paper number this suite can measure given the
+inputs (every judged or partial cell, and NOT-RUN cells for want of weights, data, a GPU, a
+``--datasets`` choice, or a model output that was not finite); another method's row, a
+training-only or not-implemented cell and a cell with no paper number to compare are not. A
+reproducible cell is *reproduced* when it is PASS (within the spec's tolerance of the paper).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.data.cards import get_card
+from repro.errors import NotRunCode, ReproError, WeightsError
+from repro.eval.predictor import find_weights_entry
+from repro.models import registry
+from repro.report.markdown import fmt, fmt_delta
+from repro.tables.compare import Cell, CellStatus
+from repro.tables.papers import citation
+from repro.tables.spec import TableSpec
+from repro.weights import WeightsEntry, fetch_advice
+
+# Exit status of a run that completed but holds cells of a --fail-on status; 2 stays the code
+# of errors and usage errors, 130 of an interrupt.
+FAIL_ON_EXIT = 3
+
+# NOT-RUN codes no checkpoint, dataset or device would let this suite measure (a StrEnum:
+# their text, as a Need's kind, is found in it too)
+UNRUNNABLE = frozenset({NotRunCode.TRAINING_ONLY, NotRunCode.NOT_IMPLEMENTED})
+_JUDGED = (CellStatus.PASS, CellStatus.FAIL, CellStatus.IMPROVED, CellStatus.PARTIAL)
+
+
+@dataclass(frozen=True)
+class Tally:
+    total: int
+    reproducible: int
+    reproduced: int  # PASS
+    by_status: dict[str, int]  # status -> cells, in CellStatus order
+    not_run: dict[str, int]  # NOT-RUN code -> cells
+
+
+def is_reproducible(cell: Cell) -> bool:
+    if cell.status == CellStatus.NOT_RUN:
+        return cell.reported is not None and cell.code not in UNRUNNABLE
+    return cell.status in _JUDGED
+
+
+def tally(cells: list[Cell]) -> Tally:
+    by_status = {str(s): n for s in CellStatus if (n := sum(c.status == s for c in cells))}
+    not_run = {
+        str(code): n
+        for code in NotRunCode
+        if (n := sum(c.status == CellStatus.NOT_RUN and c.code == code for c in cells))
+    }
+    return Tally(
+        total=len(cells),
+        reproducible=sum(is_reproducible(c) for c in cells),
+        reproduced=by_status.get(CellStatus.PASS, 0),
+        by_status=by_status,
+        not_run=not_run,
+    )
+
+
+def counts_line(t: Tally) -> str:
+    """``PASS 60 · NOT-RUN 48 (MISSING-DATA 16, MISSING-WEIGHTS 32)``."""
+    parts = []
+    for status, n in t.by_status.items():
+        part = f"{status} {n}"
+        if status == CellStatus.NOT_RUN:
+            part += " (" + ", ".join(f"{code} {k}" for code, k in t.not_run.items()) + ")"
+        parts.append(part)
+    return " · ".join(parts)
+
+
+def headline(t: Tally) -> str:
+    """``60 of 108 reproducible cells reproduced (108 cells in all)``."""
+    return (
+        f"{t.reproduced} of {t.reproducible} reproducible cells reproduced ({t.total} cells in all)"
+    )
+
+
+def column_name(cell: Cell) -> str:
+    """``F2K psnr`` or ``params``; a stereo protocol or latency block in parentheses."""
+    name = f"{cell.dataset} {cell.metric}" if cell.dataset else cell.metric
+    return name + (f" ({cell.variant})" if cell.variant else "")
+
+
+# ----------------------------------------------------------------------- what is missing
+@dataclass(frozen=True)
+class Need:
+    """One thing to get (a checkpoint, a dataset) or one reason cells were not run."""
+
+    kind: str  # "weights", "data", or a NOT-RUN code for the other reasons
+    name: str  # weights id, dataset name, or the reason as recorded
+    advice: str  # how to get it ("" for reasons)
+    labels: tuple[str, ...]  # rows it holds back, in the spec's order
+    cells: int
+
+
+def _row_entry(spec: TableSpec, row_id: str) -> WeightsEntry | None:
+    """The checkpoint a row loads (the spec's weights id, else the model's default)."""
+    row = next(r for r in spec.rows if r.id == row_id)
+    if row.model is None:
+        return None
+    try:
+        return find_weights_entry(registry.get(row.model), row.scale, row.weights)
+    except WeightsError:
+        return None
+
+
+def missing(spec: TableSpec, cells: list[Cell]) -> list[Need]:
+    """What holds back each NOT-RUN cell: checkpoints (with their ``repro pull`` advice),
+    datasets (with where their cards say to get them), then every other reason as recorded.
+
+    A MISSING-WEIGHTS cell counts for its row's checkpoint when its reason names it; other
+    files (a metric's weights) keep their recorded reason.
+    """
+    groups: dict[tuple[str, str], tuple[str, list[str], list[int]]] = {}
+
+    def add(kind: str, name: str, advice: str, label: str) -> None:
+        _, labels, count = groups.setdefault((kind, name), (advice, [], [0]))
+        if label not in labels:
+            labels.append(label)
+        count[0] += 1
+
+    for c in cells:
+        if c.status != CellStatus.NOT_RUN:
+            continue
+        entry = _row_entry(spec, c.row) if c.code == NotRunCode.MISSING_WEIGHTS else None
+        if entry is not None and f"'{entry.id}'" in (c.reason or ""):
+            add("weights", entry.id, fetch_advice(entry), c.label)
+        elif c.code == NotRunCode.MISSING_DATA and c.dataset:
+            add("data", c.dataset, get_card(c.dataset).source_hint(), c.label)
+        else:
+            add(str(c.code), c.reason or "", "", c.label)
+    order = {"weights": 0, "data": 1}
+    needs = [
+        Need(kind, name, advice, tuple(labels), count[0])
+        for (kind, name), (advice, labels, count) in groups.items()
+    ]
+    return sorted(needs, key=lambda n: order.get(n.kind, 2))  # stable: first seen first
+
+
+def _quote(label: str) -> str:
+    return f"“{label}”"
+
+
+def missing_line(needs: list[Need]) -> str:
+    """One line: the checkpoints and datasets to get (and how many cells wait for other
+    reasons); '' when nothing is missing."""
+    weights = [n.name for n in needs if n.kind == "weights"]
+    data = [n.name for n in needs if n.kind == "data"]
+    other = sum(n.cells for n in needs if n.kind not in ("weights", "data"))
+    parts = []
+    if weights:
+        names = ", ".join(f"`{w}`" for w in weights)
+        parts.append(f"weights {names} (`python -m repro pull <id>`)")
+    if data:
+        parts.append(f"data {', '.join(data)} (`--data-root DIR` or `REPRO_DATA`)")
+    if other:
+        codes = sorted({n.kind for n in needs if n.kind not in ("weights", "data")})
+        parts.append(f"{other} cell(s) not run for other reasons ({', '.join(codes)})")
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------- --fail-on
+FAIL_ON_CHOICES = (*(str(s) for s in CellStatus), *(str(c) for c in NotRunCode))
+
+
+def parse_fail_on(text: str | None) -> frozenset[str]:
+    """``FAIL,NOT-RUN`` -> the statuses (or NOT-RUN codes) that make a run exit non-zero."""
+    if not text:
+        return frozenset()
+    wanted = [w.strip().upper() for w in text.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in FAIL_ON_CHOICES]
+    if unknown or not wanted:
+        raise ReproError(
+            f"--fail-on {text!r}: unknown {', '.join(unknown) or 'empty list'}; give a comma "
+            f"list of {', '.join(FAIL_ON_CHOICES)} (a NOT-RUN code means NOT-RUN cells of it)"
+        )
+    return frozenset(wanted)
+
+
+def failing(cells: Iterable[Cell], fail_on: frozenset[str]) -> list[Cell]:
+    """The cells whose status, or NOT-RUN code, is in ``fail_on``."""
+    return [c for c in cells if str(c.status) in fail_on or (c.code and str(c.code) in fail_on)]
+
+
+def fail_on_message(spec: TableSpec, hits: list[Cell], fail_on: frozenset[str]) -> str:
+    counts: dict[str, int] = {}
+    for c in hits:
+        key = f"{c.status} ({c.code})" if c.code else str(c.status)
+        counts[key] = counts.get(key, 0) + 1
+    shown = ", ".join(f"{n} {k}" for k, n in counts.items())
+    return f"{spec.id}: {len(hits)} cell(s) match --fail-on {','.join(sorted(fail_on))}: {shown}"
+
+
+# ----------------------------------------------------------------------- CI summary
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as a CI log shows it: relative to the working folder when inside it."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def summary_markdown(
+    spec: TableSpec,
+    cells: list[Cell],
+    claims: list | None = None,
+    *,
+    partial: bool = False,
+    report: str | None = None,
+) -> str:
+    """The short markdown of one table for a CI job's summary page."""
+    t = tally(cells)
+    fails = [c for c in cells if c.status == CellStatus.FAIL]
+    mark = f"❌ {len(fails)} FAIL" if fails else "✅ no FAIL"
+    lines = [
+        f"### {mark} · `{spec.id}`: {spec.title}"
+        + ("  [PARTIAL RUN: not for reporting]" if partial else ""),
+        "",
+        citation(spec),
+        "",
+        f"**{headline(t)}** · {counts_line(t)}",
+    ]
+    if claims:
+        held = {}
+        for c in claims:
+            held[str(c.status)] = held.get(str(c.status), 0) + 1
+        lines += ["", "Claims: " + " · ".join(f"{k} {n}" for k, n in held.items())]
+    if fails:
+        lines += [
+            "",
+            "| FAIL | column | reported | reproduced | Δ | tolerance |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in fails:
+            tol = f"±{fmt(c.tolerance, c.metric)}" if c.tolerance is not None else "–"
+            lines.append(
+                f"| {c.label.replace('|', '/')} | {column_name(c)} | {fmt(c.reported, c.metric)}"
+                f" | {fmt(c.reproduced, c.metric)} | {fmt_delta(c.delta, c.metric)} | {tol} |"
+            )
+    todo = missing_line(missing(spec, cells))
+    if todo:
+        lines += ["", f"Missing here: {todo}."]
+    if report:
+        lines += ["", f"Report: `{report}`"]
+    return "\n".join(lines) + "\n"
+
+
+def error_summary(table: str, message: str) -> str:
+    """The summary of a run that stopped with an error (nothing was published)."""
+    return f"### ⚠ `{table}`: not run\n\nerror: {' '.join(message.split())}\n"
+
+
+def write_summary(path: str | os.PathLike, text: str) -> None:
+    """Append to ``path`` (GitHub's ``$GITHUB_STEP_SUMMARY`` convention: every step adds its
+    part), creating it when absent; a second table's summary follows the first."""
+    target = Path(path)
+    with target.open("a", encoding="utf-8") as f:
+        if target.stat().st_size:
+            f.write("\n")
+        f.write(text)

@@ -1,0 +1,340 @@
+"""Plots of real saved tables: the files, and what the figures draw (matplotlib's own objects)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from repro.report.plot_cost import BOTH, COST_ONLY, cost_figure
+from repro.report.plot_delta import cell_text, delta_figure, fmt
+from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.compare import Cell, CellStatus
+from repro.tables.spec import column_key, load_spec
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+MEASURED = (CellStatus.PASS, CellStatus.FAIL, CellStatus.IMPROVED, CellStatus.MEASURED)
+# Tables with a quality-vs-cost plot: (quality column, cost column) as the papers print them
+# (the first PSNR column; FLOPs/Mult-Adds on the same dataset where the table has them per
+# dataset, else params).
+COST_AXES = {
+    "camixer_tab2": (("F2K", "psnr"), ("F2K", "flops")),
+    "camixer_large": (("F2K", "psnr"), ("F2K", "flops")),
+    "camixer_light": (("Set5", "psnr"), (None, "madds")),
+    "camixer_tab3": (("Set5", "psnr"), (None, "madds")),
+    "esc_main": (("Set5", "psnr"), (None, "flops")),
+    "esc_tab10": (("Set5", "psnr"), (None, "params")),
+    "nafssr_efficiency": (("Flickr1024", "psnr"), (None, "params")),
+}
+
+
+def _saved(table_id: str) -> tuple:
+    data = json.loads((RESULTS / f"{table_id}.cells.json").read_text(encoding="utf-8"))
+    return load_spec(table_id), [Cell.from_dict(c) for c in data["cells"]]
+
+
+def _with_quality(cells: list[Cell], dataset: str, metric: str) -> list[Cell]:
+    """The saved cells with the quality column measured on every other row (as if the images
+    were here), 0.05 dB below the paper."""
+    out, rows = [], []
+    for c in cells:
+        if (c.dataset, c.metric) == (dataset, metric) and c.reported is not None:
+            rows.append(c.row)
+            if len(rows) % 2:
+                value = c.reported - 0.05
+                c = dataclasses.replace(
+                    c, reproduced=value, delta=-0.05, tolerance=0.1, status=CellStatus.PASS
+                )
+                c = dataclasses.replace(c, code=None, reason=None)
+        out.append(c)
+    return out
+
+
+def _sorted(points, width: int = 2) -> np.ndarray:
+    """Points as a sorted (n, width) array, for pytest.approx."""
+    return np.array(sorted(tuple(map(float, p)) for p in points)).reshape(-1, width)
+
+
+def _collections(fig) -> dict[str, list]:
+    """Legend label -> the points drawn under it, over every panel."""
+    drawn: dict[str, list] = {}
+    for ax in fig.axes:
+        for coll in ax.collections:
+            drawn.setdefault(coll.get_label(), []).extend(map(tuple, coll.get_offsets()))
+    return drawn
+
+
+def _panel(fig, scale: int):
+    return next(ax for ax in fig.axes if ax.get_title() == f"×{scale}")
+
+
+# --------------------------------------------------------------------------- files
+def test_png_files_are_written_and_show_something(tmp_path):
+    spec, cells = _saved("camixer_tab2")
+    import matplotlib.image
+
+    for path in (delta_heatmap(spec, cells, tmp_path), quality_vs_cost(spec, cells, tmp_path)):
+        assert path is not None and Path(path).parent == tmp_path
+        png = Path(path)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 20_000
+        pixels = matplotlib.image.imread(png)
+        assert pixels.shape[0] > 400 and pixels.shape[1] > 500
+        assert pixels[..., :3].std() > 0.05  # not one flat colour
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "camixer_tab2_cost.png",
+        "camixer_tab2_delta.png",
+    ]
+
+
+def test_no_plot_without_compared_cells_or_cost_axes(tmp_path):
+    spec, cells = _saved("esc_tab7")  # nothing measured: every cell NOT-RUN or reported only
+    assert delta_heatmap(spec, cells, tmp_path) is None
+    spec, cells = _saved("bicubic_classic")  # PSNR/SSIM only: no cost axis
+    assert quality_vs_cost(spec, cells, tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_drawing_raises_no_deprecation_warning(tmp_path):
+    spec, cells = _saved("camixer_tab2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", PendingDeprecationWarning)  # Colormap.set_bad (3.11)
+        delta_heatmap(spec, cells, tmp_path)
+        quality_vs_cost(spec, cells, tmp_path)
+
+
+def test_importing_the_report_does_not_import_matplotlib():
+    code = "import sys, repro.report.writer; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- quality vs cost
+@pytest.mark.parametrize("table_id", sorted(COST_AXES))
+def test_every_legend_entry_has_points_and_every_point_kind_an_entry(table_id):
+    spec, cells = _saved(table_id)
+    fig = cost_figure(spec, cells)
+    (legend,) = fig.legends
+    entries = [t.get_text() for t in legend.get_texts()]
+    drawn = _collections(fig)
+    assert entries, table_id
+    for entry in entries:
+        assert drawn.get(entry), f"legend entry {entry!r} has no point"
+    assert set(drawn) == set(entries)
+    assert len(entries) == len(set(entries))
+
+
+@pytest.mark.parametrize("table_id", sorted(COST_AXES))
+def test_a_reproduced_point_for_every_row_with_a_reproduced_cost(table_id):
+    spec, cells = _saved(table_id)
+    (qd, qm), (kd, km) = COST_AXES[table_id]
+    by = {(c.row, c.dataset, c.metric): c for c in cells}
+    fig = cost_figure(spec, cells)
+    divisor = {"params": 1e6, "flops": 1.0, "madds": 1.0}[km]  # params of these tables: > 1M
+    total = 0
+    for scale in sorted({r.scale for r in spec.rows}):
+        expected: dict[str, list] = {BOTH: [], COST_ONLY: []}
+        for row in (r for r in spec.rows if r.scale == scale):
+            q, k = by[(row.id, qd, qm)], by[(row.id, kd, km)]
+            if k.status not in MEASURED or k.reproduced is None:
+                continue
+            if q.status in MEASURED and q.reproduced is not None:
+                expected[BOTH].append((k.reproduced / divisor, q.reproduced))
+            elif q.reported is not None:
+                expected[COST_ONLY].append((k.reproduced / divisor, q.reported))
+        if not any(expected.values()):
+            continue
+        ax = _panel(fig, scale)
+        for kind, points in expected.items():
+            drawn = [xy for c in ax.collections if c.get_label() == kind for xy in c.get_offsets()]
+            assert _sorted(drawn) == pytest.approx(_sorted(points)), (table_id, scale, kind)
+            total += len(points)
+    assert total > 0  # every one of these tables has reproduced costs
+
+
+def test_measured_quality_and_cost_make_a_filled_point_joined_to_the_paper():
+    spec, cells = _saved("camixer_tab2")
+    cells = _with_quality(cells, "F2K", "psnr")
+    by = {(c.row, c.dataset, c.metric): c for c in cells}
+    both = [
+        (by[(r.id, "F2K", "flops")], by[(r.id, "F2K", "psnr")])
+        for r in spec.rows
+        if by[(r.id, "F2K", "psnr")].status == CellStatus.PASS
+    ]
+    assert len(both) == 6
+    fig = cost_figure(spec, cells)
+    drawn = _collections(fig)
+    assert _sorted(drawn[BOTH]) == pytest.approx(
+        _sorted((k.reproduced, q.reproduced) for k, q in both)
+    )
+    assert len(drawn[COST_ONLY]) == len(spec.rows) - len(both)
+    (ax,) = fig.axes
+    joins = _sorted((line.get_xydata().ravel() for line in ax.lines), 4)
+    # every row is joined from the paper's point to its reproduced one
+    expected = [
+        (k.reported, q.reported, k.reproduced, q.reproduced if q.reproduced else q.reported)
+        for k, q in ((by[(r.id, "F2K", "flops")], by[(r.id, "F2K", "psnr")]) for r in spec.rows)
+    ]
+    assert joins == pytest.approx(_sorted(expected, 4))
+    assert BOTH in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+@pytest.mark.parametrize(
+    ("table_id", "scales"),
+    [("esc_main", [2, 3, 4]), ("camixer_tab2", [4]), ("nafssr_efficiency", [2, 4])],
+)
+def test_one_panel_per_scale(table_id, scales):
+    fig = cost_figure(*_saved(table_id))
+    assert [ax.get_title() for ax in fig.axes] == [f"×{s}" for s in scales]
+    for ax in fig.axes:
+        assert ax.get_xlabel().endswith(("(G)", "(M)", "(K)"))
+        assert ax.get_ylabel().endswith("(dB)")
+
+
+@pytest.mark.parametrize("table_id", sorted(COST_AXES))
+def test_point_labels_overlap_nothing(table_id):
+    from matplotlib.text import Text
+
+    spec, cells = _saved(table_id)
+    fig = cost_figure(spec, cells)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes, names = [], []
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        markers = [
+            ax.transData.transform(xy) for coll in ax.collections for xy in coll.get_offsets()
+        ]
+        for text in ax.texts:
+            box = Text.get_window_extent(text, renderer)  # the text, without its leader
+            boxes.append(box)
+            names.append(text.get_text())
+            if text.xycoords == "axes fraction":  # the key of numbered labels, under the panel
+                assert box.y1 < frame.y0
+                continue
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, text.get_text()
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1, text.get_text()
+            assert not any(box.contains(x, y) for x, y in markers), text.get_text()
+    assert len(boxes) >= 3
+    for (a, na), (b, nb) in itertools.combinations(zip(boxes, names, strict=True), 2):
+        assert not a.overlaps(b), f"{table_id}: {na!r} overlaps {nb!r}"
+
+
+def test_every_row_is_labelled_by_name_or_by_a_listed_number():
+    spec, cells = _saved("esc_main")
+    fig = cost_figure(spec, cells)
+    for scale in (2, 3, 4):
+        ax = _panel(fig, scale)
+        shown = {t.get_text() for t in ax.texts}
+        keys = dict(
+            line.split("  ", 1)
+            for t in ax.texts
+            if t.xycoords == "axes fraction"
+            for line in t.get_text().split("\n")
+        )
+        names = {re.sub(rf"\sx{scale}\b", "", r.label) for r in spec.rows if r.scale == scale}
+        for name in names:
+            assert name in shown or name in keys.values(), (scale, name)
+        assert all(number in shown for number in keys)
+
+
+# --------------------------------------------------------------------------- Δ heatmap
+def _heat(table_id: str):
+    spec, cells = _saved(table_id)
+    fig = delta_figure(spec, cells)
+    ax = fig.axes[0]
+    texts = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
+    hatched = {p.get_gid(): p.get_hatch() for p in ax.patches if p.get_gid()}
+    return spec, cells, ax, texts, hatched
+
+
+def test_heatmap_is_the_tables_rows_by_columns():
+    spec, cells, ax, texts, _ = _heat("camixer_tab2")
+    assert ax.images[0].get_array().shape == (12, 9)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r.label for r in spec.rows]
+    assert len(texts) == 12 * 9
+    # esc_main: the rows of other methods (reported only) are left out, the 9 ESC rows stay
+    spec, cells, ax, texts, _ = _heat("esc_main")
+    run = [r for r in spec.rows if r.model is not None]
+    assert ax.images[0].get_array().shape == (len(run), len(spec.columns)) == (9, 14)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r.label for r in run]
+
+
+@pytest.mark.parametrize("table_id", ["camixer_tab2", "esc_main", "camixer_tab1", "esc_tab10"])
+def test_not_run_cells_are_hatched_and_show_their_code(table_id):
+    spec, cells, ax, texts, hatched = _heat(table_id)
+    not_run = [c for c in cells if c.status == CellStatus.NOT_RUN]
+    assert not_run
+    for c in not_run:
+        gid = f"{c.row}|{column_key(c.dataset, c.metric, c.variant)}"
+        assert hatched.get(gid), gid
+        assert texts[gid].replace("\n", "") == str(c.code)
+    assert len(hatched) == len(not_run)
+
+
+def test_an_integer_metric_is_shown_as_an_integer_with_its_verdict_mark():
+    spec, cells, ax, texts, _ = _heat("camixer_tab2")
+    params = [c for c in cells if c.metric == "params"]
+    flops = [c for c in cells if c.metric == "flops"]
+    assert params and flops
+    for c in params:
+        text = texts[f"{c.row}|-/params"]
+        assert "." not in text
+        assert text == f"{round(c.delta):+,d} ✓"  # every params cell of this table passes
+    for c in flops:
+        assert re.fullmatch(r"[+-]?\d\.\d{3} ✓", texts[f"{c.row}|{c.dataset}/flops"])
+
+
+def test_verdicts_have_their_mark_and_the_colour_their_direction():
+    spec, cells, ax, texts, _ = _heat("camixer_tab1")
+    values = ax.images[0].get_array()
+    rows = [r.id for r in spec.rows if any(c.row == r.id for c in cells)]
+    keys = [c.key for c in spec.columns]
+    seen = set()
+    for c in cells:
+        key = column_key(c.dataset, c.metric, c.variant)
+        mark = {CellStatus.PASS: "✓", CellStatus.FAIL: "✗", CellStatus.IMPROVED: "↑"}.get(c.status)
+        if mark is None:
+            continue
+        seen.add(c.status)
+        assert texts[f"{c.row}|{key}"].endswith(mark)
+        value = values[rows.index(c.row), keys.index(key)]
+        if c.status == CellStatus.FAIL:  # worse than the paper: the bad side, beyond 1
+            assert value <= -1
+        elif c.status == CellStatus.IMPROVED:
+            assert value >= 1
+        else:
+            assert -1 <= value <= 1
+    assert seen == {CellStatus.PASS, CellStatus.FAIL, CellStatus.IMPROVED}
+
+
+def test_cells_without_a_verdict_are_grey_and_say_what_they_are():
+    spec, cells, ax, texts, _ = _heat("nafssr_efficiency")
+    values = np.ma.getdata(ax.images[0].get_array())
+    measured = [c for c in cells if c.status == CellStatus.MEASURED]
+    assert measured
+    col = [c.key for c in spec.columns].index("-/latency_ms")
+    assert np.isnan(values[:, col]).all()
+    for c in measured:
+        assert texts[f"{c.row}|-/latency_ms"].endswith("\nmeasured")
+
+
+def test_values_take_their_metrics_decimals():
+    assert fmt(238.0, "params", signed=True) == "+238"
+    assert fmt(-0.0004, "psnr", signed=True) == "0.000"  # a rounded zero has no sign
+    assert fmt(0.00054, "ssim", signed=True) == "+0.0005"
+    assert fmt(351238.0, "params") == "351,238"
+    cell = Cell(
+        *("r", "R", "Set5", 4, "psnr", None, 30.0, 30.0123, 0.0123, None, CellStatus.PARTIAL),
+        *(None, None, 2, 5),
+    )
+    assert cell_text(cell) == "+0.012\n2/5 img"
