@@ -32,7 +32,8 @@ import torch  # noqa: E402
 
 from repro.data.imresize import imresize_uint8, modcrop  # noqa: E402
 from repro.errors import NotRun  # noqa: E402
-from repro.imageio import atomic_write_text, read_image  # noqa: E402
+from repro.files import atomic_write_text  # noqa: E402
+from repro.imageio import read_image  # noqa: E402
 from repro.metrics import get_metric  # noqa: E402
 from repro.paths import shared_root  # noqa: E402
 
@@ -87,7 +88,7 @@ def _ready(names) -> tuple[dict, dict]:
         try:
             get_metric(name).check_ready()
             fn = _scorer(name)
-            _one_thread(fn, first[1][:64, :64], first[2][:64, :64])
+            _one_thread(fn, first[1][:224, :224], first[2][:224, :224])
         except NotRun as exc:
             skipped[name] = f"{exc.code}: {exc.detail.split(';')[0]}"
             continue

@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from repro.imageio import atomic_write_text, read_image, to_rgb3  # noqa: E402
+from repro.files import atomic_write_text  # noqa: E402
+from repro.imageio import read_image, to_rgb3  # noqa: E402
 from repro.metrics.color import rgb_to_y  # noqa: E402
 from repro.metrics.fidelity import ssim  # noqa: E402
 from repro.paths import shared_root  # noqa: E402
