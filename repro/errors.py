@@ -48,6 +48,11 @@ class SpecError(ReproError):
     """A malformed table spec or dataset card."""
 
 
+class ConfigError(ReproError):
+    """A setting (an option, a ``REPRO_*`` variable) that names the wrong kind of path, or a
+    user card or spec whose name clashes with another."""
+
+
 def did_you_mean(name: str, choices) -> str:
     """Return a hint listing close matches (or all choices when few)."""
     import difflib

@@ -1,5 +1,9 @@
 """Dataset cards: the YAML files in ``datasets/`` that say where a set lives and how to read it.
 
+The shipped cards and the user's own (the workspace's ``cards/``, ``--cards DIR``,
+``REPRO_CARDS``) are read together; a user card named as a shipped one is refused unless the
+user asks to override (:func:`repro.workspace.named_files`).
+
 Each card is parsed into the dataclasses of :mod:`repro.data.schema` when it is loaded; an
 unknown key, a wrong type or a value out of range is a one-line :class:`SpecError` naming the
 file and the key (:mod:`repro.data.fields`). ``datasets/README.md`` documents exactly these keys.
@@ -31,6 +35,7 @@ from repro.data.schema import (
 )
 from repro.errors import SpecError, UnknownNameError, did_you_mean
 from repro.paths import REPO_ROOT, cards_dir
+from repro.workspace import named_files
 
 _README = "datasets/README.md"
 # block -> (every key it may hold, the required ones); datasets/README.md documents exactly these
@@ -338,24 +343,29 @@ def _subsets(f: Fields, raw: dict, local_dirs: tuple[str, ...]) -> dict[str, Sub
 
 # -- the registry --------------------------------------------------------------------------------
 @lru_cache(maxsize=4)
-def _all_cards_cached(folder: str, stamp: tuple) -> dict[str, Card]:
-    return {card.name: card for card in map(load_card, sorted(Path(folder).glob("*.yaml")))}
+def _all_cards_cached(stamp: tuple) -> dict[str, Card]:
+    return {name: load_card(Path(path)) for name, path, _ in stamp}
+
+
+def card_files() -> dict[str, Path]:
+    """Name -> file of every card: the shipped ones and the user's (clashes refused)."""
+    return named_files(cards_dir(), "dataset card")
 
 
 def all_cards() -> dict[str, Card]:
-    """Every card in ``datasets/`` (or REPRO_CARDS); re-read when a card file changes.
+    """Every card, shipped and the user's; re-read when a card file changes.
 
     The first card that does not load raises its SpecError: a bad card is never skipped.
     """
-    folder = cards_dir()
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return _all_cards_cached(str(folder), stamp)
+    files = card_files()
+    stamp = tuple((n, str(p), p.stat().st_mtime_ns) for n, p in sorted(files.items()))
+    return _all_cards_cached(stamp)
 
 
 def validate_all() -> list[str]:
-    """One line per card of the cards folder that does not load; empty when all are good."""
+    """One line per card (shipped or the user's) that does not load; empty when all are good."""
     problems = []
-    for path in sorted(cards_dir().glob("*.yaml")):
+    for path in card_files().values():
         try:
             load_card(path)
         except SpecError as exc:

@@ -1,6 +1,7 @@
 """Per-image result cache: a rerun reuses rows whose provenance is unchanged; a crash resumes.
 
-Rows are appended (one JSON line each, flushed) to ``results/.cache/<job key>.rank<r>.jsonl``
+Rows are appended (one JSON line each, flushed) to ``cache/rows/<job key>.rank<r>.jsonl`` of the
+workspace (:mod:`repro.workspace`)
 as soon as an image is scored. The job key hashes everything that decides a number, the
 package's source code included (:func:`repro.provenance.code_sha256`), except the data files,
 whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not an
@@ -13,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from repro.paths import results_dir
+from repro.workspace import current
 
 
 def job_key(identity: dict) -> str:
@@ -22,9 +23,11 @@ def job_key(identity: dict) -> str:
 
 
 class RowCache:
-    def __init__(self, key: str, rank: int = 0, enabled: bool = True) -> None:
+    def __init__(
+        self, key: str, rank: int = 0, enabled: bool = True, folder: Path | None = None
+    ) -> None:
         self.enabled = enabled
-        self.folder = results_dir() / ".cache"
+        self.folder = folder or current().row_cache
         self.key = key
         self.path = self.folder / f"{key}.rank{rank}.jsonl"
         self.hits: list[str] = []  # images whose rows came from the cache in this run

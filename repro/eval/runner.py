@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,10 +16,11 @@ from repro.data.dataset import Dataset, Sample
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
-from repro.eval.predictor import load_model, make_predictor, placement, refuse_non_finite
+from repro.eval.loaded import LoadedModel, load
+from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
 from repro.eval.scoring import score, score_views
-from repro.machine import device_provenance, resolve_device, tf32_policy
+from repro.machine import device_provenance, tf32_policy
 from repro.metrics import get_metric
 from repro.models.esc.arch import ESCBase
 from repro.models.esc.attention import resolve_backend
@@ -52,31 +54,33 @@ def evaluate(
     use_cache: bool = True,
     progress: bool = True,
     seed: int = 0,
-    loaded: tuple[torch.nn.Module, dict] | None = None,
+    loaded: LoadedModel | None = None,
     prefetch: int = 2,
+    cache_dir: Path | None = None,
 ) -> tuple[list[dict], dict]:
     """Score every image of ``data`` (this process's shard under torchrun); gather all rows.
 
-    ``loaded`` is a (module, provenance) pair from :func:`load_model`, to reuse a model across
-    datasets; by default the job's model is built and its weights applied here. ``prefetch``
-    images are read (verified, decoded, LR made) ahead of the model by a background thread;
-    0 reads each image when its turn comes.
+    ``device`` is the device the run resolved (:func:`repro.machine.resolve_device`).
+    ``loaded`` is the job's model from :func:`repro.eval.loaded.load` (placed for that device),
+    to reuse one across datasets; by default the job's model is loaded here, on ``device``.
+    ``prefetch`` images are read (verified, decoded, LR made) ahead of the model by a background
+    thread; 0 reads each image when its turn comes. ``cache_dir``: the workspace's row cache
+    (default: the active workspace's).
     """
-    device = resolve_device(device)
-    ran_on = placement(job.model, device)
-    module, model_prov = loaded or load_model(
+    loaded = loaded or load(
         job.model,
         job.scale,
         job.settings,
         weights_path=job.weights_path,
         weights_id=job.weights_id,
         weights_key=job.weights_key,
-        device=device,
+        device=torch.device(device),
     )
+    module, model_prov, ran_on = loaded.module, loaded.provenance, loaded.device
     stereo = len(data.layout.views) == 2
     _check_views(job.model, data, stereo)
     predict = make_predictor(job.model, module, device=ran_on, tile=job.protocol.get("tile"))
-    rank, size = distributed.world(device)
+    rank, size = distributed.world(loaded.asked)
     identity = {
         "code": code_sha256(),
         "rows": "per-view" if stereo else "per-image",
@@ -93,7 +97,9 @@ def evaluate(
     set_level = [(m, v) for m, v in job.metrics if get_metric(m).set_level]
     per_image = replace(job, metrics=[mv for mv in job.metrics if mv not in set_level])
     # a set-level metric (FID) needs every SR output, so its jobs reuse no cached rows
-    cache = RowCache(job_key(identity), rank=rank, enabled=use_cache and not set_level)
+    cache = RowCache(
+        job_key(identity), rank=rank, enabled=use_cache and not set_level, folder=cache_dir
+    )
     kept: list[tuple[str, np.ndarray, np.ndarray]] | None = [] if set_level else None
     if set_level and stereo:
         raise DataError(f"set-level metrics {set_level} are not defined on stereo pairs")
@@ -132,7 +138,7 @@ def evaluate(
     cached = sorted(n for part in distributed.gather(cache.hits) for n in part)
     prov = {
         "model": model_prov,
-        "device": _ran_on(device, ran_on, module),
+        "device": _ran_on(loaded.asked, ran_on, module),
         "data": {
             **data.describe(),
             "sha256": _digest(files_sha),

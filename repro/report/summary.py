@@ -169,12 +169,14 @@ def missing_line(needs: list[Need]) -> str:
 
 
 # ----------------------------------------------------------------------- --fail-on
-FAIL_ON_CHOICES = (*(str(s) for s in CellStatus), *(str(c) for c in NotRunCode))
+STALE = "STALE"  # repro report: saved results produced by other code than this one
+FAIL_ON_CHOICES = (*(str(s) for s in CellStatus), *(str(c) for c in NotRunCode), STALE)
 
 
 def parse_fail_on(text: str | None) -> frozenset[str]:
-    """``FAIL,NOT-RUN`` -> the statuses (or NOT-RUN codes) that make a run exit non-zero."""
-    if not text:
+    """``FAIL,NOT-RUN`` -> the statuses (or NOT-RUN codes, or STALE) that make a run exit
+    non-zero; None (no --fail-on) -> none, and an empty list is an error."""
+    if text is None:
         return frozenset()
     wanted = [w.strip().upper() for w in text.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in FAIL_ON_CHOICES]

@@ -23,7 +23,7 @@ from functools import partial
 import numpy as np
 from tqdm import tqdm
 
-from repro.data.loaders import open_dataset, require_in_data_root
+from repro.data.dataset import Dataset
 from repro.errors import (
     MissingDataError,
     MissingWeightsError,
@@ -33,14 +33,16 @@ from repro.errors import (
     UnknownNameError,
     did_you_mean,
 )
-from repro.eval.predictor import load_model, make_predictor, placement
+from repro.eval.loaded import LoadedModel
+from repro.eval.predictor import make_predictor
 from repro.eval.runner import finite_mean
 from repro.eval.scoring import score, score_views
 from repro.eval.sr_cache import CachedPredictor, SRCache
-from repro.machine import resolve_device, tf32_policy
+from repro.machine import tf32_policy
 from repro.metrics import get_metric
 from repro.provenance import code_sha256
 from repro.tables.compare import CellStatus, judge
+from repro.tables.context import RunContext
 from repro.tables.explain_setup import (
     Setup,
     apply_overrides,
@@ -51,7 +53,7 @@ from repro.tables.explain_setup import (
     protocol_variants,
 )
 from repro.tables.run import is_cost, metric_ready
-from repro.tables.spec import Column, Row, TableSpec, load_spec
+from repro.tables.spec import Column, Row, TableSpec
 
 
 @dataclass
@@ -162,30 +164,27 @@ def _check_explainable(spec: TableSpec, row: Row, col: Column, reported) -> None
 
 
 def explain_cell(
-    table: str,
+    ctx: RunContext,
     row: str,
     dataset: str,
     metric: str,
     *,
     protocol: dict | None = None,
-    data_root: str | None = None,
-    device: str = "cpu",
-    use_cache: bool = True,
-    progress: bool = False,
-    seed: int = 0,
     vary: tuple[str, ...] | None = None,
 ) -> Explanation:
-    """Explain one cell's gap; ``protocol`` changes the base first (e.g. ``{"gray": "rgb3"}``:
-    the table scored BasicSR's way); ``vary`` keeps only these axes (``explain_setup.AXES``),
-    e.g. the scoring ones, which need no forward pass. Missing data or weights raise NotRun."""
+    """Explain one cell's gap on the run context ``ctx`` (its spec, device, data root, cache,
+    seed, and the datasets and models it already opened and loaded); ``protocol`` changes the
+    base first (e.g. ``{"gray": "rgb3"}``: the table scored BasicSR's way); ``vary`` keeps only
+    these axes (``explain_setup.AXES``), e.g. the scoring ones, which need no forward pass.
+    Missing data or weights raise NotRun."""
     start = time.perf_counter()
-    spec = load_spec(table)
+    spec = ctx.spec
     r, col, reported = find_cell(spec, row, dataset, metric)
     _check_explainable(spec, r, col, reported)
     check_axes(vary)
-    device = resolve_device(device)
     p = spec.protocol
-    data, module, prov = _open(spec, r, col, data_root, device)
+    data, model = _open(ctx, r, col)
+    prov = model.provenance
     key = (prov.get("weights") or {}).get("key")
     source = data.lr_source
     table_setup = Setup(
@@ -205,12 +204,10 @@ def explain_cell(
     variants, skipped = protocol_variants(base, col, r.scale, data, other_key, why)
     variants, skipped = only(variants, skipped, vary)
     setups = [base] + [v.setup for v in variants]
-    modules = {key: module}
+    modules = {key: model.module}
     for k in {s.weights_key for s in setups} - {key}:
-        modules[k] = load_model(
-            r.model, r.scale, r.settings, weights_id=r.weights, weights_key=k, device=device
-        )[0]
-    ran_on = placement(r.model, device)
+        modules[k] = ctx.model(r, weights_key=k).module
+    ran_on = model.device
     identity = {  # what decides the SR outputs besides the LR recipe and the state dict
         "code": code_sha256(),
         "model": prov["model"],
@@ -219,7 +216,7 @@ def explain_cell(
         "weights_sha256": (prov.get("weights") or {}).get("sha256"),
         "dataset": data.card.name,
         "layout": data.layout.name,
-        "seed": seed,
+        "seed": ctx.seed,
         "device": ran_on.type,
         **(tf32_policy() if ran_on.type == "cuda" else {}),
         "tile": p.get("tile"),
@@ -229,11 +226,13 @@ def explain_cell(
         if s.recipe not in predictors:
             net = modules[s.weights_key]
             cache = SRCache(
-                {**identity, "lr": s.lr_source, "key": s.weights_key}, enabled=use_cache
+                {**identity, "lr": s.lr_source, "key": s.weights_key},
+                root=ctx.workspace.sr_cache,
+                enabled=ctx.use_cache,
             )
             predict = make_predictor(r.model, net, device=ran_on, tile=p.get("tile"))
-            predictors[s.recipe] = CachedPredictor(predict, net, cache, seed=seed)
-    values, gray = _score_all(data, p, col, r.scale, setups, predictors, progress)
+            predictors[s.recipe] = CachedPredictor(predict, net, cache, seed=ctx.seed)
+    values, gray = _score_all(data, p, col, r.scale, setups, predictors, ctx.progress)
     tol = spec.tolerance_for(col.metric, reported)
     mean = finite_mean(values[0].values())
     status, delta = judge(col.metric, float(reported), mean, tol)
@@ -268,30 +267,22 @@ def explain_cell(
             "forward_passes": sum(c.computed for c in predictors.values()),
             "forward_seconds": sum(c.seconds for c in predictors.values()),
             "from_cache": sum(c.reused for c in predictors.values()),
-            "cache": use_cache,
+            "cache": ctx.use_cache,
         },
     )
 
 
-def _open(spec: TableSpec, r: Row, col: Column, data_root, device) -> tuple:
-    """The cell's dataset and model (with provenance); absent ones make the cell NOT-RUN."""
-    require_in_data_root(data_root, [col.dataset])
+def _open(ctx: RunContext, r: Row, col: Column) -> tuple[Dataset, LoadedModel]:
+    """The cell's dataset and model, as the run opened and loaded them; absent ones make the
+    cell NOT-RUN."""
     try:
-        data = open_dataset(
-            col.dataset,
-            r.scale,
-            data_root=data_root,
-            lr_mode=spec.protocol.get("lr", "official"),
-            rounding=spec.protocol.get("rounding", "matlab"),
-        )
-        module, prov = load_model(r.model, r.scale, r.settings, weights_id=r.weights, device=device)
+        return ctx.dataset(col.dataset, r.scale).data, ctx.model(r)
     except (MissingDataError, MissingWeightsError) as exc:
         code = NotRunCode.MISSING_DATA
         if isinstance(exc, MissingWeightsError):
             code = NotRunCode.MISSING_WEIGHTS
-        where = f"{spec.id} {r.label} {col.dataset} {col.frame_metric}"
+        where = f"{ctx.spec.id} {r.label} {col.dataset} {col.frame_metric}"
         raise NotRun(code, f"{where} is NOT-RUN here: {exc}") from None
-    return data, module, prov
 
 
 def _score_all(data, protocol, col, scale, setups, predictors, progress):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from repro.errors import ReproError
 from repro.metrics import get_metric
 from repro.tables.compare import Cell, CellStatus
+from repro.tables.context import RunContext
 from repro.tables.explain import Explanation, VariantResult, explain_cell
 from repro.tables.run import is_cost
 
@@ -148,10 +149,13 @@ def explain_markdown(e: Explanation, images: int = 5, level: int = 3) -> str:
     return "\n".join(out) + "\n"
 
 
-def gaps_markdown(table: str, cells: Iterable[Cell], *, level: int = 2, **options) -> str:
+def gaps_markdown(
+    ctx: RunContext, cells: Iterable[Cell], *, level: int = 2, vary: tuple[str, ...] | None = None
+) -> str:
     """The "Explaining the gaps" section of a report: each FAIL or IMPROVED image cell of
-    ``cells`` explained (``options`` go to :func:`explain_cell`: data_root, device, vary, ...);
-    a cell that cannot be re-scored here is listed with the reason. '' when no cell has a gap."""
+    ``cells`` explained on the run's context (:func:`explain_cell`: the datasets and models the
+    run opened and loaded are reused); a cell that cannot be re-scored here is listed with the
+    reason. '' when no cell has a gap."""
     gaps = [
         c
         for c in cells
@@ -166,7 +170,7 @@ def gaps_markdown(table: str, cells: Iterable[Cell], *, level: int = 2, **option
     for c in gaps:
         metric = c.metric + (f"@{c.variant}" if c.variant else "")
         try:
-            e = explain_cell(table, c.row, c.dataset, metric, **options)
+            e = explain_cell(ctx, c.row, c.dataset, metric, vary=vary)
         except ReproError as exc:
             why = " ".join(str(exc).split())
             out += [f"- {c.label} · {c.dataset} · {metric}: not re-scored here ({why})", ""]

@@ -27,6 +27,7 @@ from repro.tables.protocol import (
     resolve_protocol,
     typed,
 )
+from repro.workspace import named_files
 
 SPECS_DIR = Path(__file__).parent / "specs"
 _ID = re.compile(r"[a-z0-9_]+")
@@ -298,16 +299,35 @@ def parse_spec(path: Path) -> TableSpec:
     )
 
 
+def spec_files() -> dict[str, Path]:
+    """Table id -> spec file: the shipped specs and the user's (the workspace's ``specs/``,
+    ``REPRO_SPECS``); a user spec named as a shipped one is refused unless overriding."""
+    return named_files(SPECS_DIR, "table spec")
+
+
 def table_ids() -> list[str]:
-    return sorted(p.stem for p in SPECS_DIR.glob("*.yaml"))
+    return sorted(spec_files())
+
+
+def load_spec(table: str | Path) -> TableSpec:
+    """A table by id (shipped or the user's), or the path of a spec file (``*.yaml``)."""
+    if str(table).endswith((".yaml", ".yml")):
+        path = Path(table).expanduser()
+        if not path.is_file():
+            raise UnknownNameError(f"table spec {table} not found; check the path")
+    else:
+        files = spec_files()
+        if table not in files:
+            raise UnknownNameError(
+                f"unknown table '{table}'; {did_you_mean(str(table), files)} "
+                "(list them with: repro ls tables)"
+            )
+        path = files[table]
+    stat = path.stat()
+    return _parsed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 @cache
-def load_spec(table_id: str) -> TableSpec:
-    path = SPECS_DIR / f"{table_id}.yaml"
-    if not path.is_file():
-        raise UnknownNameError(
-            f"unknown table '{table_id}'; {did_you_mean(table_id, table_ids())} "
-            "(list them with: python -m repro ls tables)"
-        )
-    return parse_spec(path)
+def _parsed(path: str, mtime_ns: int, size: int) -> TableSpec:
+    """A parsed spec, re-read when its file changes (``mtime_ns``, ``size``)."""
+    return parse_spec(Path(path))
