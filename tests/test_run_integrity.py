@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from repro.errors import MissingDataError, NonFiniteOutputError
-from repro.paths import REPO_ROOT, cards_dir, results_dir
+from repro.paths import REPO_ROOT, cards_dir
 from repro.publish import Destination, SavedResultsError, load_saved, table_lock
-from repro.tables.run import loses_saved_cells, recompare, run_table
+from repro.tables.run import recompare, run_table
+from repro.tables.saved import loses_saved_cells
 from repro.tables.spec import parse_spec
 from tests.conftest import DATA, SHARED
 
@@ -26,6 +27,7 @@ MINI_SPEC = """
 id: mini
 title: bicubic on Set5 and Set14 (test spec)
 paper: test
+source: {note: a test spec}
 protocol: {version: 1, channel: y, crop: scale, gray: gray, ssim: matlab, lr: official}
 tolerance: {psnr: 0.05}
 columns:
@@ -108,12 +110,11 @@ def test_no_data_anywhere_is_an_error_naming_the_three_ways(mini, tmp_path, monk
 
 
 def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
-    res = tmp_path / "res"
+    ws = tmp_path / "ws"
     env = {
         **os.environ,
         "REPRO_SHARED": str(tmp_path / "nowhere"),
-        "REPRO_RESULTS": str(res),
-        "REPRO_REPORTS": str(tmp_path / "rep"),
+        "REPRO_OUT": str(ws),
         "REPRO_CACHE": str(tmp_path / "cache"),
     }
     out = subprocess.run(
@@ -127,8 +128,8 @@ def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert "REPRO_DATA" in out.stderr and "--data-root" in out.stderr
-    assert not (tmp_path / "rep").exists()
-    assert not any(p for p in res.rglob("*") if p.is_file() and ".cache" not in p.parts)
+    assert not (ws / "reports").exists() and not (ws / "runs.jsonl").exists()
+    assert not any(p for p in (ws / "results").rglob("*") if p.is_file())
 
 
 def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path):
@@ -141,8 +142,8 @@ def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path
         **os.environ,
         "PYTHONPATH": str(pkg),
         "REPRO_SHARED": str(SHARED),
-        "REPRO_CARDS": str(cards_dir()),
-        "REPRO_RESULTS": str(tmp_path / "res"),
+        "REPRO_CARDS": str(cards_dir()),  # the copy has no datasets/ beside it
+        "REPRO_OUT": str(tmp_path / "ws"),
         "OMP_NUM_THREADS": "1",
     }
     cmd = [sys.executable, "-m", "repro", "eval", "--model", "bicubic", "--scale", "4"]
@@ -216,7 +217,7 @@ def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypa
     monkeypatch.setattr(publish_mod.os, "replace", real_replace)
     with pytest.raises(SavedResultsError, match="incomplete or altered"):
         load_saved(Destination("mini"))
-    leftovers = [p for p in results_dir().rglob(".staging-*")]
+    leftovers = [p for p in Destination("mini").workspace.root.rglob(".staging-*")]
     assert not leftovers
 
 
@@ -234,7 +235,7 @@ def test_a_failed_publish_changes_nothing(mini, own_shared, monkeypatch):
     with pytest.raises(OSError):
         _publish(result)
     assert _published_bytes(Destination("mini")) == before
-    assert not list(results_dir().rglob(".staging-*"))
+    assert not list(Destination("mini").workspace.root.rglob(".staging-*"))
 
 
 def test_publish_waits_for_the_lock_and_gives_up_cleanly(tmp_path):
@@ -265,13 +266,12 @@ def test_publish_waits_for_the_lock_and_gives_up_cleanly(tmp_path):
 
 
 def test_two_runs_of_one_table_at_once_publish_one_consistent_set(tmp_path):
-    env = {
-        **os.environ,
-        "REPRO_RESULTS": str(tmp_path / "res"),
-        "REPRO_REPORTS": str(tmp_path / "rep"),
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = [sys.executable, "-m", "repro.table", "bicubic_classic", "--datasets", "Set5", "--json"]
+    from repro.workspace import resolve
+
+    ws = resolve(tmp_path / "ws")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "repro", "table", "bicubic_classic", "--datasets", "Set5"]
+    cmd += ["--json", "--out", str(ws.root)]
     procs = [
         subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env
@@ -280,26 +280,21 @@ def test_two_runs_of_one_table_at_once_publish_one_consistent_set(tmp_path):
     ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
-    os.environ["REPRO_RESULTS"], saved_env = str(tmp_path / "res"), os.environ["REPRO_RESULTS"]
-    os.environ["REPRO_REPORTS"], saved_rep = str(tmp_path / "rep"), os.environ["REPRO_REPORTS"]
-    try:
-        saved = load_saved(Destination("bicubic_classic", partial=True))  # manifest matches
-    finally:
-        os.environ["REPRO_RESULTS"], os.environ["REPRO_REPORTS"] = saved_env, saved_rep
+    saved = load_saved(Destination("bicubic_classic", True, ws))  # the manifest matches
     assert saved["cells"]["partial"] is True
-    assert not list((tmp_path / "res").rglob(".staging-*"))
-    assert not list((tmp_path / "rep").rglob(".tmp-*"))
+    assert not list(ws.results.rglob(".staging-*"))
+    assert not list(ws.reports.rglob(".tmp-*"))
 
 
-def test_a_broken_saved_table_does_not_break_the_index(tmp_path):
+def test_a_broken_saved_table_does_not_break_the_index(tmp_path, workspace):
     from repro.report.writer import write_index
 
-    folder = results_dir()
+    folder = workspace.results
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "camixer_tab2.cells.json").write_text('{"table": "camixer_tab2", "cells": [')
     (folder / "esc_tab6.manifest.json").write_text("[1, 2")
     (folder / "esc_tab6.cells.json").write_text('{"cells": 5}')
-    index = Path(write_index()).read_text()
+    index = Path(write_index(workspace)).read_text()
     row = next(line for line in index.splitlines() if "`camixer_tab2`" in line)
     assert "no manifest" in row
     assert "malformed" in next(line for line in index.splitlines() if "`esc_tab6`" in line)
@@ -329,6 +324,8 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
     with torch.no_grad():
         for p in module.parameters():
             p.fill_(float("nan"))
+    from repro.eval.loaded import LoadedModel
+
     data = open_dataset("Set5", 2).limit(1)
     job = Job(
         model="esc-light",
@@ -339,7 +336,9 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
         crop=2,
     )
     with pytest.raises(NonFiniteOutputError, match="Set5/baby.*non-finite"):
-        evaluate(job, data, progress=False, loaded=(module, {"model": "esc-light"}))
+        cpu = torch.device("cpu")
+        loaded = LoadedModel(module, {"model": "esc-light"}, cpu, cpu)
+        evaluate(job, data, progress=False, loaded=loaded)
 
 
 def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_path):
@@ -353,7 +352,8 @@ def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_pat
 
     spec_path = tmp_path / "nan_table.yaml"
     spec_path.write_text(
-        "id: nan_table\ntitle: t\nprotocol: {version: 1, channel: y, crop: scale, gray: rgb3}\n"
+        "id: nan_table\ntitle: t\nsource: {note: a test spec}\n"
+        "protocol: {version: 1, channel: y, crop: scale, gray: rgb3}\ntolerance: {psnr: 0.1}\n"
         "columns: [{dataset: Set5, metric: psnr}]\n"
         "rows: [{id: esc, label: ESC-light x2, model: esc-light, scale: 2, reported: [38.0]}]\n"
     )
