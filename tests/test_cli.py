@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from repro.paths import REPO_ROOT
-from tests.conftest import DATA
+from tests.conftest import DATA, SHARED
 
 
 def run(*args, env_extra=None, timeout=300):
@@ -88,9 +87,9 @@ def test_score_pair_and_folders_json(tmp_path):
         "score",
         "psnr",
         "--ref",
-        str(REPO_ROOT.parent / "shared/oracles/calibration/baboon/baboon_gt.png"),
+        str(SHARED / "oracles/calibration/baboon/baboon_gt.png"),
         "--dist",
-        str(REPO_ROOT.parent / "shared/oracles/calibration/baboon/baboon_lr_uint8_then_up.png"),
+        str(SHARED / "oracles/calibration/baboon/baboon_lr_uint8_then_up.png"),
         "--channel",
         "rgb",
         "--crop",
@@ -115,7 +114,7 @@ def test_table_json_cells_and_files(tmp_path):
         "--datasets",
         "Set5",
         "--json",
-        env_extra={"REPRO_RESULTS": str(tmp_path / "res"), "REPRO_REPORTS": str(tmp_path / "rep")},
+        env_extra={"REPRO_OUT": str(tmp_path)},
     )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -139,10 +138,10 @@ def test_table_json_cells_and_files(tmp_path):
     assert others and all(c["code"] == "NOT-SELECTED" for c in others)
     # a --datasets run is a test run: written beside the complete results, never over them
     assert doc["partial"] is True
-    assert (tmp_path / "res" / "partial" / "bicubic_classic.csv").is_file()
-    assert (tmp_path / "rep" / "partial" / "bicubic_classic.md").is_file()
-    assert not (tmp_path / "res" / "bicubic_classic.csv").exists()
-    assert not (tmp_path / "rep" / "index.md").exists()
+    assert (tmp_path / "results" / "partial" / "bicubic_classic.csv").is_file()
+    assert (tmp_path / "reports" / "partial" / "bicubic_classic.md").is_file()
+    assert not (tmp_path / "results" / "bicubic_classic.csv").exists()
+    assert not (tmp_path / "reports" / "index.md").exists()
 
 
 @pytest.mark.parametrize(
@@ -161,7 +160,7 @@ def test_table_json_cells_and_files(tmp_path):
     ],
 )
 def test_unknown_names_fail_in_one_line(args, message, tmp_path):
-    out = run(*args, env_extra={"REPRO_RESULTS": str(tmp_path)})
+    out = run(*args, env_extra={"REPRO_OUT": str(tmp_path)})
     assert out.returncode != 0
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
@@ -175,7 +174,7 @@ def test_corrupt_dataset_file_fails_without_partial_results(tmp_path):
     shutil.copytree(DATA / "Set5", root / "Set5")
     bad = root / "Set5" / "LR_bicubic" / "X2" / "womanx2.png"
     bad.write_bytes(bad.read_bytes()[:100])
-    results = tmp_path / "res"
+    ws = tmp_path / "ws"
     out = run(
         "repro.table",
         "bicubic_classic",
@@ -183,12 +182,12 @@ def test_corrupt_dataset_file_fails_without_partial_results(tmp_path):
         "Set5",
         "--data-root",
         str(root),
-        env_extra={"REPRO_RESULTS": str(results), "REPRO_REPORTS": str(tmp_path / "rep")},
+        env_extra={"REPRO_OUT": str(ws)},
     )
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "womanx2.png" in out.stderr
-    assert not (results / "bicubic_classic.csv").exists()
-    assert not (tmp_path / "rep" / "bicubic_classic.md").exists()
+    assert not list(ws.glob("results/**/bicubic_classic.csv"))
+    assert not list(ws.glob("reports/**/bicubic_classic.md"))
 
 
 def test_validate_reports_missing_without_running():
@@ -207,11 +206,10 @@ def test_validate_missing_data_is_named(tmp_path):
 
 
 def test_report_index_lists_every_table(tmp_path):
-    out = run("repro", "report", env_extra={"REPRO_REPORTS": str(tmp_path)})
+    out = run("repro", "report", env_extra={"REPRO_OUT": str(tmp_path)})
     assert out.returncode == 0, out.stderr
-    text = (tmp_path / "index.md").read_text()
+    text = (tmp_path / "reports" / "index.md").read_text()
     assert "`bicubic_classic`" in text and "`camixer_tab2`" in text
-    assert Path(tmp_path / "index.md").is_file()
 
 
 def test_eval_on_an_lr_only_set_scores_niqe():

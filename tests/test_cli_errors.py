@@ -11,9 +11,8 @@ from tests.test_cli import run
 
 
 def _run(args: list[str], tmp_path, **env_extra) -> subprocess.CompletedProcess:
-    """The CLI with results and reports in ``tmp_path`` (so 'nothing written' is checkable)."""
-    folders = {"REPRO_RESULTS": str(tmp_path / "res"), "REPRO_REPORTS": str(tmp_path / "rep")}
-    return run(*args, env_extra={**folders, **env_extra})
+    """The CLI with its workspace in ``tmp_path`` (so 'nothing written' is checkable)."""
+    return run(*args, env_extra={"REPRO_OUT": str(tmp_path / "ws"), **env_extra})
 
 
 def _assert_clean_error(out, tmp_path, needle: str) -> None:
@@ -21,7 +20,7 @@ def _assert_clean_error(out, tmp_path, needle: str) -> None:
     assert "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert needle in out.stderr, out.stderr
-    written = [p for p in tmp_path.rglob("*") if p.is_file() and ".cache" not in p.parts]
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "cache" not in p.parts]
     assert not written, written
 
 
@@ -91,7 +90,7 @@ def test_an_unwritable_results_folder_is_one_line(tmp_path):
     out = _run(
         ["repro.table", "bicubic_classic", "--datasets", "Set5"],
         tmp_path,
-        REPRO_RESULTS=str(blocker / "results"),
+        REPRO_OUT=str(blocker / "ws"),
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "cannot read or write" in out.stderr
@@ -112,7 +111,7 @@ def test_a_full_disk_while_publishing_is_one_line_and_publishes_nothing(
     err = capsys.readouterr().err
     assert code == 2 and "No space left on device" in err
     assert len(err.strip().splitlines()) == 1
-    results = os.environ["REPRO_RESULTS"]
+    results = os.path.join(os.environ["REPRO_OUT"], "results")
     published = (
         [p for p in os.listdir(results) if not p.startswith(".")] if os.path.isdir(results) else []
     )

@@ -178,7 +178,8 @@ def test_the_driver_version_is_read_without_waiting_on_nvidia_smi(tmp_path, monk
 def test_bicubic_asked_for_cuda_records_the_cpu_it_ran_on(fake_gpus):
     fake_gpus(1)
     data = open_dataset("Set5", 3).limit(1)
-    rows, prov = evaluate(Job(**JOB), data, device="cuda", progress=False, use_cache=False)
+    cuda = machine.resolve_device("cuda")  # the CLI resolves the device once: cuda:0
+    rows, prov = evaluate(Job(**JOB), data, device=cuda, progress=False, use_cache=False)
     assert len(rows) == 1
     assert prov["device"]["device"] == "cpu" and prov["device"]["asked"] == "cuda:0"
     assert prov["device"]["device_name"] == machine.cpu_name()

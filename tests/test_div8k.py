@@ -356,6 +356,7 @@ BUILT_SPEC = """
 id: built8k
 title: bicubic on a built Test8K (test spec)
 paper: test
+source: {note: a test spec}
 protocol: {version: 1, channel: rgb, crop: 0, lr: official}
 tolerance: {psnr: 0.05}
 columns:
