@@ -114,7 +114,7 @@ def cache_dir() -> Path:
 
 
 def fetched_dir() -> Path:
-    """Where ``python -m repro fetch`` puts the sets it downloads: ``<cache>/fetched/<name>``."""
+    """Where ``repro fetch`` puts the sets it downloads: ``<cache>/fetched/<name>``."""
     return cache_dir() / "fetched"
 
 

@@ -59,7 +59,7 @@ def _helps(parser):
 
 def test_no_help_shows_docstring_markup():
     helps = dict(_helps(build_parser()))
-    assert "python -m repro card new" in helps and "python -m repro eval" in helps
+    assert "repro card new" in helps and "repro eval" in helps
     for prog, text in helps.items():
         assert "``" not in text and ":mod:" not in text and ":func:" not in text, prog
 

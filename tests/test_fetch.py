@@ -173,7 +173,7 @@ def test_a_missing_archive_set_names_the_fetch_command_and_downloads_nothing(ser
     make_card(card_dir, server.base + "/t.zip")
     with pytest.raises(MissingDataError) as info:
         open_dataset("Test2K", 4)
-    assert "python -m repro fetch Test2K" in one_line(info)
+    assert "repro fetch Test2K" in one_line(info)
     assert server.log == []
 
 

@@ -85,7 +85,7 @@ def test_the_summary_counts_and_names_what_is_missing(tab2):
     assert "PASS 60 · NOT-RUN 48 (MISSING-WEIGHTS 32, MISSING-DATA 16)" in summary
     for weights in ("camixersr-m-x4", "camixersr-b-x4"):
         assert weights in registry.get(weights.rsplit("-", 1)[0]).catalogue  # a real id
-        pull = f"get it with: `python -m repro pull {weights}`"
+        pull = f"get it with: `repro pull {weights}`"
         assert f"- weights `{weights}` (16 cells): {pull}" in summary
     assert "  - CAMixerSR-Medium, γ=0.50" in summary  # the rows a checkpoint holds back
     for name in ("F2K", "Test2K", "Test4K", "Test8K"):

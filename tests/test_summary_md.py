@@ -53,7 +53,7 @@ def _saved_cells(spec) -> list[Cell]:
     """Cells as a run compares them, written to and read back from a cells document."""
     weights = (
         "weights 'camixersr-m-x4' not available (not downloaded yet); get it with: "
-        "python -m repro pull camixersr-m-x4"
+        "repro pull camixersr-m-x4"
     )
     measured = {("s", "-/params"): 351238, ("s", "Set5/psnr"): 31.90, ("m", "-/params"): 534558}
     not_run = {
@@ -81,7 +81,7 @@ def test_the_summary_names_table_paper_counts_failures_and_what_is_missing(tiny)
     )
     assert "| CAMixerSR-Small, γ=0.50 | Set5 psnr | 32.000 | 31.900 | -0.100 | ±0.020 |" in lines
     assert (
-        "Missing here: weights `camixersr-m-x4` (`python -m repro pull <id>`); "
+        "Missing here: weights `camixersr-m-x4` (`repro pull <id>`); "
         "data F2K (`--data-root DIR` or `REPRO_DATA`)."
     ) in lines
     assert lines[-1] == "Report: `reports/tiny.md`"

@@ -152,7 +152,7 @@ def test_unverified_download_is_refused_and_nothing_is_kept(env, server, ckpt):
     assert not isinstance(info.value, (ChecksumError, MissingWeightsError))
     assert "\n" not in msg and "not published" in msg
     assert hashlib.sha256(ckpt).hexdigest() in msg  # the sha256 it got
-    assert "python -m repro pull tiny-x2 --trust-unverified" in msg
+    assert "repro pull tiny-x2 --trust-unverified" in msg
     assert _files(env["cache"]) == []  # no download, no converted file, no lock
 
 
@@ -323,7 +323,7 @@ def test_advice_of_runs_and_of_pull(env):
     entry = _entry("http://127.0.0.1:9/never.pth")
     with pytest.raises(MissingWeightsError) as info:
         require(entry)  # a run: may suggest pull, with the trust flag it will need
-    assert "python -m repro pull tiny-x2" in str(info.value)
+    assert "repro pull tiny-x2" in str(info.value)
     assert "--trust-unverified" in str(info.value)
     known = dataclasses.replace(entry, sha256="0" * 64)
     assert "--trust-unverified" not in fetch_advice(known)

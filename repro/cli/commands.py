@@ -236,7 +236,7 @@ def cmd_eval(args) -> int:
 
     if not args.dataset:
         raise ReproError(
-            "name the images: --dataset NAME (python -m repro ls datasets), or your own "
+            "name the images: --dataset NAME (repro ls datasets), or your own "
             "folders: --hr DIR and/or --lr DIR"
         )
     if args.out:

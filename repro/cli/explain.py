@@ -17,7 +17,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub, formatter_class) -> None:
-    """Register ``explain`` on the subparsers of ``python -m repro``."""
+    """Register ``explain`` on the subparsers of ``repro``."""
     help_ = "re-score one table cell under the protocol variants papers mix up: why it differs"
     s = sub.add_parser(
         "explain",

@@ -1,4 +1,4 @@
-"""``python -m repro fetch`` and ``python -m repro verify``: get a dataset, check its files.
+"""``repro fetch`` and ``repro verify``: get a dataset, check its files.
 
 What ``fetch`` downloads, where it puts it and how it verifies it: :mod:`repro.data.fetch`.
 ``verify`` reports every file of a set by what it was checked against: the card's published
@@ -37,7 +37,7 @@ def cmd_fetch(args) -> int:
     if got.verified == "present":
         print(
             f"{name}: already here, {got.label} ({got.files} images): nothing fetched; "
-            f"python -m repro verify {name} checks its files"
+            f"repro verify {name} checks its files"
         )
         return 0
     size = f", {got.size / 1e6:.1f} MB" if got.size is not None else ""

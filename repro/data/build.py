@@ -156,7 +156,7 @@ def _source(card: Card, build: BuildSource, from_zip, fs, block_size: int, progr
     if _hub_offline():
         raise MissingDataError(
             f"{card.name}: building it reads {build.file} from the Hub and HF_HUB_OFFLINE=1 is "
-            f"set; unset it, or build from a local copy of {build.url}: python -m repro fetch "
+            f"set; unset it, or build from a local copy of {build.url}: repro fetch "
             f"{card.name} --build --from-zip PATH"
         )
     if fs is None:
@@ -190,7 +190,7 @@ def _guard(card: Card, where: str, action):
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
         raise MissingDataError(
             f"{card.name}: cannot read {where} ({type(exc).__name__}: {first}); connect and run "
-            f"again, or build from a local copy: python -m repro fetch {card.name} --build "
+            f"again, or build from a local copy: repro fetch {card.name} --build "
             "--from-zip PATH"
         ) from None
 

@@ -382,5 +382,5 @@ def get_card(name: str) -> Card:
         return cards[lowered[name.lower()]]
     raise UnknownNameError(
         f"unknown dataset '{name}'; {did_you_mean(name, cards)} "
-        "(list them with: python -m repro ls datasets)"
+        "(list them with: repro ls datasets)"
     )

@@ -1,4 +1,4 @@
-"""``python -m repro fetch <name>``: get a set from its card's source, verify it, lay it out.
+"""``repro fetch <name>``: get a set from its card's source, verify it, lay it out.
 
 Sources, in order: the card's pinned Hub snapshot (the loader's own path, into the HF cache),
 then its official archive (``source.archive``: url, then mirrors; HTTP(S) or Google Drive,
@@ -194,7 +194,7 @@ def _from_archive(card: Card, scale: int, target: Path, progress: bool, failed: 
             f"{card.name}: cannot download its archive{hub}: {exc}; run the same command again "
             f"(it resumes what arrived), or {by_hand(card)}"
         ) from None
-    todo = f"nothing was kept: run python -m repro fetch {card.name} again, or {by_hand(card)}"
+    todo = f"nothing was kept: run repro fetch {card.name} again, or {by_hand(card)}"
     try:
         with scratch_folder(card, target) as tmp:
             unpack_archive(card, got.path, tmp, todo=todo)

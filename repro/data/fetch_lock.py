@@ -1,4 +1,4 @@
-"""The dataset lock: what ``python -m repro fetch`` got, so every later load can be checked.
+"""The dataset lock: what ``repro fetch`` got, so every later load can be checked.
 
 ``<cache>/fetched/<name>.lock.json`` (beside the fetched set) records where the files came from
 (the URL or mirror that answered, or ``hf://repo@commit``), the archive's sha256 and how it was
@@ -59,7 +59,7 @@ class DatasetLock:
                 f"checksum mismatch for {path}: sha256 {digest}, but the dataset lock "
                 f"{shown(lock_path(self.dataset))} recorded {expected} when it was fetched from "
                 f"{self.source} ({self.verified}, {self.recorded[:10]}); the file changed since: "
-                f"delete {shown(folder)} and run python -m repro fetch {self.dataset} again"
+                f"delete {shown(folder)} and run repro fetch {self.dataset} again"
             )
         return expected
 
@@ -97,7 +97,7 @@ def read_lock(name: str) -> DatasetLock | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(
             f"cannot read the dataset lock {path} ({exc}); delete it and fetch {name} again "
-            f"(python -m repro fetch {name})"
+            f"(repro fetch {name})"
         ) from None
     return lock
 

@@ -65,7 +65,7 @@ def missing_data_advice(card: Card) -> str:
     # an archive set is never downloaded behind the user's back: the command is named instead
     fetchable = card.archive is not None and card.archive.manual is None
     pinned = card.hub is not None and card.hub.revision is not None
-    fetch = f"python -m repro fetch {card.name} fetches it; or " if fetchable and not pinned else ""
+    fetch = f"repro fetch {card.name} fetches it; or " if fetchable and not pinned else ""
     return (
         f"{fetch}get it from {card.source_hint()} and put it in <data root>/{card.local_dirs[0]}: "
         "pass --data-root <data root>, list the folder in REPRO_DATA, or set REPRO_SHARED to a "

@@ -90,7 +90,7 @@ class HubSource:
 
 @dataclass(frozen=True)
 class Archive:
-    """The official archive of a set: what ``python -m repro fetch`` downloads and unpacks."""
+    """The official archive of a set: what ``repro fetch`` downloads and unpacks."""
 
     url: str  # a file link (HTTP(S), or a Google Drive file link); with ``manual``, a page
     sha256: str | None = None  # None: trusted on first use, recorded in the dataset lock

@@ -80,7 +80,7 @@ def chosen_metrics(names: list[str], with_hr: bool) -> list[tuple[str, None]]:
         if spec.set_level:
             raise ReproError(
                 f"{spec.name} compares two image sets, not images: save the SR images (--out "
-                f"DIR), then run python -m repro score {spec.name} --ref HR_DIR --dist DIR"
+                f"DIR), then run repro score {spec.name} --ref HR_DIR --dist DIR"
             )
         if spec.needs_reference and not with_hr:
             raise ReproError(

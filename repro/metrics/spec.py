@@ -68,7 +68,7 @@ class MetricSpec:
         if self.impl is None:
             raise ReproError(
                 f"{self.name} is a property of the model, not of an image: it is measured by "
-                "python -m repro.table (repro.eval.complexity)"
+                "repro table (repro.eval.complexity)"
             )
         kwargs = {arg: protocol[key] for key, arg in self.protocol_keys.items() if key in protocol}
         kwargs.update(self.fixed)

@@ -55,7 +55,7 @@ def get(model_id: str) -> ModelInfo:
     if key not in _MODELS:
         raise UnknownNameError(
             f"unknown model '{model_id}'; {did_you_mean(key, _MODELS)} "
-            "(list them with: python -m repro ls models)"
+            "(list them with: repro ls models)"
         )
     return _MODELS[key]
 

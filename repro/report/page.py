@@ -59,7 +59,7 @@ def _need_bullet(need: Need) -> list[str]:
     cells = f"{need.cells} cell{'s' if need.cells != 1 else ''}"
     if need.kind == "weights":
         advice = need.advice.replace(
-            f"python -m repro pull {need.name}", f"`python -m repro pull {need.name}`"
+            f"repro pull {need.name}", f"`repro pull {need.name}`"
         )
         head = f"- weights `{need.name}` ({cells}): {advice}"
     elif need.kind == "data":  # the table shows which rows: every row run on the set
@@ -83,7 +83,7 @@ def missing_section(spec: TableSpec, cells: list[Cell]) -> str:
         out += [
             "",
             "Put the datasets in a folder and pass `--data-root DIR` (or set `REPRO_DATA`); "
-            f"`python -m repro validate {spec.id}` says what is found.",
+            f"`repro validate {spec.id}` says what is found.",
         ]
     beyond = [n for n in needs if n.kind in UNRUNNABLE]
     if beyond:

@@ -159,7 +159,7 @@ def missing_line(needs: list[Need]) -> str:
     parts = []
     if weights:
         names = ", ".join(f"`{w}`" for w in weights)
-        parts.append(f"weights {names} (`python -m repro pull <id>`)")
+        parts.append(f"weights {names} (`repro pull <id>`)")
     if data:
         parts.append(f"data {', '.join(data)} (`--data-root DIR` or `REPRO_DATA`)")
     if other:
