@@ -134,7 +134,8 @@ def resolve(
     moved = [name for name in MOVED if os.environ.get(name)]
     if moved:
         raise ConfigError(
-            f"{' and '.join(moved)} no longer exist: results and reports go to one workspace; "
+            f"{' and '.join(moved)} {'are' if len(moved) > 1 else 'is'} no longer used: results "
+            "and reports go to one workspace; "
             f"unset {' and '.join(moved)} and set REPRO_OUT=DIR (or pass --out DIR): "
             "DIR/results and DIR/reports"
         )
