@@ -163,10 +163,14 @@ def _refused(capsys, argv, needle, ws):
 def test_a_bad_summary_md_is_refused_before_anything_runs(
     tmp_path, capsys, command, target, needle
 ):
-    os.mkfifo(tmp_path / "fifo")  # appending to a FIFO would hang the run
+    os.mkfifo(tmp_path / "fifo")  # appending to a FIFO without a reader hangs
+    reader = os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK)  # a slip fails, not hangs
     target, needle = target.format(tmp=tmp_path), needle.format(tmp=tmp_path)
     argv = [command, "bicubic_classic", "--summary-md", target]
-    _refused(capsys, argv, needle, tmp_path / "ws")
+    try:
+        _refused(capsys, argv, needle, tmp_path / "ws")
+    finally:
+        os.close(reader)
 
 
 @pytest.mark.parametrize("command", ["table", "report"])
