@@ -15,15 +15,16 @@ from repro.paths import REPO_ROOT
 from repro.provenance import code_sha256
 from repro.publish import Destination, load_saved
 from repro.tables.spec import table_ids
+from repro.workspace import reference
 
 RESULTS, REPORTS = REPO_ROOT / "results", REPO_ROOT / "reports"
 MANIFESTS = sorted(RESULTS.glob("*.manifest.json"))
 
 
 @pytest.fixture
-def committed(monkeypatch):
-    monkeypatch.setenv("REPRO_RESULTS", str(RESULTS))
-    monkeypatch.setenv("REPRO_REPORTS", str(REPORTS))
+def committed():
+    """The repository's reference runs, read as a workspace."""
+    return reference()
 
 
 def test_every_committed_set_has_a_manifest_and_nothing_else_is_there():
@@ -41,7 +42,7 @@ def test_every_committed_set_has_a_manifest_and_nothing_else_is_there():
 def test_committed_set_is_complete_and_current(manifest, committed):
     table = manifest.name.split(".")[0]
     assert table in table_ids()
-    saved = load_saved(Destination(table))  # every file matches the manifest
+    saved = load_saved(Destination(table, workspace=committed))  # every file matches
     assert saved["manifest"]["partial"] is False and saved["cells"]["partial"] is False
     assert saved["provenance"]["limit"] is None
     assert saved["manifest"]["code_sha256"] == code_sha256(), (
