@@ -110,6 +110,16 @@ def test_a_spec_named_as_a_shipped_one_is_refused_unless_overriding(workspace, m
     assert load_spec("bicubic_classic").title.startswith("MINE ")
 
 
+def test_a_spec_file_with_a_shipped_id_is_refused_unless_overriding(tmp_path, capsys):
+    """Run by its path, a copy of a shipped spec would publish results under the shipped id."""
+    path = _spec(tmp_path, "bicubic_classic")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "has the id of" in err
+    assert main(["validate", str(path), "--override-shipped", "--json"]) == 0
+    assert main(["validate", str(SPECS_DIR / "bicubic_classic.yaml"), "--json"]) == 0
+
+
 # -- repro card new ---------------------------------------------------------------------------
 def _shipped_card_files() -> list[str]:
     return sorted(p.name for p in (REPO_ROOT / "datasets").glob("*.yaml"))

@@ -136,13 +136,14 @@ def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
     else:
         print_cells(result, paths)
     _write_summary(ctx.summary_md, result, paths)
+    for warning in ctx.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if kept_back:
-        ctx.warn(kept_back)
         print(f"error: {kept_back}", file=sys.stderr)
         status = 2
     else:
         status = _fail_on_status(result, ctx.fail_on)
-    _log_run(args, ctx.workspace, ctx.describe(), paths, status, ctx.warnings)
+    _log_run(args, ctx.workspace, ctx.describe(), paths, status, ctx.warnings, kept_back)
     return status
 
 
@@ -194,17 +195,19 @@ def _other_code(result) -> str:
     )
 
 
-def _log_run(args, ws, settings: dict, paths, status: int, warnings: list[str]) -> None:
-    """One line of the workspace's run log: the command, what it resolved, what it wrote."""
-    ws.log(
-        {
-            "command": ["repro", *args.argv],
-            "settings": settings,
-            "exit": status,
-            "files": sorted(paths),
-            "warnings": warnings,
-        }
-    )
+def _log_run(
+    args, ws, settings: dict, paths, status: int, warnings: list[str], error: str = ""
+) -> None:
+    """One line of the workspace's run log: the command, what it resolved, what it wrote, the
+    warnings it gave (and why it exited 2 after publishing, if it did)."""
+    record = {
+        "command": ["repro", *args.argv],
+        "settings": settings,
+        "exit": status,
+        "files": sorted(paths),
+        "warnings": warnings,
+    }
+    ws.log({**record, "error": error} if error else record)
 
 
 def _parse_settings(pairs: list[str]) -> dict:
