@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from repro.data.fields import Fields, is_text, join
-from repro.errors import SPEC_CODES, NotRunCode, UnknownNameError, did_you_mean
+from repro.errors import SPEC_CODES, ConfigError, NotRunCode, UnknownNameError, did_you_mean
 from repro.eval.scoring import STEREO_VARIANTS
 from repro.tables.protocol import (
     COUNT,
@@ -27,7 +27,7 @@ from repro.tables.protocol import (
     resolve_protocol,
     typed,
 )
-from repro.workspace import named_files
+from repro.workspace import OVERRIDE_HINT, current, named_files
 
 SPECS_DIR = Path(__file__).parent / "specs"
 _ID = re.compile(r"[a-z0-9_]+")
@@ -311,12 +311,18 @@ def table_ids() -> list[str]:
 
 def load_spec(table: str | Path) -> TableSpec:
     """A table by id (shipped or the user's), or the path of a spec file (``*.yaml``)."""
+    files = spec_files()
     if str(table).endswith((".yaml", ".yml")):
         path = Path(table).expanduser()
         if not path.is_file():
             raise UnknownNameError(f"table spec {table} not found; check the path")
+        known = files.get(path.stem)
+        if known and known.resolve() != path.resolve() and not current().override:
+            raise ConfigError(  # its results would pass for those of the known table
+                f"table spec {table} has the id of {known}; rename it (its file and id), or "
+                + OVERRIDE_HINT
+            )
     else:
-        files = spec_files()
         if table not in files:
             raise UnknownNameError(
                 f"unknown table '{table}'; {did_you_mean(str(table), files)} "
