@@ -69,7 +69,7 @@ def summary_target(text: str | None) -> Path | None:
         return None
     if not text.strip():
         raise ConfigError(
-            "--summary-md is empty; give the file to append to (in CI: \"$GITHUB_STEP_SUMMARY\")"
+            '--summary-md is empty; give the file to append to (in CI: "$GITHUB_STEP_SUMMARY")'
         )
     path = Path(text).expanduser()
     if path.exists():

@@ -1,7 +1,6 @@
 """Per-image result cache: a rerun reuses rows whose provenance is unchanged; a crash resumes.
 
-Rows are appended (one JSON line each, flushed) to ``cache/rows/<job key>.rank<r>.jsonl`` of the
-workspace (:mod:`repro.workspace`)
+Rows are appended (a flushed JSON line each) to the workspace's ``cache/rows/<key>.rank<r>.jsonl``
 as soon as an image is scored. The job key hashes everything that decides a number, the
 package's source code included (:func:`repro.provenance.code_sha256`), except the data files,
 whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not an

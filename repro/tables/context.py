@@ -20,8 +20,7 @@ import torch
 from repro.data.dataset import Dataset
 from repro.data.loaders import open_dataset, require_in_data_root
 from repro.errors import MissingDataError, MissingWeightsError, ReproError, UnknownNameError
-from repro.eval import loaded as models
-from repro.eval.loaded import LoadedModel
+from repro.eval.loaded import LoadedModel, architecture, load
 from repro.machine import resolve_device
 from repro.publish import Destination
 from repro.tables.spec import Row, TableSpec, load_spec
@@ -96,7 +95,7 @@ class RunContext:
         key += (self.weights.get(row.id), weights_key)
         if key not in self._models:
             try:
-                self._models[key] = models.load(
+                self._models[key] = load(
                     row.model,
                     row.scale,
                     row.settings,
@@ -111,7 +110,7 @@ class RunContext:
 
     def architecture(self, row: Row) -> LoadedModel:
         """A row's model without weights, placed (for params, FLOPs and latency)."""
-        return models.architecture(row.model, row.scale, row.settings, device=self.device)
+        return architecture(row.model, row.scale, row.settings, device=self.device)
 
     def warn(self, text: str) -> None:
         """A warning for the user: said by the CLI and written to the run log."""
