@@ -37,8 +37,8 @@ from repro.paths import PACKAGE_ROOT, REPO_ROOT, source_checkout
 DEFAULT_NAME = "repro-workspace"
 OVERRIDE_ENV = "REPRO_OVERRIDE_SHIPPED"
 OVERRIDE_HINT = f"pass --override-shipped (or set {OVERRIDE_ENV}=1) to use yours instead"
-# variables of the layout before the workspace, and where their folders went
-MOVED = {"REPRO_RESULTS": "results", "REPRO_REPORTS": "reports"}
+# the variables of the layout before the workspace (REPRO_OUT replaces both)
+MOVED = ("REPRO_RESULTS", "REPRO_REPORTS")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
