@@ -7,7 +7,6 @@ from pathlib import Path
 
 from repro.files import atomic_write_text
 from repro.paths import reports_dir
-from repro.provenance import code_sha256
 from repro.publish import (
     Destination,
     NoSavedResultsError,
@@ -18,6 +17,7 @@ from repro.publish import (
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.code_key import table_code
 from repro.tables.compare import Cell, status_counts
 from repro.tables.spec import load_spec, table_ids
 
@@ -64,10 +64,11 @@ def publish_result(
     files = result_files(result)
     if keep_frame:
         files[".csv"] = dest.file(".csv").read_text(encoding="utf-8")
+    code = result.provenance.get("code")  # the code that made the numbers (a rerun: saved)
     meta = {
         "table": result.spec.id,
         "protocol_version": result.spec.version,
-        "code_sha256": result.provenance.get("code_sha256"),
+        "code_sha256": code.get("sha256") if isinstance(code, dict) else None,
     }
 
     def render(folder: Path) -> list[Path]:
@@ -93,7 +94,7 @@ def write_index() -> str:
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
-                if saved["manifest"].get("code_sha256") != code_sha256():
+                if saved["manifest"].get("code_sha256") != table_code(spec).sha256:
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
             note = (

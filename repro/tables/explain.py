@@ -33,13 +33,13 @@ from repro.errors import (
     UnknownNameError,
     did_you_mean,
 )
+from repro.eval.code_key import job_code
 from repro.eval.predictor import load_model, make_predictor, placement
 from repro.eval.runner import finite_mean
 from repro.eval.scoring import score, score_views
 from repro.eval.sr_cache import CachedPredictor, SRCache
 from repro.machine import resolve_device, tf32_policy
 from repro.metrics import get_metric
-from repro.provenance import code_sha256
 from repro.tables.compare import CellStatus, judge
 from repro.tables.explain_setup import (
     Setup,
@@ -212,7 +212,7 @@ def explain_cell(
         )[0]
     ran_on = placement(r.model, device)
     identity = {  # what decides the SR outputs besides the LR recipe and the state dict
-        "code": code_sha256(),
+        "code": job_code(r.model, ()).sha256,  # the model's and the evaluation's modules
         "model": prov["model"],
         "scale": r.scale,
         "settings": r.settings,

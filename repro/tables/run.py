@@ -26,8 +26,9 @@ from repro.machine import device_provenance, resolve_device
 from repro.metrics import MetricKind, get_metric
 from repro.models import build
 from repro.paths import data_roots
-from repro.provenance import code_sha256, code_version, portable_path
+from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
+from repro.tables.code_key import table_code
 from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
 from repro.tables.spec import TableSpec, column_key
 
@@ -185,7 +186,7 @@ def run_table(
         "protocol_version": spec.version,
         "protocol": protocol,
         "code_version": code_version(),
-        "code_sha256": code_sha256(),
+        "code": table_code(spec).detail(),  # what made the numbers and verdicts
         "python": platform.python_version(),
         **device_provenance(device),  # device, its name, torch/CUDA versions, TF32, threads
         "seed": seed,
