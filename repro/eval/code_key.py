@@ -34,10 +34,10 @@ def model_roots(model_id: str) -> set[str]:
 
 
 def metric_roots(name: str) -> set[str]:
-    """The module declaring a metric's entry, and those of its implementation and check."""
+    """The modules declaring a metric's entry, and those of its implementation and check."""
     spec = get_metric(name)
     roots = {module_of(fn) for fn in (spec.impl, spec.requires) if fn is not None}
-    return roots | {_declaring_module(spec)}
+    return roots | _declaring_modules(spec)
 
 
 def job_roots(model_id: str, metrics: Iterable[str]) -> set[str]:
@@ -65,10 +65,11 @@ def module_of(fn: object) -> str:
     return name if isinstance(name, str) else UNKNOWN_CODE
 
 
-def _declaring_module(spec: MetricSpec) -> str:
-    """The module whose ``METRICS`` holds ``spec`` (its protocol keys and fixed arguments)."""
+def _declaring_modules(spec: MetricSpec) -> set[str]:
+    """The modules whose ``METRICS`` hold ``spec`` (its protocol keys and fixed arguments)."""
+    found = set()
     for name, module in list(sys.modules.items()):
         listed = vars(module).get("METRICS") if hasattr(module, "__dict__") else None
         if isinstance(listed, (tuple, list)) and any(s is spec for s in listed):
-            return name
-    return UNKNOWN_CODE
+            found.add(name)
+    return found or {UNKNOWN_CODE}
