@@ -109,9 +109,7 @@ def test_code_the_job_does_not_run_changes_no_key(copy):
     # docstrings, comments and layout, in modules every job runs and in one none runs
     _edit(copy, "metrics/color.py", '"""', '"""Edited docstring.\n\n')
     _edit(copy, "metrics/color.py", "\nfrom ", "\n# a comment\n\n\nfrom ")
-    _edit(
-        copy, "eval/runner.py", '    """Score every image', '    """Score, with care, every image'
-    )
+    _edit(copy, "data/imresize.py", '"""', '"""Edited docstring. ')
     _edit(copy, "tables/explain_text.py", '"""', '"""Edited docstring. ')
     assert _keys(copy) == before, "a docstring, comment or blank line changed a key"
 
@@ -137,20 +135,26 @@ def test_the_y_conversion_the_family_and_the_lr_maker_change_the_key(copy):
             after_lr = now
 
 
-def test_the_lr_maker_is_reached_through_a_function_local_import():
-    closure = job_code("esc-light", METRICS)
-    assert {"repro.data.imresize", "repro.metrics.color", "repro.models.esc.blocks"} <= set(
-        closure.modules
-    )
+def test_a_job_closure_holds_its_code_and_no_other_family():
+    closure = set(job_code("esc-light", METRICS).modules)
+    assert {"repro.data.imresize", "repro.metrics.color", "repro.models.esc.blocks"} <= closure
     assert not any(
-        m.startswith(("repro.cli", "repro.report", "repro.models.camixersr"))
-        for m in closure.modules
+        m.startswith(("repro.cli", "repro.report", "repro.models.camixersr")) for m in closure
     )
-    dataset = ast.parse((PACKAGE_DIR / "data" / "dataset.py").read_text())
-    top_level = {
-        n.module for n in dataset.body if isinstance(n, ast.ImportFrom) and n.module is not None
-    }
-    assert "repro.data.imresize" not in top_level  # so the closure followed a local import
+
+
+def test_function_local_imports_are_followed(copy):
+    roots = job_roots("bicubic", METRICS)
+    assert "repro.report.labels" not in code_closure(roots, copy).modules
+    _append(
+        copy,
+        "eval/scoring.py",
+        "def _labels():\n    from repro.report import labels\n\n    return labels",
+    )
+    before = code_closure(roots, copy)
+    assert "repro.report.labels" in before.modules
+    _append(copy, "report/labels.py", "_EDITED = True")
+    assert code_closure(roots, copy).sha256 != before.sha256
 
 
 def test_a_module_the_closure_cannot_attribute_counts(copy):
