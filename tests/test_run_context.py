@@ -15,7 +15,6 @@ import repro.tables.context as context
 from repro.cli import main
 from repro.errors import SpecError
 from repro.paths import REPO_ROOT
-from repro.provenance import code_sha256
 from repro.tables.context import prepare
 from repro.tables.run import measure, plan, run
 from repro.tables.spec import SPECS_DIR, parse_spec
@@ -207,6 +206,9 @@ def test_report_says_when_results_were_made_by_other_code_and_can_gate_on_it(
     assert "STALE" in out.err and "rerun: repro table bicubic_classic" in out.err
     assert main(["report", "bicubic_classic", "--fail-on", "FAIL"]) == 0  # said, not gated
     assert "produced by other code" in capsys.readouterr().out
-    saved_elsewhere(code_sha256())  # made by this code: nothing to say
+    from repro.tables.code_key import table_code
+    from repro.tables.spec import load_spec
+
+    saved_elsewhere(table_code(load_spec("bicubic_classic")).sha256)  # this code: no note
     assert main(argv) == 0
     assert "other code" not in capsys.readouterr().out

@@ -132,41 +132,54 @@ def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
     assert not any(p for p in (ws / "results").rglob("*") if p.is_file())
 
 
-def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path):
-    """A rerun after an edit of the package's code never reports the old numbers."""
-    pkg = tmp_path / "pkg"
-    shutil.copytree(
-        REPO_ROOT / "repro", pkg / "repro", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(pkg),
-        "REPRO_SHARED": str(SHARED),
-        "REPRO_CARDS": str(cards_dir()),  # the copy has no datasets/ beside it
-        "REPRO_OUT": str(tmp_path / "ws"),
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = [sys.executable, "-m", "repro", "eval", "--model", "bicubic", "--scale", "4"]
-    cmd += ["--dataset", "Set5", "--json"]
+def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path, capsys):
+    """A rerun after an edit of the code a job runs never reports the old numbers.
 
-    def run() -> dict:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
-        )
-        assert out.returncode == 0, out.stderr[-2000:]
-        return json.loads(out.stdout)
+    Two runs in this process fill and reuse the cache; then an edited copy of the package runs
+    in a subprocess on the same cache. Until the edit the copy's key is this package's (it is
+    computed from the modules' contents), so only the edit keeps its rerun from the cache.
+    """
+    from repro.cli import main
+    from repro.provenance import code_closure
 
-    first, again = run(), run()
+    copy = tmp_path / "pkg" / "repro"
+    shutil.copytree(REPO_ROOT / "repro", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    args = ["eval", "--model", "bicubic", "--scale", "4", "--dataset", "Set5", "--json"]
+
+    def run_here() -> dict:
+        assert main(args) == 0
+        return json.loads(capsys.readouterr().out)
+
+    first, again = run_here(), run_here()
     assert first["provenance"]["images_from_cache"] == 0
     assert again["provenance"]["images_from_cache"] == 5
     assert again["provenance"]["cached_images"] == sorted(r["image"] for r in first["rows"])
     assert again["means"][0]["psnr"] == first["means"][0]["psnr"]
-    color = pkg / "repro" / "metrics" / "color.py"
+    code = first["provenance"]["code"]
+    assert code_closure(code["roots"], copy).sha256 == code["sha256"]
+    color = copy / "metrics" / "color.py"
     source = color.read_text()
     assert "65.481" in source
     color.write_text(source.replace("65.481", "64.0"))  # a different Y conversion
-    edited = run()
+    env = {
+        **os.environ,  # the test's results and cache folders
+        "PYTHONPATH": str(copy.parent),
+        "REPRO_SHARED": str(SHARED),
+        "REPRO_CARDS": str(cards_dir()),
+        "OMP_NUM_THREADS": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "repro", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    edited = json.loads(out.stdout)
     assert edited["provenance"]["images_from_cache"] == 0
+    assert edited["provenance"]["code"]["sha256"] == code_closure(code["roots"], copy).sha256
     assert edited["means"][0]["psnr"] != pytest.approx(first["means"][0]["psnr"], abs=1e-6)
 
 

@@ -1,10 +1,10 @@
 """Per-image result cache: a rerun reuses rows whose provenance is unchanged; a crash resumes.
 
 Rows are appended (a flushed JSON line each) to the workspace's ``cache/rows/<key>.rank<r>.jsonl``
-as soon as an image is scored. The job key hashes everything that decides a number, the
-package's source code included (:func:`repro.provenance.code_sha256`), except the data files,
-whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not an
-entry of this shape is ignored (the image is scored again), never trusted.
+as soon as an image is scored. The job key hashes everything that decides a number, the source
+of the modules the job runs included (:func:`repro.eval.code_key.job_code`), except the data
+files, whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not
+an entry of this shape is ignored (the image is scored again), never trusted.
 """
 
 from __future__ import annotations

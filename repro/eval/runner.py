@@ -16,15 +16,13 @@ from repro.data.dataset import Dataset, Sample
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
+from repro.eval.code_key import job_code
 from repro.eval.loaded import LoadedModel, load
 from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
 from repro.eval.scoring import score, score_views
 from repro.machine import device_provenance, tf32_policy
 from repro.metrics import get_metric
-from repro.models.esc.arch import ESCBase
-from repro.models.esc.attention import resolve_backend
-from repro.provenance import code_sha256
 
 ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
 
@@ -81,8 +79,9 @@ def evaluate(
     _check_views(job.model, data, stereo)
     predict = make_predictor(job.model, module, device=ran_on, tile=job.protocol.get("tile"))
     rank, size = distributed.world(loaded.asked)
+    code = job_code(job.model, [m for m, _ in job.metrics])
     identity = {
-        "code": code_sha256(),
+        "code": code.sha256,  # the modules this job runs, not the whole package
         "rows": "per-view" if stereo else "per-image",
         "model": model_prov,
         "dataset": data.describe(),
@@ -137,6 +136,7 @@ def evaluate(
         files_sha.update(part)
     cached = sorted(n for part in distributed.gather(cache.hits) for n in part)
     prov = {
+        "code": code.summary(),
         "model": model_prov,
         "device": _ran_on(loaded.asked, ran_on, module),
         "data": {
@@ -169,8 +169,9 @@ def _score_sets(metrics, parts: list, order: dict, protocol: dict) -> dict[str, 
 def _ran_on(asked: torch.device, ran_on: torch.device, module: torch.nn.Module) -> dict:
     """The device provenance of a job: where its model ran, and the device asked when the model
     runs elsewhere (bicubic works on the uint8 image with numpy/torch on the CPU)."""
-    attention = resolve_backend(module.backend, ran_on) if isinstance(module, ESCBase) else None
-    out = device_provenance(ran_on, attention_backend=attention)
+    # a model that picks its attention kernel by device (ESC) says which one runs there
+    backend = getattr(module, "attention_backend", None)
+    out = device_provenance(ran_on, attention_backend=backend(ran_on) if backend else None)
     if ran_on != asked:
         out["asked"] = str(asked)
     return out

@@ -1,10 +1,11 @@
 """SR outputs kept on disk, so that re-scoring them under other protocols needs no forward pass.
 
-A set of outputs is keyed by a sha256 of everything that decides them: the package's source
-code (:func:`repro.provenance.code_sha256`), the model and its settings, the weights' sha256 and
-state-dict key, the scale, the dataset and its layout, the LR recipe, the seed, the tile and the
-kind of device. Each image's entry also records the sha256 of the files it was made from and is
-reused only when they still match; a changed key is a new folder, so a stale entry is never read.
+A set of outputs is keyed by a sha256 of everything that decides them: the source of the modules
+the model and the evaluation run (:func:`repro.eval.code_key.job_code`), the model and its
+settings, the weights' sha256 and state-dict key, the scale, the dataset and its layout, the LR
+recipe, the seed, the tile and the kind of device. Each image's entry also records the sha256 of
+the files it was made from and is reused only when they still match; a changed key is a new
+folder, so a stale entry is never read.
 
 Entries are ``cache/sr/<recipe>-<key>/<sha256 of the image name>.npz`` of the workspace (the uint8
 output and a JSON header), written to a temporary file in that folder and renamed: nothing is

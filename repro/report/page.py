@@ -183,7 +183,9 @@ def table_markdown(
 
 
 def _short_provenance(prov: dict) -> dict:
-    keep = {k: v for k, v in prov.items() if k != "jobs"}
+    keep = {k: v for k, v in prov.items() if k not in ("jobs", "code")}
+    if isinstance(prov.get("code"), dict):  # its modules stay in results/<id>.provenance.json
+        keep["code_sha256"] = prov["code"].get("sha256")
     keep["jobs"] = [
         {
             "row": j["row"],

@@ -17,6 +17,7 @@ from repro.publish import (
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.code_key import table_code
 from repro.tables.compare import Cell, status_counts
 from repro.tables.run import made_by_other_code
 from repro.tables.saved import result_files
@@ -65,10 +66,11 @@ def publish_result(
     files = result_files(result)
     if keep_frame:
         files[".csv"] = dest.file(".csv").read_text(encoding="utf-8")
+    code = result.provenance.get("code")  # the code that made the numbers (a rerun: saved)
     meta = {
         "table": result.spec.id,
         "protocol_version": result.spec.version,
-        "code_sha256": result.provenance.get("code_sha256"),
+        "code_sha256": code.get("sha256") if isinstance(code, dict) else None,
     }
 
     def render(folder: Path) -> list[Path]:
@@ -95,7 +97,7 @@ def write_index(ws: Workspace) -> str:
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
-                if made_by_other_code(saved):
+                if made_by_other_code(saved, spec):
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
             note = (

@@ -33,6 +33,7 @@ from repro.errors import (
     UnknownNameError,
     did_you_mean,
 )
+from repro.eval.code_key import job_code
 from repro.eval.loaded import LoadedModel
 from repro.eval.predictor import make_predictor
 from repro.eval.runner import finite_mean
@@ -40,7 +41,6 @@ from repro.eval.scoring import score, score_views
 from repro.eval.sr_cache import CachedPredictor, SRCache
 from repro.machine import tf32_policy
 from repro.metrics import get_metric
-from repro.provenance import code_sha256
 from repro.tables.compare import CellStatus, judge
 from repro.tables.context import RunContext
 from repro.tables.explain_setup import (
@@ -209,7 +209,7 @@ def explain_cell(
         modules[k] = ctx.model(r, weights_key=k).module
     ran_on = model.device
     identity = {  # what decides the SR outputs besides the LR recipe and the state dict
-        "code": code_sha256(),
+        "code": job_code(r.model, ()).sha256,  # the model's and the evaluation's modules
         "model": prov["model"],
         "scale": r.scale,
         "settings": r.settings,

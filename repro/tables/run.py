@@ -31,8 +31,9 @@ from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
 from repro.paths import data_roots
-from repro.provenance import code_sha256, code_version, portable_path
+from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
+from repro.tables.code_key import table_code
 from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
 from repro.tables.context import RunContext, prepare
 from repro.tables.spec import Column, Row, TableSpec, column_key
@@ -230,7 +231,7 @@ def compare_run(ctx: RunContext, m: Measured) -> TableResult:
         "protocol_version": spec.version,
         "protocol": spec.protocol,
         "code_version": code_version(),
-        "code_sha256": code_sha256(),
+        "code": table_code(spec).detail(),  # what made the numbers and verdicts
         "python": platform.python_version(),
         **device_provenance(ctx.device),  # device, its name, torch/CUDA versions, TF32, threads
         "seed": ctx.seed,
@@ -365,14 +366,15 @@ def recompare(
         judge_claims(spec.claims, cells),
         partial=partial,
         workspace=dest.workspace,
-        other_code=made_by_other_code(saved),
+        other_code=made_by_other_code(saved, spec),
     )
 
 
-def made_by_other_code(saved: dict) -> bool:
+def made_by_other_code(saved: dict, spec: TableSpec) -> bool:
     """Were saved results (:func:`repro.publish.load_saved`) produced by other code than this
-    one? The one place that compares a saved set's code identity with this code's."""
-    return saved["manifest"].get("code_sha256") != code_sha256()
+    one? The one place that compares a saved set's code identity with the code its table runs
+    now (:func:`repro.tables.code_key.table_code`)."""
+    return saved["manifest"].get("code_sha256") != table_code(spec).sha256
 
 
 def _is_number(value) -> bool:
