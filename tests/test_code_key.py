@@ -240,6 +240,7 @@ def test_a_run_records_the_code_of_each_job_and_of_the_table(tmp_path):
     path = tmp_path / "code_mini.yaml"
     path.write_text(
         "id: code_mini\ntitle: bicubic on Set5 (test spec)\npaper: test\n"
+        "source: {note: a test spec}\n"
         "protocol: {version: 1, channel: y, crop: scale, gray: gray, ssim: matlab, lr: official}\n"
         "tolerance: {psnr: 0.05}\ncolumns:\n  - {dataset: Set5, metric: psnr}\n"
         "rows:\n  - {id: bicubic-x4, label: Bicubic x4, model: bicubic, scale: 4, "

@@ -17,7 +17,6 @@ from repro.publish import (
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
-from repro.tables.code_key import table_code
 from repro.tables.compare import Cell, status_counts
 from repro.tables.run import made_by_other_code
 from repro.tables.saved import result_files
