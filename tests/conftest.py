@@ -33,6 +33,16 @@ def pytest_configure(config):
         )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only with REPRO_SLOW=1 or when -m names the marker (-m slow)."""
+    if os.environ.get("REPRO_SLOW") == "1" or "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: set REPRO_SLOW=1 or pass -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outputs(tmp_path_factory, monkeypatch):
     """Results, reports and caches of a test go to a temporary folder, never the repository."""
