@@ -1,8 +1,7 @@
 """The hostile cases' sandbox: a run of the CLI in a temporary folder, and the promise it checks.
 
-A run is in-process by default (``repro.cli.main`` / ``repro.table.main`` with stdout and stderr
-captured as a terminal process would write them): an uncaught exception, which a user would see
-as a traceback, then fails the test with that exception. ``run_process`` starts a real
+A run is in-process by default (:func:`tests.cli_run.run_cli`): an uncaught exception, which a
+user would see as a traceback, fails the test with that exception. ``run_process`` starts a real
 ``python -m`` process, for what needs one (exit codes of the entry points, kills, two runs).
 
 The promise for bad input (:func:`expect_error`): exit code 2, exactly one line on stderr, no
@@ -12,38 +11,27 @@ the working folder.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.cli_run import CliRun, run_cli
+
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, every request is refused
 _PROXIES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @dataclass
-class Result:
-    args: list[str]
-    rc: int | None  # None: a process that ran past its timeout
-    stdout: str
-    stderr: str
+class Result(CliRun):
     before: dict[str, tuple[int, str]]  # the sandbox's files just before the run
     sandbox: Sandbox
-
-    @property
-    def lines(self) -> list[str]:
-        """stderr as a terminal shows it: progress bars redraw their line with '\\r'."""
-        shown = [seg.split("\r")[-1] for seg in self.stderr.split("\n")]
-        return [s for s in shown if s.strip()]
 
     def written(self, only: Callable[[str], bool] | None = None) -> list[str]:
         """Files of results/, reports/ and the working folder the run changed ('-' removed)."""
@@ -51,9 +39,6 @@ class Result:
         changed = sorted(k for k, v in after.items() if self.before.get(k) != v)
         removed = sorted(f"-{k}" for k in self.before if k not in after)
         return [k for k in changed + removed if only is None or only(k)]
-
-    def __str__(self) -> str:
-        return f"{' '.join(self.args)} -> exit {self.rc}\nstderr: {self.stderr[-2000:]}"
 
 
 class Sandbox:
@@ -117,33 +102,9 @@ class Sandbox:
     # -- runs ------------------------------------------------------------------------------------
     def run(self, *args: str, module: str = "repro") -> Result:
         """``python -m <module> args`` in this process."""
-        from repro import table
-        from repro.cli import main
-        from repro.data import hub
-
-        hub.reset_hub_state()  # a process decides once whether the Hub answers
-        entry = {"repro": main, "repro.table": table.main}[module]
         before = self.snapshot()
-        # as a process in a UTF-8 locale (en_US.UTF-8) writes them: stdout strict, stderr
-        # escaping what it cannot encode (a non-UTF-8 file name)
-        out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
-        err = io.TextIOWrapper(
-            io.BytesIO(), encoding="utf-8", errors="backslashreplace", write_through=True
-        )
-        with (
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-            warnings.catch_warnings(record=True) as caught,
-        ):
-            _python_default_warning_filters()
-            try:
-                rc = entry(list(args))
-            except SystemExit as exc:  # argparse's usage errors and --help
-                rc = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        # warnings a process would print on its stderr
-        for w in caught:
-            err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
-        return Result([module, *args], rc, _text(out), _text(err), before, self)
+        done = run_cli(*args, module=module)
+        return Result(done.args, done.rc, done.stdout, done.stderr, before, self)
 
     def run_process(self, *args: str, module: str = "repro", timeout: float = 300) -> Result:
         """``python -m <module> args`` as a child process, in the sandbox's environment."""
@@ -190,19 +151,6 @@ class Sandbox:
                     rel = path.relative_to(self.root).as_posix()
                     out[rel] = (path.stat().st_size, sha256(path))
         return out
-
-
-def _python_default_warning_filters() -> None:
-    """The warning filters of a plain ``python`` process (no -W, not in development mode)."""
-    warnings.resetwarnings()
-    warnings.simplefilter("default")
-    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
-        warnings.filterwarnings("ignore", category=category)
-
-
-def _text(stream: io.TextIOWrapper) -> str:
-    stream.flush()
-    return stream.buffer.getvalue().decode("utf-8", "backslashreplace")
 
 
 def _child_env() -> dict[str, str]:
