@@ -90,8 +90,8 @@ def test_w_weights_key_unknown(sb):
 
 def test_w_malicious_pickle(sb):
     """eval camixersr-s --weights a raw pickle that would call print('PWNED') if unpickled"""
-    (sb.inp / "evil.pth").write_bytes(pickle.dumps({"params_ema": _Payload()}, protocol=2))
-    r = sb.run(*EVAL_CAM, "--weights", str(sb.inp / "evil.pth"))
+    (sb.inp / "payload.pth").write_bytes(pickle.dumps({"params_ema": _Payload()}, protocol=2))
+    r = sb.run(*EVAL_CAM, "--weights", str(sb.inp / "payload.pth"))
     expect_error(r)
     assert "PWNED" not in r.stdout + r.stderr, "the pickle was executed"
 
