@@ -130,7 +130,9 @@ class Server(ThreadingHTTPServer):
         self.log: list[tuple[str, str, str | None]] = []
         self.requests: list[dict] = []
         self.stopping = threading.Event()  # ends paced and stalled answers at shutdown
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:

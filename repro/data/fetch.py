@@ -1,10 +1,14 @@
 """``python -m repro fetch <name>``: get a set from its card's source, verify it, lay it out.
 
-Sources, in order: the card's pinned Hub snapshot (the loader's own path, into the HF cache),
-then its official archive (``source.archive``: url, then mirrors; HTTP(S) or Google Drive,
-:mod:`repro.download`). An archive is unpacked safely (:mod:`repro.data.archives`) into a
-staging folder; the folder inside it that holds the card's layout (``source.archive.root``, or
-the one folder matching a layout and a ``local_dirs`` name) is checked and renamed into place:
+One fetch of a set runs at a time (a second one waits, then finds the set). Sources, in order:
+the card's pinned Hub snapshot (the loader's own path, into the HF cache), then its official
+archive (``source.archive``: url, then mirrors; HTTP(S) or Google Drive, :mod:`repro.download`:
+whole files only, resumed only on the server's proof, redirects kept to the card's hosts, a
+deadline and a minimum rate). ``HF_HUB_OFFLINE=1`` means no download at all. An archive is
+unpacked safely (:mod:`repro.data.archives`) into a staging folder; the folder inside it that
+holds the card's layout (``source.archive.root``, or the one folder matching a layout and a
+``local_dirs`` name) must hold every image the card counts, each with all its files, before
+anything is recorded; it is then renamed into place:
 
 - ``--data-root DIR``: ``DIR/<name>``;
 - otherwise ``<repro-cache>/fetched/<name>`` (:func:`repro.paths.fetched_dir`), a data root the
@@ -13,7 +17,8 @@ the one folder matching a layout and a ``local_dirs`` name) is checked and renam
 
 Verification: the card's sha256 of the archive and of each file, where it has them; for the
 rest, the first fetch records the sha256 of the archive and of every file in the dataset lock
-(:mod:`repro.data.fetch_lock`, trust on first use) and every later fetch and load is checked
+(:mod:`repro.data.fetch_lock`, trust on first use) and every later fetch, from any URL or
+mirror, or from a download an earlier run left, is held to that first record; loads are checked
 against it. Runs never call this: a missing archive set says which command to run.
 """
 

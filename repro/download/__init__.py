@@ -7,8 +7,9 @@ here:
 
 - One download of a URL at a time: a lock per URL (``<folder>/.<key>.lock``, :mod:`.locking`)
   makes a second process (or thread) wait until the first is done with the file.
-- A whole file left by an earlier run (``<folder>/<key>-<name>``, one per URL) is reused only
-  after the same check as a fresh one: its sha256 compared when one is known.
+- A whole file left by an earlier run (``<folder>/<key>/<name>``, one per URL; ``<name>`` as
+  the URL names it) is reused only after the same check as a fresh one: its sha256 compared
+  when one is known.
 - ``HF_HUB_OFFLINE`` is the callers' business: they decide before asking for a download.
 """
 
@@ -121,15 +122,24 @@ def _one(
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise DownloadError("not an http(s) URL")
     drive_id = drive_file_id(url)  # a Drive folder link: refused before any request
-    path = folder / f"{_key(url)}-{file_name(url)}"
+    path = folder / _key(url) / file_name(url)  # messages name it as the URL does
     if path.is_file():  # an earlier run's whole download, not used up
         digest = sha256_file(path)
         if sha256 is None or digest == sha256:
             return Downloaded(path, url, digest, path.stat().st_size)
         path.unlink()
     bar = _Bar(url, progress)
+    path.parent.mkdir(exist_ok=True)
     transfer = Transfer(
-        url, path, folder / ".partial" / _key(url), drive_id, max_bytes, resume, limits, hosts, bar
+        url=url,
+        dest=path,
+        partial=folder / ".partial" / _key(url),
+        drive_id=drive_id,
+        max_bytes=max_bytes,
+        resume=resume,
+        limits=limits,
+        hosts=hosts,
+        on_bytes=bar,
     )
     try:
         digest = transfer.run()
@@ -163,7 +173,7 @@ def downloaded(
 
     Each URL is tried in order: an HTTP error, a cut past the retries, a limit, a body over
     ``max_bytes``, a refused redirect or a wrong sha256 moves on to the next. The file
-    (``<folder>/<key>-<name>``) is the caller's while the block runs: no other download of its
+    (``<folder>/<key>/<name>``) is the caller's while the block runs: no other download of its
     URL touches it; it is removed at the end unless ``keep``. Redirects may go to ``hosts`` too.
     ``limits``: default :meth:`Limits.from_env`. With ``resume`` a cut transfer is kept for the
     next call to continue (where the server allows it); without, nothing of a failed try stays.
@@ -196,6 +206,8 @@ def downloaded(
             finally:
                 if not keep:
                     got.path.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):  # its folder, once empty
+                        got.path.parent.rmdir()
             return
     message = "; ".join(failed) or "no URL to download from"
     raise RefusedRedirect(message, tuple(refused)) if refused else DownloadError(message)
