@@ -32,7 +32,7 @@ from repro.data import staging
 from repro.data.build import read_built
 from repro.data.fetch import fetch
 from repro.data.fetch_lock import VERIFIED_TOFU, lock_path, read_lock
-from repro.download import Limits, RefusedRedirect, download, downloaded, transfer
+from repro.download import Limits, RefusedRedirect, download, downloaded, limits, transfer
 from repro.errors import ChecksumError, DataError, DownloadError, MissingDataError, ReproError
 from repro.paths import cache_dir, fetched_dir
 
@@ -119,6 +119,7 @@ RESUME_CASES = {
     "strong-etag-changed": ({}, True),
     "if-range-ignored": ({"no_if_range": True}, True),
     "range-ignored": ({"no_range": True}, False),
+    "range-misreported": ({"bad_range": True}, False),
 }
 
 
@@ -134,6 +135,8 @@ def test_a_resume_never_splices_two_versions_of_a_file(server, tmp_path, case):
         server.no_if_range.add("/f.bin")
     if settings.get("no_range"):
         server.no_range.add("/f.bin")
+    if settings.get("bad_range"):
+        server.bad_range.add("/f.bin")
     with pytest.raises(DownloadError, match="closed after 600000 of 1200000 bytes"):
         get(server, "/f.bin", tmp_path)
     served = new if changes else old
@@ -277,7 +280,7 @@ def test_the_limits_are_set_by_environment_variables(server, card_dir, monkeypat
     server.files["/t.zip"] = body
     server.pace["/t.zip"] = (64, 0.05)
     make_card(card_dir, server.base + "/t.zip")
-    monkeypatch.setattr(transfer, "RATE_WINDOW_S", 0.3)
+    monkeypatch.setattr(limits, "RATE_WINDOW_S", 0.3)
     monkeypatch.setenv("REPRO_DOWNLOAD_MIN_RATE", "5000")
     with pytest.raises(MissingDataError, match="minimum rate of 5000 bytes/s"):
         fetch("Test2K")

@@ -27,8 +27,10 @@ from gdown.parse_url import parse_url
 from tqdm import tqdm
 
 from repro.checksums import sha256_file
+from repro.download.http import DRIVE_HOSTS
+from repro.download.limits import Limits, TransferError
 from repro.download.locking import exclusive
-from repro.download.transfer import DRIVE_HOSTS, Limits, Transfer, TransferError
+from repro.download.transfer import Transfer
 from repro.errors import DownloadError
 
 __all__ = ["Downloaded", "Limits", "download", "downloaded", "drive_file_id", "file_name"]
