@@ -8,7 +8,8 @@ a test can make the server misbehave:
 - ``etags``: the ``ETag`` sent instead (``None``: no validator at all; ``'W/"x"'``: a weak one);
 - ``no_range``: ``Range`` is ignored (always 200 and the whole body);
 - ``no_if_range``: ``Range`` is honoured even when ``If-Range`` names another version;
-- ``bad_range``: ``Range`` is answered by a 206 of the whole body (``bytes 0-``): a buggy server;
+- ``bad_range``: ``Range`` is answered by a 206 of as many bytes, but from the start (a buggy
+  server whose ``Content-Range`` says so);
 - ``no_length``: no ``Content-Length`` (the body ends when the connection closes);
 - ``pace``: ``(bytes, seconds)``: the body is sent that many bytes at a time, with a pause;
 - ``stall``: seconds to wait after the headers before the body.
@@ -71,8 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         same = if_range is None or if_range == etag or path in srv.no_if_range
         start = int(wanted[1]) if wanted and same and path not in srv.no_range else 0
         if start and path in srv.bad_range:
-            headers["Content-Range"] = f"bytes 0-{len(body) - 1}/{len(body)}"
-            self.reply(206, headers, b"" if head else body)
+            headers["Content-Range"] = f"bytes 0-{len(body) - start - 1}/{len(body)}"
+            self.reply(206, headers, b"" if head else body[: len(body) - start])
             return
         if start >= len(body) > 0:
             self.reply(416, {"Content-Range": f"bytes */{len(body)}"}, b"")

@@ -357,10 +357,10 @@ def test_drive_confirmation_pages_give_the_download_link():
         get_url_from_gdrive_confirmation(_QUOTA_PAGE)
 
 
-def _virus_scan_page(file_id: str) -> str:
+def _virus_scan_page(file_id: str, action: str = "https://drive.usercontent.google.com/download"):
     return (
         "<html><body><p>Google Drive can't scan this file for viruses.</p>\n"
-        '<form id="download-form" action="https://drive.usercontent.google.com/download" '
+        f'<form id="download-form" action="{action}" '
         'method="get"><input type="submit" value="Download anyway"/>'
         f'<input type="hidden" name="id" value="{file_id}"><input type="hidden" name="export" '
         'value="download"><input type="hidden" name="confirm" value="t">'
@@ -388,6 +388,7 @@ def drive(server, monkeypatch):
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
     state = {"body": b"", "quota": False, "redirect": None}
+    state["form"] = "https://drive.usercontent.google.com/download"  # the page's download link
 
     def uc(handler, query):  # the first answer: a redirect to Drive's download host
         where = state["redirect"] or (
@@ -398,7 +399,8 @@ def drive(server, monkeypatch):
     def usercontent(handler, query):  # the file, only with the confirmation's parameters
         if query.get("confirm") != ["t"] or query.get("uuid") != ["u-1"]:
             # the "can't scan for viruses" page (or a quota page)
-            page = _QUOTA_PAGE if state["quota"] else _virus_scan_page(query["id"][0])
+            scan = _virus_scan_page(query["id"][0], state["form"])
+            page = _QUOTA_PAGE if state["quota"] else scan
             handler.reply(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
             return
         disposition = {"Content-Disposition": 'attachment; filename="Test2K.zip"'}
@@ -432,6 +434,15 @@ def test_a_drive_link_redirected_off_drive_is_refused(server, drive, card_dir):
     msg = one_line(info)
     assert "refused a redirect to another host, files.example.org" in msg
     assert "list it in source.archive.hosts" in msg and left_behind() == []
+
+
+def test_a_drive_page_linking_off_drive_is_refused(server, drive, card_dir):
+    drive["form"] = "https://files.example.org/download"  # never contacted (guarded)
+    make_card(card_dir, f"https://drive.google.com/file/d/{DRIVE_ID}/view")
+    with pytest.raises(MissingDataError) as info:
+        fetch("Test2K")
+    assert "refused a redirect to another host, files.example.org" in one_line(info)
+    assert left_behind() == []
 
 
 def test_a_drive_quota_page_is_a_one_line_error(server, drive, card_dir):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -113,19 +114,19 @@ def test_two_downloads_of_one_url_at_once_take_turns(server, tmp_path):
 
 # -- 1. a resume only where the server proves the file unchanged -------------------------------
 RESUME_CASES = {
-    # name: (server settings, does the file change between the two tries)
-    "no-validator": ({"etags": None}, True),
-    "weak-etag": ({"etags": 'W/"v1"'}, True),
-    "strong-etag-changed": ({}, True),
-    "if-range-ignored": ({"no_if_range": True}, True),
-    "range-ignored": ({"no_range": True}, False),
-    "range-misreported": ({"bad_range": True}, False),
+    # name: (server settings, does the file change between the two tries, are bytes kept)
+    "no-validator": ({"etags": None}, True, False),
+    "weak-etag": ({"etags": 'W/"v1"'}, True, False),
+    "strong-etag-changed": ({}, True, True),
+    "if-range-ignored": ({"no_if_range": True}, True, True),
+    "range-ignored": ({"no_range": True}, False, True),
+    "range-misreported": ({"bad_range": True}, False, True),
 }
 
 
 @pytest.mark.parametrize("case", sorted(RESUME_CASES))
 def test_a_resume_never_splices_two_versions_of_a_file(server, tmp_path, case):
-    settings, changes = RESUME_CASES[case]
+    settings, changes, kept = RESUME_CASES[case]
     old, new = blob(1_200_000, 2), blob(1_200_000, 3)  # over a 512 kB read: bytes stay
     server.files["/f.bin"] = old
     server.cut.add("/f.bin")
@@ -137,8 +138,11 @@ def test_a_resume_never_splices_two_versions_of_a_file(server, tmp_path, case):
         server.no_range.add("/f.bin")
     if settings.get("bad_range"):
         server.bad_range.add("/f.bin")
-    with pytest.raises(DownloadError, match="closed after 600000 of 1200000 bytes"):
+    with pytest.raises(DownloadError, match="closed after 600000 of 1200000 bytes") as info:
         get(server, "/f.bin", tmp_path)
+    # without a strong ETag nothing could ever prove the bytes unchanged: none are kept
+    assert ("600000 bytes kept" in one_line(info)) == kept
+    assert (tmp_path / ".partial").exists() == kept
     served = new if changes else old
     server.files["/f.bin"] = served
     got = get(server, "/f.bin", tmp_path)
@@ -158,7 +162,26 @@ def test_a_resume_continues_where_the_server_proves_the_file_unchanged(server, t
     assert got.sha256 == sha(body) and got.path.read_bytes() == body
 
 
+def test_without_resume_a_failed_download_leaves_nothing(server, tmp_path):
+    server.files["/f.bin"] = blob(1_200_000, 11)
+    server.cut.add("/f.bin")
+    with pytest.raises(DownloadError, match="closed after 600000 of 1200000 bytes") as info:
+        get(server, "/f.bin", tmp_path, resume=False)  # weights ask so: nothing may stay
+    assert "kept" not in one_line(info)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 # -- 1. the whole archive, and the whole set, before anything is locked --------------------------
+def test_errors_name_the_archive_as_its_url_does_never_an_internal_file(server, card_dir):
+    server.files["/Test2K.zip"] = zip_of(set_files())[:-100]  # corrupt
+    make_card(card_dir, server.base + "/Test2K.zip")
+    with pytest.raises(DataError) as info:
+        fetch("Test2K")
+    msg = one_line(info)
+    assert "cannot unpack Test2K.zip (" in msg
+    assert str(cache_dir()) not in msg and not re.search(r"[0-9a-f]{16}", msg)
+
+
 def test_a_body_shorter_than_announced_is_refused_in_one_clean_line(server, card_dir):
     body = zip_of(set_files(n=5, side=96))
     server.files["/t.zip"] = body

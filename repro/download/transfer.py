@@ -130,10 +130,8 @@ class Transfer:
             os.replace(part.body, self.dest)
             part.drop()
             return digest
-        except BaseException:
-            self.kept = part.keep_or_drop() if self.resume else 0
-            if not self.resume:
-                part.drop()
+        except BaseException:  # Ctrl-C too: what may be resumed stays (never without resume)
+            self.kept = part.keep_or_drop()
             raise
         finally:
             session.close()
