@@ -140,15 +140,16 @@ class Transfer:
         state = part.resumable() if part.meta.is_file() else None
         headers = {"Range": f"bytes={state[2]}-", "If-Range": state[0]} if state else {}
         res = session.open_file(self.url, self.drive_id, headers)
-        if state and not self._continues(res, state) and res.status_code != 200:
+        continues = state is not None and self._continues(res, state)
+        if state and not continues and res.status_code != 200:
             res.close()  # a 206 that does not continue the kept bytes exactly, a 416: anew
             part.drop()
-            state, res = None, session.open_file(self.url, self.drive_id, {})
+            res = session.open_file(self.url, self.drive_id, {})
         with res:
             if res.status_code >= 400:
                 raise TransferError(f"HTTP {res.status_code} {res.reason}".strip())
-            if state and self._continues(res, state):
-                self.have, self.total = state[2], state[1]
+            if continues:
+                self.have, self.total = state[2], state[1]  # type: ignore[index]
             elif res.status_code == 200:  # the whole file: anew (it changed, or Range ignored)
                 self.have, self.total = 0, _length(res)
                 etag = res.headers.get("ETag")
