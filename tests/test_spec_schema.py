@@ -1,7 +1,7 @@
 """The table-spec schema: a bad spec is one line naming the file, the key and what was expected.
 
 Each case edits a small valid spec (written to a temporary folder), so that the only fault is the
-one under test. ``python -m repro validate`` runs the same checks plus the registries'.
+one under test. ``repro validate`` runs the same checks plus the registries'.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Two kinds of checks, neither of which runs a model:
 - structure: every spec passes the schema the code applies (``parse_spec`` and ``check_spec``,
-  as ``python -m repro validate`` runs them), and its source files exist in ../shared;
+  as ``repro validate`` runs them), and its source files exist in ../shared;
 - content: numbers transcribed into the specs agree with the text sources in ../shared (the seeds'
   text tables and reported/README.md), and numbers read from the figures agree with the same numbers
   where a text source also prints them.
