@@ -166,7 +166,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "eval",
         "evaluate a registered model on a dataset or on your own images, outside any table",
     )
-    s.add_argument("--model", required=True, help="model id (python -m repro ls models)")
+    s.add_argument(
+        "--model",
+        required=True,
+        help="model id (python -m repro ls models); your own: module.path:factory (factory(scale, "
+        "**settings) -> nn.Module); any checkpoint spandrel recognises: spandrel (with --weights)",
+    )
     s.add_argument("--scale", type=_positive, required=True)
     s.add_argument("--dataset", help="a dataset card's name (python -m repro ls datasets)")
     s.add_argument(
@@ -202,6 +207,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="a checkpoint file (.pth or .safetensors), or hf://owner/repo@<commit>/path",
     )
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
+    s.add_argument(
+        "--non-strict",
+        action="store_true",
+        help="load only the checkpoint's keys that fit the model (the model keeps its own "
+        "values for the others); the differences are recorded in the provenance",
+    )
     s.add_argument(
         "--set",
         action="append",

@@ -159,6 +159,7 @@ def evaluate_folders(
     settings: dict | None = None,
     weights_path: str | None = None,
     weights_key: str | None = None,
+    strict: bool = True,
     device: torch.device | str = "cpu",
     out: Path | None = None,
     seed: int = 0,
@@ -178,6 +179,7 @@ def evaluate_folders(
         weights_path=weights_path,
         weights_key=weights_key,
         device=device,
+        strict=strict,
     )
     ran_on = placement(info.id, torch.device(device))
     predict = make_predictor(info.id, module, device=ran_on, tile=protocol.get("tile"))

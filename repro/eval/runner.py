@@ -42,6 +42,7 @@ class Job:
     weights_id: str | None = None
     weights_path: str | None = None
     weights_key: str | None = None
+    strict: bool = True  # False: load only the checkpoint's keys that fit (recorded)
 
 
 def evaluate(
@@ -72,6 +73,7 @@ def evaluate(
         weights_id=job.weights_id,
         weights_key=job.weights_key,
         device=device,
+        strict=job.strict,
     )
     stereo = len(data.layout.views) == 2
     _check_views(job.model, data, stereo)

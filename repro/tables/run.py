@@ -25,6 +25,7 @@ from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.machine import device_provenance, resolve_device
 from repro.metrics import MetricKind, get_metric
 from repro.models import build
+from repro.models import get as get_model
 from repro.paths import data_roots
 from repro.provenance import code_sha256, code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
@@ -101,12 +102,19 @@ def run_table(
                 weights_path=(weights or {}).get(row.id),
                 device=device,
             )
+        except NotRun as exc:  # a backend the model needs is not installed (spandrel)
+            for c in row_cols:
+                not_run[(row.id, c.key)] = exc
+            continue
         except MissingWeightsError as exc:
             # params, FLOPs and latency do not depend on the weights' values: measure them on
-            # the architecture; only the image columns need the checkpoint.
-            module = build(row.model, None, row.scale, **row.settings).eval().to(device)
+            # the architecture; only the image columns need the checkpoint. A model whose
+            # architecture is read from its checkpoint (spandrel) has none to measure.
+            module = None
+            if not get_model(row.model).from_checkpoint:
+                module = build(row.model, None, row.scale, **row.settings).eval().to(device)
             for c in row_cols:
-                if c in cost_cols:
+                if c in cost_cols and module is not None:
                     _dataset_free(spec, row, c, (module, {}), measured, not_run)
                 else:
                     not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
