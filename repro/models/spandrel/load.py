@@ -43,6 +43,7 @@ class SpandrelModel(nn.Module):
     def __init__(self, descriptor: Any) -> None:
         super().__init__()
         self.net = descriptor.model  # a submodule: .to(), parameters and hooks reach it
+        self.scale = descriptor.scale  # read by the tiled forward
         self.__dict__["descriptor"] = descriptor  # not a Module: kept out of the module tree
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
