@@ -36,7 +36,9 @@ EXAMPLES = {
   python -m repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
   python -m repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
   python -m repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
-  python -m repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe""",
+  python -m repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe
+  python -m repro eval --model mynets:build --scale 4 --dataset Set14 --weights mine_x4.pth
+  python -m repro eval --model spandrel --scale 4 --dataset Set14 --weights 4x_SwinIR.pth""",
     "card": """examples:
   python -m repro card new my_photos/                  # datasets/my_photos.yaml (a checkout)
   python -m repro card new /data/sr/MySet --out cards/ --scales 2 4
