@@ -31,18 +31,9 @@ def cmd_ls(args) -> int:
             for c in all_cards().values()
         ]
     elif args.what == "models":
-        from repro.models import all_models
+        from repro.models.registry import listing
 
-        items = [
-            {
-                "id": m.id,
-                "scales": list(m.scales),
-                "settings": list(m.settings),
-                "weights": sorted(w.id for w in m.weights.values()),
-                "description": m.description,
-            }
-            for m in all_models().values()
-        ]
+        items = listing()
     else:
         from repro.metrics import all_metrics
 
@@ -66,7 +57,7 @@ def cmd_ls(args) -> int:
 LS_COLUMNS = {
     "tables": ["id", "paper", "title"],
     "datasets": ["id", "task", "scales", "source"],
-    "models": ["id", "scales", "settings", "weights", "description"],
+    "models": ["id", "scales", "settings", "weights", "origin", "description"],
     "metrics": ["id", "kind", "direction", "description"],
 }
 
@@ -262,6 +253,7 @@ def cmd_eval(args) -> int:
         metrics=chosen_metrics(args.metrics, data.layout.hr is not None) if args.metrics else None,
         tile=args.tile,
         gray=args.gray,
+        strict=not args.non_strict,
     )
     rows, prov = evaluate(job, data, device=device, progress=not args.json)
     if not distributed.is_main():

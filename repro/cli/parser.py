@@ -38,7 +38,9 @@ EXAMPLES = {
   repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
   repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
   repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
-  repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe""",
+  repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe
+  repro eval --model mynets:build --scale 4 --dataset Set14 --weights mine_x4.pth
+  repro eval --model spandrel --scale 4 --dataset Set14 --weights 4x_SwinIR.pth""",
     "card": """examples:
   repro card new my_photos/                  # <workspace>/cards/my_photos.yaml
   repro card new /data/sr/MySet -o cards/MySet.yaml --scales 2 4
@@ -171,7 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         "evaluate a registered model on a dataset or on your own images, outside any table",
     )
-    s.add_argument("--model", required=True, help="model id (repro ls models)")
+    s.add_argument(
+        "--model",
+        required=True,
+        help="model id (repro ls models); your own: module.path:factory (factory(scale, "
+        "**settings) -> nn.Module); any checkpoint spandrel recognises: spandrel (with --weights)",
+    )
     s.add_argument("--scale", type=_positive, required=True)
     s.add_argument("--dataset", help="a dataset card's name (repro ls datasets)")
     s.add_argument(
@@ -210,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoint file (.pth or .safetensors), or hf://owner/repo@<commit>/path",
     )
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
+    s.add_argument(
+        "--non-strict",
+        action="store_true",
+        help="load only the checkpoint's keys that fit the model (the model keeps its own "
+        "values for the others); the differences are recorded in the provenance",
+    )
     s.add_argument(
         "--set",
         action="append",

@@ -30,6 +30,7 @@ from repro.eval.loaded import LoadedModel
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
+from repro.models import get as get_model
 from repro.paths import data_roots
 from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
@@ -86,6 +87,11 @@ class RowPlan:
     images: dict[str, list[Column]]  # dataset -> its image columns whose metric runs here
     unready: dict[str, NotRun]  # column key -> why its metric cannot run here
 
+    def keys(self, cost: bool = True) -> list[str]:
+        """The column keys this row measures (the cost columns too, unless ``cost`` is off)."""
+        image = [c.key for cols in self.images.values() for c in cols] + list(self.unready)
+        return ([c.key for c in self.cost] if cost else []) + image
+
 
 @dataclass
 class Plan:
@@ -137,14 +143,23 @@ def measure(ctx: RunContext, the_plan: Plan) -> Measured:
     for rp in the_plan.rows:
         try:
             model = ctx.model(rp.row)
+        except NotRun as exc:  # a backend the model needs is not installed (spandrel)
+            for key in rp.keys():
+                m.not_run[(rp.row.id, key)] = exc
+            continue
         except MissingWeightsError as exc:
-            # only the image columns need the checkpoint's values
-            architecture = ctx.architecture(rp.row)
+            # only the image columns need the checkpoint's values; a model whose architecture
+            # is read from its checkpoint (spandrel) has none to count without it
+            from_checkpoint = get_model(rp.row.model).from_checkpoint
+            architecture = None if from_checkpoint else ctx.architecture(rp.row)
+            missing = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
             for c in rp.cost:
-                _measure_cost(ctx.spec, rp.row, c, architecture, m)
-            keys = [c.key for cols in rp.images.values() for c in cols] + list(rp.unready)
-            for key in keys:
-                m.not_run[(rp.row.id, key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
+                if architecture is None:
+                    m.not_run[(rp.row.id, c.key)] = missing
+                else:
+                    _measure_cost(ctx.spec, rp.row, c, architecture, m)
+            for key in rp.keys(cost=False):
+                m.not_run[(rp.row.id, key)] = missing
             continue
         for c in rp.cost:
             _measure_cost(ctx.spec, rp.row, c, model, m)
