@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from repro.cli.compare_images import add_parser as add_compare_images
 from repro.cli.explain import add_parser as add_explain
 
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
@@ -330,4 +331,5 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     add_explain(sub, fmt)
+    add_compare_images(sub, fmt)
     return p
