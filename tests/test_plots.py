@@ -323,7 +323,7 @@ def test_not_run_cells_are_hatched_and_show_their_code(table_id):
     for c in not_run:
         gid = f"{c.row}|{column_key(c.dataset, c.metric, c.variant)}"
         assert hatched.get(gid), gid
-        assert texts[gid].replace("\n", "") == str(c.code)
+        assert texts[gid].replace("\n", "").removesuffix(" ⚑") == str(c.code)
     assert len(hatched) == len(not_run)
 
 
@@ -352,7 +352,7 @@ def test_verdicts_have_their_mark_and_the_colour_their_direction():
         if mark is None:
             continue
         seen.add(c.status)
-        assert texts[f"{c.row}|{key}"].endswith(mark)
+        assert texts[f"{c.row}|{key}"].removesuffix(" ⚑").endswith(mark)
         value = values[rows.index(c.row), keys.index(key)]
         if c.status == CellStatus.FAIL:  # worse than the paper: the bad side, beyond 1
             assert value <= -1
@@ -463,3 +463,21 @@ def test_the_caption_explains_the_printed_sign_and_lower_is_better_columns():
     assert "negative Δ is better than the paper" in words
     assert "red = worse than the paper, blue = better" in words
     assert "neutral = within the tolerance (PASS)" in words
+
+
+def test_a_flagged_paper_number_is_marked_in_its_cell():
+    """camixer_tab3's two x4 γ=0.5 MAdds cells (53.8G, contradicted by the paper's own
+    endpoints) carry the spec's flag; no other cell does."""
+    spec, cells, ax, texts, _ = _heat("camixer_tab3")
+    marked = sorted(gid for gid, text in texts.items() if "⚑" in text)
+    assert marked == ["camixersr-x4-r0.5-df2k|-/madds", "camixersr-x4-r0.5|-/madds"]
+    assert texts["camixersr-x4-r0.5|-/madds"] == "+0.823 ✗ ⚑"
+    fig = delta_figure(spec, cells)
+    assert "⚑ the spec flags the paper's number" in " ".join(t.get_text() for t in fig.texts)
+    # a flag on a cell not run here is shown too: the paper's number is in doubt all the same
+    spec, cells, ax, texts, _ = _heat("camixer_tab2")
+    marked = sorted(gid for gid, text in texts.items() if "⚑" in text)
+    assert marked == [
+        f"camixersr-b-r{g}|{d}/psnr" for g in ("0.5", "1.0") for d in ("F2K", "Test2K")
+    ]
+    assert texts["camixersr-b-r1.0|F2K/psnr"] == "MISSING-\nWEIGHTS ⚑"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from repro.metrics import get_metric
+from repro.report.layout import FLAG
 from repro.tables.compare import Cell, CellStatus
 from repro.tables.spec import Column, TableSpec
 
@@ -119,12 +120,21 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
     values = np.array([[math.nan if c is None else heat_value(c) for c in line] for line in grid])
     # inches: a cell is wide enough for its header and its text, rows for two lines of text
     chars = max(len(s) for c in cols for s in _header(c).split("\n"))
-    texts = [cell_text(c) for line in grid for c in line if c is not None]
+    flagged = {(r.id, key) for r in rows for key in r.anomalies}
+    shown = {
+        (i, j): cell_text(c) + (f" {FLAG}" if (c.row, cols[j].key) in flagged else "")
+        for i, line in enumerate(grid)
+        for j, c in enumerate(line)
+        if c is not None
+    }
+    texts = list(shown.values())
     chars = max(chars, *(len(s) for t in texts for s in t.split("\n")))
     cw, ch = max(0.8, 0.07 * chars + 0.15), 0.4
     label_w = 0.2 + 0.065 * max(len(r.label) for r in rows)
     head = 0.45 + 0.15 * max(_header(c).count("\n") + 1 for c in cols)
-    caption = _caption(spec, cells, rows, max(cw * len(cols), 5.6))  # the colour legend's width
+    caption = _caption(
+        spec, cells, rows, max(cw * len(cols), 5.6), FLAG in "".join(texts)
+    )  # the colour legend's width
     # under the cells: the caption, then a horizontal colour bar (readable for a short table)
     aw, ah = cw * len(cols), ch * len(rows)
     # inches from the bottom: tick labels, the bar (0.45-0.57), its legend (2 lines), caption
@@ -151,7 +161,7 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
             ax.text(
                 j,
                 i,
-                cell_text(cell),
+                shown[(i, j)],
                 ha="center",
                 va="center",
                 fontsize=_TEXT_SIZE if cell.status != CellStatus.NOT_RUN else _TEXT_SIZE - 1,
@@ -227,9 +237,11 @@ def sign_notes(cols: list[Column]) -> list[str]:
     return notes
 
 
-def _caption(spec: TableSpec, cells: list[Cell], rows: list, width: float) -> str:
-    """What the printed sign, the marks, the hatching and the grey mean, and which rows are
-    left out; wrapped to ``width`` inches."""
+def _caption(
+    spec: TableSpec, cells: list[Cell], rows: list, width: float, flags: bool = False
+) -> str:
+    """What the printed sign, the marks, the hatching, the grey and the flags mean, and which
+    rows are left out; wrapped to ``width`` inches."""
     notes = [*sign_notes(list(spec.columns))]
     parts = ["✓ PASS   ✗ FAIL   ↑ IMPROVED (|Δ| within / beyond the tolerance)"]
     statuses = {c.status for c in cells}
@@ -237,6 +249,8 @@ def _caption(spec: TableSpec, cells: list[Cell], rows: list, width: float) -> st
         parts.append("hatched: NOT-RUN, with its reason code")
     if statuses & {CellStatus.MEASURED, CellStatus.PARTIAL}:
         parts.append("grey: no verdict (measured without a paper value, or partial)")
+    if flags:
+        parts.append(f"{FLAG} the spec flags the paper's number (the report says why)")
     if left_out := len(spec.rows) - len(rows):
         parts.append(f"{left_out} rows of other methods (reported only, not run here) not shown")
     room = int(width / 0.058)  # characters of 7 pt text per line
