@@ -172,4 +172,3 @@ def test_an_image_cells_explanation_names_the_specs_flag(monkeypatch):
     assert f"⚑ the paper's number: {words}" in format_text(e)
     assert f"⚑ The paper's number: {words}." in explain_markdown(e)
     assert e.to_dict()["anomaly"] == words
-
