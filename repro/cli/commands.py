@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from repro.cli.compare_images import cmd_compare_images
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
 from repro.cli.options import summary_target
@@ -367,4 +368,5 @@ COMMANDS = {
     "verify": cmd_verify,
     "card": cmd_card,
     "explain": cmd_explain,
+    "compare-images": cmd_compare_images,
 }

@@ -5,27 +5,49 @@ reasons cells were not run, the claims, and the index of all tables (a table's w
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from repro.metrics import get_metric
 from repro.tables.compare import Cell, CellStatus, status_label
+from repro.tables.spec import TableSpec
 
 
-def fmt(value, metric: str) -> str:
-    """A value with its metric's decimals; thousands separated from 1,000 on."""
+def fmt(value, metric: str, decimals: int | None = None) -> str:
+    """A value with ``decimals`` (the paper's, :func:`paper_decimals`), else its metric's;
+    thousands separated by commas at any size (``887`` beside ``1,287``, never a switch)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float) and math.isinf(value):
         return "+inf" if value > 0 else "-inf"
-    decimals = get_metric(metric).decimals
-    if abs(value) >= 1000:
-        decimals = min(decimals, 1)
+    decimals = get_metric(metric).decimals if decimals is None else decimals
     return f"{value:,.{decimals}f}"
 
 
-def fmt_delta(value, metric: str) -> str:
+def fmt_delta(value, metric: str, decimals: int | None = None) -> str:
+    """A signed difference, formatted as :func:`fmt`."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:+.{get_metric(metric).decimals}f}"
+    decimals = get_metric(metric).decimals if decimals is None else decimals
+    return f"{value:+,.{decimals}f}"
+
+
+def written_decimals(value: float | int) -> int:
+    """Decimals of a number as the spec holds it (YAML keeps no trailing zero: 29.10 -> 1)."""
+    if isinstance(value, int):
+        return 0
+    return max(0, -int(Decimal(repr(float(value))).as_tuple().exponent))
+
+
+def paper_decimals(spec: TableSpec) -> dict[str, int]:
+    """Column key -> the decimals the paper prints there: the most that any reported number of
+    the column has (a number printed as 29.10 is stored as 29.1, its neighbours keep the
+    precision); the metric's own decimals where the paper prints no number."""
+    out = {}
+    for i, col in enumerate(spec.columns):
+        numbers = [r.reported[i] for r in spec.rows if r.reported[i] is not None]
+        written = [written_decimals(v) for v in numbers]
+        out[col.key] = max(written) if written else get_metric(col.metric).decimals
+    return out
 
 
 MARKS = {CellStatus.PASS: "✅", CellStatus.FAIL: "❌", CellStatus.IMPROVED: "⬆"}

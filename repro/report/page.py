@@ -141,7 +141,7 @@ def table_markdown(
         "",
         layout_table(spec, cells),
         "",
-        legend(cells),
+        legend(cells, spec),
         "",
         summary_section(spec, cells),
         "",

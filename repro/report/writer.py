@@ -14,6 +14,7 @@ from repro.publish import (
     load_saved,
     publish,
 )
+from repro.report.export import write_exports
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
@@ -48,7 +49,7 @@ def render_table_report(result, folder: Path, *, extra_sections: Sequence[str] =
         extra_sections=extra_sections,
     )
     atomic_write_text(path, text)
-    return [path, *plots]
+    return [path, *plots, *write_exports(result.spec, result.cells, folder)]
 
 
 def publish_result(

@@ -55,6 +55,26 @@ class Column:
         return f"{self.metric}@{self.variant}" if self.variant else self.metric
 
 
+# What a spec may say about one of the paper's numbers (``anomalies`` of a row), in words
+ANOMALY_KINDS = {
+    "typo": "probable typo in the paper (kept as printed)",
+    "contradicted": "contradicted by the paper itself (kept as printed)",
+    "corrected": "the source misprints it; the spec holds the corrected number",
+}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A reported number the spec flags: its kind (``ANOMALY_KINDS``) and why."""
+
+    kind: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return ANOMALY_KINDS[self.kind]
+
+
 @dataclass(frozen=True)
 class Row:
     id: str
@@ -67,6 +87,7 @@ class Row:
     reason: str | None
     reported: tuple
     source_row: str | None = None
+    anomalies: dict[str, Anomaly] = field(default_factory=dict)  # column key -> its flag
 
 
 @dataclass(frozen=True)
@@ -160,7 +181,7 @@ _TOP_KEYS = (
 _SOURCE_KEYS = ("seed", "table", "figure", "citation", "read_in", "note")
 _ROW_KEYS = (
     *("id", "label", "model", "scale", "settings", "weights", "status", "reason"),
-    *("source_row", "reported"),
+    *("source_row", "reported", "anomalies"),
 )
 _CLAIM_KEYS = ("id", "text", "better", "than", "column")
 
@@ -231,9 +252,32 @@ def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
                 reason=reason,
                 reported=reported,
                 source_row=f.get(r, w, "source_row", *TEXT),
+                anomalies=_anomalies(f, r, w, columns, reported),
             )
         )
     return tuple(rows)
+
+
+def _anomalies(
+    f: Fields, r: dict, w: str, columns: tuple[Column, ...], reported: tuple
+) -> dict[str, Anomaly]:
+    """A row's flagged numbers: ``anomalies: [{column: Manga109/ssim, kind: typo, reason:
+    ...}]``, each on a column of the table where the row reports a number, once."""
+    out: dict[str, Anomaly] = {}
+    keys = [c.key for c in columns]
+    for i, item in enumerate(f.items(r, w, "anomalies", *_MAPPING)):
+        where = join(join(w, "anomalies"), i)
+        a = f.block(item, where, ("column", "kind", "reason"), ("column", "kind", "reason"))
+        column = f.get(a, where, "column", *TEXT)
+        if column not in keys:
+            raise f.expected(join(where, "column"), f"a column key ({', '.join(keys)})", column)
+        if reported[keys.index(column)] is None:
+            raise f.error(f"key '{where}': the row reports no number in column {column}")
+        if column in out:
+            raise f.error(f"key '{where}': column {column} is flagged twice")
+        kind = f.get(a, where, "kind", *choices(ANOMALY_KINDS))
+        out[column] = Anomaly(kind, f.get(a, where, "reason", *TEXT))
+    return out
 
 
 def _tolerances(f: Fields, raw: dict, columns: tuple[Column, ...]) -> dict:
