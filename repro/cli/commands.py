@@ -168,7 +168,7 @@ def _fail_on_status(result, fail_on: frozenset[str]) -> int:
     """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, else 0."""
     from repro.report.summary import FAIL_ON_EXIT, fail_on_message, failing
 
-    hits = failing(result.cells, fail_on)
+    hits = failing(result.cells, fail_on, result.claims)
     if not hits:
         return 0
     print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)

@@ -14,7 +14,13 @@ import torch
 from repro.errors import NotRun, NotRunCode, ReproError
 from repro.metrics import MetricKind, get_metric
 from repro.models import registry
-from repro.models.timing import check_runnable, latency_setting, measure_latency, peak_memory_mib
+from repro.models.timing import (
+    Sampled,
+    check_runnable,
+    latency_setting,
+    measure_latency,
+    peak_memory_mib,
+)
 
 
 def count_params(model: torch.nn.Module) -> int:
@@ -22,7 +28,8 @@ def count_params(model: torch.nn.Module) -> int:
 
 
 def measure(metric: str, row, spec, model: torch.nn.Module, variant: str | None) -> float:
-    """One cost column of a table row; NotRun when this machine or suite cannot measure it."""
+    """One cost column of a table row; NotRun when this machine or suite cannot measure it.
+    A timed column returns a :class:`~repro.models.timing.Sampled` number (repeats, spread)."""
     if get_metric(metric).kind is not MetricKind.COST:
         raise ReproError(f"{metric} is measured on images, not on the model: not a cost column")
     info = registry.get(row.model)
@@ -40,4 +47,5 @@ def measure(metric: str, row, spec, model: torch.nn.Module, variant: str | None)
     counted = info.complexity(
         metric, model, scale=row.scale, protocol=spec.protocol, variant=variant
     )
-    return float(counted)
+    # a timed number keeps its samples and spread (the verdict reads them)
+    return counted if isinstance(counted, Sampled) else float(counted)

@@ -18,6 +18,7 @@ from repro.publish import (
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.claim_verdicts import claim_counts
 from repro.tables.compare import Cell, status_counts
 from repro.tables.spec import load_spec, table_ids
 
@@ -85,6 +86,7 @@ def write_index() -> str:
     for table_id in table_ids():
         spec = load_spec(table_id)
         counts: dict[str, int] = {}
+        claims: dict[str, int] = {}
         note = ""
         try:
             saved = load_saved(Destination(table_id))
@@ -93,6 +95,7 @@ def write_index() -> str:
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
+                claims = claim_counts(cells.get("claims") or [])
                 if saved["manifest"].get("code_sha256") != code_sha256():
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
@@ -109,6 +112,7 @@ def write_index() -> str:
                 "title": spec.title,
                 "version": spec.version,
                 "counts": counts,
+                "claims": claims,
                 "note": note,
                 "has_report": bool(counts) and (reports_dir() / f"{table_id}.md").is_file(),
             }
