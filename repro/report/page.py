@@ -71,7 +71,7 @@ def sources_section(spec: TableSpec) -> str:
             covers.setdefault(src.text, []).append(where)
     if not covers:
         return ""
-    out = [f"Numbers not from {citation(spec).rstrip('.')}:", ""]
+    out = ["**Numbers from other sources than the cited table:**", ""]
     for text, where in covers.items():
         out.append(f"- {_md(text)}: {_md('; '.join(where))}")
     return "\n".join(out)

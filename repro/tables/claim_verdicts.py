@@ -48,7 +48,7 @@ class ClaimResult:
     text: str
     where: str
     form: str | None  # order, difference, ratio, change, value; None: not testable here
-    test: str  # the test in words (Claim.test)
+    test: str  # the test in words (Claim.describe)
     status: ClaimStatus
     code: NotRunCode | None  # for NOT-RUN: the code of the cell (or claim) that holds it back
     reason: str | None
@@ -163,12 +163,15 @@ def _printed(claim: Claim, ops: list[_Operand], higher: bool) -> tuple[float | N
 
 
 def _new_result(claim: Claim, by_key: dict[tuple[str, str], Cell]) -> ClaimResult:
-    test = claim.test
+    ways = ""
     if claim.form == "order":  # which way is better, from the metrics
         refs = [r for comparison in claim.comparisons for r in comparison]
         metrics = dict.fromkeys(by_key[(r.row, r.column)].metric for r in refs)
-        ways = [f"{'higher' if get_metric(m).higher_is_better else 'lower'} {m}" for m in metrics]
-        test += f" ({', '.join(ways)} is better)"
+        ways = ", ".join(
+            f"{'higher' if get_metric(m).higher_is_better else 'lower'} {m}" for m in metrics
+        )
+        ways += " is better"
+    test = claim.describe(ways)
     return ClaimResult(
         claim.id,
         claim.text,

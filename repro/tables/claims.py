@@ -61,15 +61,15 @@ class Claim:
     def needed(self) -> int:
         return self.at_least or len(self.comparisons)
 
-    @property
-    def test(self) -> str:
-        """The test in words: 'ratio ≤ 0.75 (± 0.02)', 'order, best first'."""
+    def describe(self, direction: str = "") -> str:
+        """The test in words: 'ratio ≤ 0.75 (± 0.02)'; ``direction`` says which way an order
+        runs ('higher psnr is better')."""
         if self.form is None:
             return "not testable here"
-        slack = f" (± {self.tolerance:g})" if self.tolerance else ""
         if self.form == "order":
-            ties = f" (ties within {self.tolerance:g} allowed)" if self.tolerance else ""
-            text = "each better than the next" + ties
+            text = "each better than the next" + (f" ({direction})" if direction else "")
+            if self.tolerance:
+                text += f", ties within {self.tolerance:g} allowed"
         else:
             low, high = self.range
             unit = _UNITS.get(self.form, "")
@@ -77,10 +77,14 @@ class Claim:
                 bound = f"= {low:g}{unit}" if low == high else f"in [{low:g}, {high:g}]{unit}"
             else:
                 bound = f"≥ {low:g}{unit}" if high is None else f"≤ {high:g}{unit}"
-            text = f"{self.form} {bound}{slack}"
-        if len(self.comparisons) > 1:
-            scope = f"{self.needed} of {len(self.comparisons)}"
-            text += f", {'all' if self.at_least is None else 'at least'} {scope} comparisons"
+            text = f"{self.form} {bound}" + (f" (± {self.tolerance:g})" if self.tolerance else "")
+        n = len(self.comparisons)
+        if n > 1:
+            text += (
+                f"; all {n} comparisons"
+                if self.at_least is None
+                else (f"; at least {self.at_least} of {n} comparisons")
+            )
         return text
 
 
