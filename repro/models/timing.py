@@ -8,9 +8,9 @@ is built on the model's device and dtype. CUDA forwards are timed with CUDA even
 ``time.perf_counter`` (or, with ``clock: cpu``, the process's CPU time: on cores shared with
 other work a wall clock mostly measures the others). Every measurement returns a
 :class:`Sampled` number: the statistic, and how many samples it came from with their
-inter-quartile range, which the verdict reads (a spread wider than the tolerance decides
-nothing). Low in the layers (models and eval both time forwards), so that no model family
-imports eval.
+spread (the 5th-95th percentile range), which the verdict reads (a spread wider than the
+tolerance decides nothing). Low in the layers (models and eval both time forwards), so that
+no model family imports eval.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ CLOCKS = ("wall", "cpu")  # wall: perf_counter; cpu: the process's CPU time (CPU
 
 class Sampled(float):
     """A statistic of repeated measurements that keeps how it was made: ``repeats`` samples
-    whose inter-quartile range is ``spread`` (low, high). ``repeats == 0``: the value is exact
-    by definition (``note`` says why) and nothing was measured."""
+    whose 5th-95th percentile range is ``spread`` (low, high), where 90 % of them lie.
+    ``repeats == 0``: the value is exact by definition (``note`` says why), nothing measured."""
 
     repeats: int
     spread: tuple[float, float]
@@ -60,11 +60,13 @@ class Sampled(float):
 
     @classmethod
     def of(cls, samples: list[float], statistic: str) -> Sampled:
-        """The ``statistic`` of ``samples`` with their inter-quartile range."""
+        """The ``statistic`` of ``samples`` with the range of their middle 90 % (5th-95th
+        percentile, interpolated: for 10 samples, just inside the lowest and the highest)."""
         if len(samples) < 2:
             low = high = samples[0]
-        else:  # the quartiles of the samples themselves, as a box plot draws them
-            low, _, high = statistics.quantiles(samples, n=4, method="inclusive")
+        else:
+            cuts = statistics.quantiles(samples, n=20, method="inclusive")
+            low, high = cuts[0], cuts[-1]
         return cls(STATISTICS[statistic](samples), len(samples), (low, high))
 
     @property
@@ -150,7 +152,7 @@ def measure_latency(
     model: torch.nn.Module, setting: LatencySetting, *, scale: int, channels: int = 3
 ) -> Sampled:
     """The setting's statistic of timed forwards (ms) on a random input, after its warm-up,
-    with the inter-quartile range of the timed forwards."""
+    with the spread of the timed forwards."""
     module, device = _placed(model, setting)
     x = _input(module, device, setting, scale, channels)
     timer = _timer(setting)
@@ -175,7 +177,7 @@ def measure_ratio(
 
     The two are timed in alternation: in each of ``repeats`` rounds, each side gets ``warmup``
     untimed forwards and one timed one, and the statistic of the per-round ratios is returned
-    with their inter-quartile range; drift and other load then hit both sides alike (timing all
+    with their spread; drift and other load then hit both sides alike (timing all
     of one side first let a CPU ratio wander from 0.60 to 0.78 between runs on a shared
     machine). Odd rounds time the measured side first (ABBA order), so that any advantage of
     running second in a round (caches the first side warmed) cancels out.

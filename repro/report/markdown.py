@@ -37,7 +37,7 @@ MARKS = {
 
 
 def fmt_reproduced(cell: Cell) -> str:
-    """The reproduced value; a timed one with the inter-quartile range of its repeats."""
+    """The reproduced value; a timed one with the spread of its repeats."""
     text = fmt(cell.reproduced, cell.metric)
     if cell.spread and cell.repeats:
         low, high = (fmt(v, cell.metric) for v in cell.spread)

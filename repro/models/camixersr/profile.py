@@ -30,7 +30,7 @@ _LAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def runtime_shares(model: nn.Module, setting: LatencySetting, *, scale: int) -> dict[str, Sampled]:
     """Each component's share (%) of the mixers' time, the setting's statistic over its
-    ``repeats`` forwards (after ``warmup``), with the inter-quartile range. A model's last
+    ``repeats`` forwards (after ``warmup``), with their spread. A model's last
     profile serves again for the same setting and routing (a table asks once per component)."""
     check_runnable(setting, "share_attention")
     key = (setting, scale, repr(getattr(model, "routing", None)))
