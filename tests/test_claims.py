@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from repro.errors import NotRun, NotRunCode, SpecError
-from repro.models.timing import Sampled
+from repro.metrics.sampled import Sampled
 from repro.tables.claim_verdicts import judge_claims
 from repro.tables.compare import compare
 from repro.tables.spec import load_spec, parse_spec

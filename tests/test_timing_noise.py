@@ -13,9 +13,10 @@ import torch
 
 from repro.errors import SpecError
 from repro.eval.complexity import measure
+from repro.metrics.sampled import Sampled, by_definition
 from repro.models import build, timing
 from repro.models.camixersr.profile import COMPONENTS, runtime_shares
-from repro.models.timing import LatencySetting, Sampled
+from repro.models.timing import LatencySetting
 from repro.report.summary import tally
 from repro.tables.compare import CellStatus, compare, judge, saved_value
 from repro.tables.spec import load_spec, parse_spec
@@ -51,7 +52,7 @@ def _tab1_cells(values: dict):
 
 def test_cells_record_repeats_and_spread_and_the_reference_row_is_defined():
     values = {
-        "infer-r1.0": timing.by_definition(1.0, "γ=1 is the reference"),
+        "infer-r1.0": by_definition(1.0, "γ=1 is the reference"),
         "infer-r0.5": Sampled(0.64, 10, (0.60, 0.71)),
         "infer-r0.25": Sampled(0.52, 10, (0.50, 0.55)),
     }

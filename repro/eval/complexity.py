@@ -13,14 +13,9 @@ import torch
 
 from repro.errors import NotRun, NotRunCode, ReproError
 from repro.metrics import MetricKind, get_metric
+from repro.metrics.sampled import Sampled
 from repro.models import registry
-from repro.models.timing import (
-    Sampled,
-    check_runnable,
-    latency_setting,
-    measure_latency,
-    peak_memory_mib,
-)
+from repro.models.timing import check_runnable, latency_setting, measure_latency, peak_memory_mib
 
 
 def count_params(model: torch.nn.Module) -> int:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from repro.errors import NotRun, NotRunCode
 from repro.metrics import MetricKind, get_metric
-from repro.models.timing import Sampled
+from repro.metrics.sampled import Sampled
 from repro.tables.protocol import unjudged
 from repro.tables.spec import TableSpec
 

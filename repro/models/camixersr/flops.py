@@ -38,16 +38,10 @@ import torch
 import torch.nn as nn
 
 from repro.errors import NotRun, NotRunCode, ReproError
+from repro.metrics.sampled import Sampled, by_definition
 from repro.models.camixersr.arch import CAMixerSR
 from repro.models.camixersr.profile import COMPONENTS, runtime_shares
-from repro.models.timing import (
-    LatencySetting,
-    Sampled,
-    by_definition,
-    check_runnable,
-    latency_setting,
-    measure_ratio,
-)
+from repro.models.timing import LatencySetting, check_runnable, latency_setting, measure_ratio
 
 CONVENTIONS = ("fvcore", "official")
 

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 import torch.nn as nn
 
 from repro.errors import NotRun, NotRunCode
-from repro.models.timing import LatencySetting, Sampled, check_runnable, timed_forward
+from repro.metrics.sampled import Sampled
+from repro.models.timing import LatencySetting, check_runnable, timed_forward
 
 COMPONENTS = ("predictor", "attention", "convolution", "others")
 
