@@ -31,18 +31,21 @@ def quantity(claim: ClaimResult, value: float | None, metric: str) -> str:
 
 
 def _numbers(claim: ClaimResult, side: str) -> str:
-    """The numbers behind a verdict: one comparison's quantity, or 'k of n hold (low..high)'."""
+    """The numbers behind a verdict: one comparison's quantity, or 'k of n hold (low … high)'
+    (only the span, where the verdict is not decided)."""
     known = [c for c in claim.comparisons if _finite(getattr(c, side))]
     if not known:
         return ""
     if len(claim.comparisons) == 1:
         return _shown(claim, known[0], side)
-    verdict = "holds" if side == "value" else "paper_holds"
-    held = sum(bool(getattr(c, verdict)) for c in claim.comparisons)
     low = min(known, key=lambda c: getattr(c, side))
     high = max(known, key=lambda c: getattr(c, side))
     span = f"{quantity(claim, getattr(low, side), low.metric)} … "
     span += quantity(claim, getattr(high, side), high.metric)
+    verdict = "holds" if side == "value" else "paper_holds"
+    if any(getattr(c, verdict) is None for c in claim.comparisons):
+        return f"({span})"
+    held = sum(getattr(c, verdict) for c in claim.comparisons)
     return f"{held} of {len(claim.comparisons)} hold ({span})"
 
 
