@@ -32,6 +32,7 @@ CPU = "-/latency_ratio/cpu_here_128x128"
         ((0.80, 0.85), "FAIL"),
         ((0.60, 0.74), "UNSTABLE"),  # across the band's edge
         ((0.62, 0.80), "UNSTABLE"),  # wider than the band (0.1)
+        ((0.45, 0.60), "UNSTABLE"),  # all below it, but wider than the band: too noisy to say
     ],
 )
 def test_a_timed_cell_is_judged_on_its_whole_spread(spread, status):
