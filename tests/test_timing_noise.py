@@ -161,11 +161,11 @@ def test_runtime_shares_cover_the_mixers_time_and_leave_the_model_as_it_was():
 
 def test_a_reported_share_is_shown_not_judged():
     spec = load_spec("camixer_fig6")
-    key = ("camixersr-s-r1.0", "-/share_attention")
+    key = ("camixersr-s-r1.0", "-/share_attention/cpu_1thread")
     (cell,) = [
         c
         for c in compare(spec, {key: Sampled(80.0, 5, (79, 81))}, {}, {})
-        if (c.row, c.metric) == ("camixersr-s-r1.0", "share_attention")
+        if (c.row, c.metric, c.variant) == ("camixersr-s-r1.0", "share_attention", "cpu_1thread")
     ]
     assert cell.status == CellStatus.MEASURED and "not judged" in cell.reason
     assert cell.spread == [79, 81]
