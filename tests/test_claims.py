@@ -297,3 +297,20 @@ def test_claim_ids_are_unique(tmp_path):
     claim = "- {id: twice, text: x, where: y, order: [a, b], columns: [Set5/psnr]}\n"
     with pytest.raises(SpecError, match="claim id 'twice' appears twice"):
         _spec(tmp_path, claim * 2)
+
+
+def test_a_ratio_to_zero_is_not_judged(tmp_path):
+    spec = _spec(
+        tmp_path,
+        """\
+        - id: per
+          text: a over b
+          where: here
+          ratio: [a, b]
+          columns: [-/params]
+          range: [0, 1]
+        """,
+    )
+    got = _judge(spec, ALL | {("b", "-/params"): 0.0})["per"]
+    assert (got.status, got.code) == ("NOT-RUN", NotRunCode.NOT_IMPLEMENTED)
+    assert "is 0" in got.reason and got.paper == "HOLDS"  # printed 100 / 200

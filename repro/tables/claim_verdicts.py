@@ -159,7 +159,7 @@ def _printed(claim: Claim, ops: list[_Operand], higher: bool) -> tuple[float | N
         return None, None
     exact = [_Operand(op.name, *(float(op.printed),) * 3, None) for op in ops]
     q = _quantity(claim.form, exact, higher)[0]
-    return q, _passes(claim, q)
+    return (None, None) if math.isnan(q) else (q, _passes(claim, q))
 
 
 def _new_result(claim: Claim, by_key: dict[tuple[str, str], Cell]) -> ClaimResult:
@@ -211,6 +211,10 @@ def _judge(claim: Claim, by_key: dict[tuple[str, str], Cell]) -> ClaimResult:
             missing = missing or (gap.missing[0], f"{gap.name}: {gap.missing[1]}")
             continue
         value, low, high = _quantity(claim.form, ops, higher)
+        if math.isnan(value):  # a ratio to zero
+            why = f"{ops[1].name} is 0 (or its spread spans 0): no {claim.form} to it"
+            missing = missing or (NotRunCode.NOT_IMPLEMENTED, why)
+            continue
         comparison.value = value
         if low != high:
             comparison.spread = [low, high]
