@@ -14,7 +14,8 @@ import pytest
 from repro.models import registry
 from repro.paths import REPO_ROOT
 from repro.report.writer import render_table_report
-from repro.tables.compare import Cell, judge_claims
+from repro.tables.claim_verdicts import judge_claims
+from repro.tables.compare import Cell
 from repro.tables.run import TableResult
 from repro.tables.spec import load_spec, parse_spec
 

@@ -171,7 +171,7 @@ def _fail_on_status(result, fail_on: frozenset[str]) -> int:
     saved results were produced by other code; else 0."""
     from repro.report.summary import FAIL_ON_EXIT, STALE, fail_on_message, failing
 
-    hits = failing(result.cells, fail_on)
+    hits = failing(result.cells, fail_on, result.claims)
     if hits:
         print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
     stale = STALE in fail_on and result.other_code

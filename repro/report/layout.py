@@ -24,10 +24,12 @@ _LEGEND = {
     CellStatus.PASS: "✅ within the paper's tolerance",
     CellStatus.FAIL: "❌ worse than the paper beyond the tolerance",
     CellStatus.IMPROVED: "⬆ better than the paper beyond the tolerance",
+    CellStatus.UNSTABLE: "❔ timed: the spread of its repeats crosses the tolerance, no verdict",
     CellStatus.PARTIAL: "(n/N img): measured on n of N images, no verdict",
     CellStatus.MEASURED: "no mark: measured, no verdict (`– →`: the paper prints no number)",
     CellStatus.NOT_RUN: "NOT-RUN (CODE): not measured here (why: the summary)",
     CellStatus.REPORTED_ONLY: "a number alone: the paper's, for a method this suite does not run",
+    CellStatus.DEFINED: "no mark: exact by definition (a ratio's own reference), not measured",
 }
 _FLAGGED = f"{FLAG}n: the spec flags the paper's number (note n under the table)"
 _BUILT = "(built): measured on a set built here from its raw source, not the official files"

@@ -1,5 +1,5 @@
 """Markdown pieces of reports: numbers as a metric prints them, the per-cell appendix, the
-reasons cells were not run, the claims, and the index of all tables (a table's whole report:
+reasons cells were not run, and the index of all tables (a table's whole report:
 :mod:`repro.report.page`)."""
 
 from __future__ import annotations
@@ -50,11 +50,25 @@ def paper_decimals(spec: TableSpec) -> dict[str, int]:
     return out
 
 
-MARKS = {CellStatus.PASS: "✅", CellStatus.FAIL: "❌", CellStatus.IMPROVED: "⬆"}
+MARKS = {
+    CellStatus.PASS: "✅",
+    CellStatus.FAIL: "❌",
+    CellStatus.IMPROVED: "⬆",
+    CellStatus.UNSTABLE: "❔",
+}
+
+
+def fmt_reproduced(cell: Cell) -> str:
+    """The reproduced value; a timed one with the spread of its repeats."""
+    text = fmt(cell.reproduced, cell.metric)
+    if cell.spread and cell.repeats:
+        low, high = (fmt(v, cell.metric) for v in cell.spread)
+        text += f" [{low}, {high}] ({cell.repeats} repeats)"
+    return text
 
 
 def cells_table(cells: list[Cell]) -> str:
-    """Every cell on its own line: the appendix of a report."""
+    """Every cell on its own line: the appendix of a report (a timed cell with its spread)."""
     lines = [
         "| row | dataset | scale | metric | reported | reproduced | Δ | status |",
         "|---|---|---|---|---|---|---|---|",
@@ -65,7 +79,7 @@ def cells_table(cells: list[Cell]) -> str:
         status = f"{MARKS[c.status]} {status}" if c.status in MARKS else status
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
-            f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
+            f"{fmt(c.reported, c.metric)} | {fmt_reproduced(c)} | "
             f"{fmt_delta(c.delta, c.metric)} | {status} |"
         )
     return "\n".join(lines)
@@ -93,29 +107,12 @@ def reasons_section(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
-def claims_section(claims: list) -> str:
-    """The paper's qualitative claims, checked on the reproduced values."""
-    if not claims:
-        return ""
-    out = [
-        "### Claims of the paper",
-        "",
-        "| claim | better row | than row | column | margin | status |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in claims:
-        margin = f"{c.margin:+.4f}" if c.margin is not None else "–"
-        status = status_label(c.status, c.code)
-        out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
-    return "\n".join(out)
-
-
 def index_markdown(entries: list[dict]) -> str:
     lines = [
         "# repro: all tables",
         "",
-        "| table | title | protocol | status counts | report |",
-        "|---|---|---|---|---|",
+        "| table | title | protocol | claims | status counts | report |",
+        "|---|---|---|---|---|---|",
     ]
     for e in entries:
         counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
@@ -123,5 +120,8 @@ def index_markdown(entries: list[dict]) -> str:
             counts += f" ({e['note']})"
         counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
-        lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")
+        claims = ", ".join(f"{k} {v}" for k, v in (e.get("claims") or {}).items()) or "–"
+        lines.append(
+            f"| `{e['id']}` | {e['title']} | v{e['version']} | {claims} | {counts} | {report} |"
+        )
     return "\n".join(lines) + "\n"
