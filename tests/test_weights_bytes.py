@@ -138,3 +138,21 @@ def test_the_lock_deleted_means_the_conversion_is_made_again(env, capsys):
     assert main(["pull", ENTRY.id]) == 0
     assert read_lock()[ENTRY.id]["converted_sha256"] == sha256_file(converted_path(ENTRY))
     assert locate(ENTRY).origin == "converted"
+
+
+def test_no_weight_file_is_verified_by_the_prefix_in_its_name_alone():
+    """A torch.hub-style name carries 8 hex digits of the sha256 (32 bits: a crafted file can
+    match them); every registered file has its full digest, which extends that prefix."""
+    import dataclasses
+
+    from repro.eval.predictor import weights_table
+    from repro.eval.pulls import metric_files
+
+    named = 0
+    for entry in (*metric_files().values(), *weights_table().values()):
+        prefix = dataclasses.replace(entry, sha256=None).known_sha256
+        if prefix is not None:
+            named += 1
+            assert entry.sha256 and entry.sha256.startswith(prefix), entry.id
+            assert len(entry.known_sha256) == 64
+    assert named >= 2  # MUSIQ's and FID's files are named so
