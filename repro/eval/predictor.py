@@ -15,7 +15,7 @@ from repro.errors import MissingWeightsError, NonFiniteOutputError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
 from repro.models.info import ModelInfo
-from repro.models.tiling import tiled_forward
+from repro.models.tiling import check_image, check_tile, tiled_forward
 from repro.weights import WeightsEntry, locate
 from repro.weights.checkpoint import load_strict, read_state_dict
 
@@ -99,13 +99,18 @@ def make_predictor(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels.
 
-    A model that works on the uint8 image itself (``ModelInfo.predict_uint8``) is used as is.
+    A model that works on the uint8 image itself (``ModelInfo.predict_uint8``) is used as is,
+    untiled. A tile or image below the model's smallest input is refused (one line, the
+    minimum; see :mod:`repro.models.tiling`).
     """
     info = registry.get(model_id)
-    if info.predict_uint8 is not None:
+    if info.predict_uint8 is not None:  # the whole image at once: tiles would only add seams
         return partial(info.predict_uint8, module)
+    if tile:  # refused before any image is read
+        check_tile(module, int(tile["size"]), model_id)
 
     def predict(lr: np.ndarray) -> np.ndarray:
+        check_image(module, lr.shape[0], lr.shape[1], model_id)
         x = lr if lr.shape[2] in (3, 6) else to_rgb3(lr)
         t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float().div(255)
         t = t.to(device)
