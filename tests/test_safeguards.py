@@ -30,7 +30,6 @@ from repro.eval.predictor import refuse_non_finite
 from repro.eval.runner import Job, evaluate, finite_mean
 from repro.models.camixersr.arch import CAMixerSR
 from repro.publish import Destination, load_saved
-from repro.tables.spec import parse_spec
 from tests.conftest import SHARED
 
 # ----------------------------------------------------------------------------- (a) weights
@@ -70,10 +69,10 @@ def tiny_world(tmp_path, monkeypatch, card_dir):
     )
     monkeypatch.setenv("REPRO_SHARED", str(shared))
     monkeypatch.setenv("REPRO_WEIGHTS", str(weights))
-    spec_path = tmp_path / "mini_weights.yaml"
-    spec_path.write_text(MINI)
-    spec = parse_spec(spec_path)
-    monkeypatch.setattr("repro.tables.spec.load_spec", lambda table_id: spec)
+    specs = tmp_path / "specs"  # the only table there (the index lists it alone)
+    specs.mkdir()
+    (specs / "mini_weights.yaml").write_text(MINI)
+    monkeypatch.setattr("repro.tables.spec.SPECS_DIR", specs)
     return weights / "CAMixerSR_S.pth"
 
 
