@@ -73,7 +73,7 @@ def load_model(
         # weights_path may be hf://owner/repo@commit/path (provenance then keeps it as "url")
         found = locate(entry, weights_path)
         key = weights_key or (entry.key if entry is not None else "params_ema")
-        state = read_state_dict(found.path, key)
+        state = read_state_dict(found.path, key, found.sha256 or None)
         load_strict(module, state, source=found.url or str(found.path))
         prov["weights"] = {
             **found.provenance(),

@@ -201,7 +201,7 @@ def convert(
     digest = verify(src, entry, digest=digest)
     if record is None:
         record = expected_sha256(entry)[0] is not None
-    state = read_state_dict(src, entry.key)
+    state = read_state_dict(src, entry.key, digest)  # the bytes verified are the bytes converted
     target = converted_path(entry)
     with staged(target) as tmp:
         save_file(
