@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from repro.data.loaders import open_dataset  # noqa: E402
-from repro.eval.predictor import load_model  # noqa: E402
+from repro.eval.loaded import load  # noqa: E402
 from repro.eval.quick import dataset_job  # noqa: E402
 from repro.eval.runner import evaluate, finite_mean  # noqa: E402
 from repro.machine import device_provenance, load_average, resolve_device  # noqa: E402
@@ -97,8 +97,8 @@ def main() -> None:
 
     device = resolve_device(args.device)
     load_before = load_average()
-    loaded = load_model(MODEL, SCALE, device=device)
-    clock = ForwardClock(loaded[0], device)
+    loaded = load(MODEL, SCALE, device=device)
+    clock = ForwardClock(loaded.module, device)
     # warm-up: the first forwards pay for allocations (and, on CUDA, the context and kernels)
     _run(loaded, clock, "Set5", 1, "official", 0, device)
     cases = [("Set14", args.set14, "official"), ("Urban100", args.urban100, "official")]

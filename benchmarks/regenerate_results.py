@@ -1,9 +1,13 @@
-"""Regenerate every committed result set from the current code (run by hand, ~N minutes).
+"""Regenerate the repository's reference runs from the current code (run by hand, ~N minutes).
 
 The committed ``results/`` and ``reports/`` must be what a complete run of HEAD's code produced
 (``tests/test_committed_results.py`` checks each manifest's code hash). This script removes every
 table's published set, runs each table in full, then writes the index. A table with nothing
 measurable here (all its cells need absent weights or data) exits 2 and keeps no result.
+
+It is the one writer of the reference runs: it passes ``--reference``, the switch that lets
+``repro table`` and ``repro report`` write into the checkout (any other workspace there is
+refused). The reference runs use only the shipped cards and specs.
 
     python benchmarks/regenerate_results.py [table ...]
 """
@@ -36,7 +40,7 @@ def main(argv: list[str]) -> int:
         _remove_published(table)
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "repro.table", table, "--json"],
+            [sys.executable, "-m", "repro", "table", table, "--json", "--reference"],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -45,7 +49,7 @@ def main(argv: list[str]) -> int:
         last = (proc.stderr.strip().splitlines() or [""])[-1]
         outcome[table] = (proc.returncode, seconds, last if proc.returncode else "")
         print(f"{table:<20} exit {proc.returncode}  {seconds:7.1f} s  {outcome[table][2][:150]}")
-    subprocess.run([sys.executable, "-m", "repro", "report"], cwd=REPO, check=True)
+    subprocess.run([sys.executable, "-m", "repro", "report", "--reference"], cwd=REPO, check=True)
     return 0 if all(code in (0, 2) for code, _, _ in outcome.values()) else 1
 
 

@@ -48,6 +48,11 @@ class SpecError(ReproError):
     """A malformed table spec or dataset card."""
 
 
+class ConfigError(ReproError):
+    """A setting (an option, a ``REPRO_*`` variable) that names the wrong kind of path, or a
+    user card or spec whose name clashes with another."""
+
+
 def did_you_mean(name: str, choices) -> str:
     """Return a hint listing close matches (or all choices when few)."""
     import difflib
@@ -58,6 +63,11 @@ def did_you_mean(name: str, choices) -> str:
         return "did you mean " + ", ".join(close) + "?"
     shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
     return f"known: {shown}"
+
+
+class RegistrationError(ReproError):
+    """A model family or metric declared wrongly (a missing field, an impossible combination,
+    a broken plugin): it alone is unusable, and every use of it says why in one line."""
 
 
 class NonFiniteOutputError(ReproError):

@@ -1,9 +1,10 @@
-"""Where things live: the shared folder, data roots, results, reports, caches.
+"""Where shared things live: the shipped cards, the shared folder, data roots, weights, caches.
 
-Every location can be overridden by an environment variable so users can point elsewhere.
-Defaults: in a source checkout, its folders (``datasets/``, ``results/``, ``reports/``,
-``../shared``); an installed package reads the cards and specs it ships and writes results and
-reports under the current folder.
+Every location can be overridden by an environment variable so users can point elsewhere; a
+variable that names the wrong kind of path (a file where a folder is expected) is a one-line
+:class:`ConfigError`. What a run writes (results, reports, its caches) lives in the user's
+workspace instead (:mod:`repro.workspace`); the downloads shared by every workspace (fetched
+sets, converted weights) stay under ``REPRO_CACHE``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from repro.errors import DataError
+from repro.errors import ConfigError, DataError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
@@ -25,16 +26,23 @@ def source_checkout() -> bool:
     return not PACKAGED_CARDS.is_dir()
 
 
-def project_root() -> Path:
-    """The checkout; for an installed package, the current folder (never site-packages)."""
-    return REPO_ROOT if source_checkout() else Path.cwd()
+def env_path(name: str, what: str) -> Path | None:
+    """The folder an environment variable names, or None when unset; a file is an error (a
+    folder that does not exist yet is not: it may be made, or it is searched and found empty)."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} {value} is a file, not a folder; point it at {what}")
+    return path
 
 
 def shared_root() -> Path:
     """``REPRO_SHARED``, else ``../shared`` beside the checkout (installed: ``./shared``)."""
-    env = os.environ.get("REPRO_SHARED")
+    env = env_path("REPRO_SHARED", "the shared folder (the one holding data/ and weights/)")
     if env:
-        return Path(env).expanduser().resolve()
+        return env
     return (REPO_ROOT.parent / "shared" if source_checkout() else Path.cwd() / "shared").resolve()
 
 
@@ -76,37 +84,47 @@ def _existing_folder(path: str | os.PathLike, what: str) -> Path:
 
 
 def cards_dir() -> Path:
-    """``REPRO_CARDS``, else the checkout's ``datasets/`` or the installed package's cards."""
-    default = REPO_ROOT / "datasets" if source_checkout() else PACKAGED_CARDS
-    return Path(os.environ.get("REPRO_CARDS", default))
+    """The shipped dataset cards: the checkout's ``datasets/`` or the installed package's.
 
-
-def results_dir() -> Path:
-    return Path(os.environ.get("REPRO_RESULTS", project_root() / "results"))
-
-
-def reports_dir() -> Path:
-    return Path(os.environ.get("REPRO_REPORTS", project_root() / "reports"))
+    A user's own cards are added beside them (:meth:`repro.workspace.Workspace.card_dirs`)."""
+    return REPO_ROOT / "datasets" if source_checkout() else PACKAGED_CARDS
 
 
 def weights_dirs() -> list[Path]:
     """Local weight folders: ``REPRO_WEIGHTS`` (os.pathsep-separated), then shared/weights."""
-    dirs = [
-        Path(p).expanduser() for p in os.environ.get("REPRO_WEIGHTS", "").split(os.pathsep) if p
-    ]
+    dirs = []
+    for entry in os.environ.get("REPRO_WEIGHTS", "").split(os.pathsep):
+        path = Path(entry).expanduser()
+        if entry and path.is_file():
+            raise ConfigError(
+                f"REPRO_WEIGHTS entry {entry} is a file; REPRO_WEIGHTS lists folders that hold "
+                f"checkpoints: set it to {path.resolve().parent}, or pass the file with --weights"
+            )
+        if entry:
+            dirs.append(path)
     dirs.append(shared_root() / "weights")
     return dirs
 
 
 def cache_dir() -> Path:
-    """Cache for converted weights and made LR images: ``REPRO_CACHE`` or ~/.cache/repro."""
-    env = os.environ.get("REPRO_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "repro"
+    """Downloads shared by every workspace (fetched sets, converted weights, made LR images):
+    ``REPRO_CACHE``, else ~/.cache/repro."""
+    env = env_path("REPRO_CACHE", "a folder for downloads and converted weights")
+    return env if env else Path.home() / ".cache" / "repro"
 
 
 def fetched_dir() -> Path:
-    """Where ``python -m repro fetch`` puts the sets it downloads: ``<cache>/fetched/<name>``."""
+    """Where ``repro fetch`` puts the sets it downloads: ``<cache>/fetched/<name>``."""
     return cache_dir() / "fetched"
+
+
+def check_environment() -> None:
+    """Refuse, in one line and before anything runs, a ``REPRO_*`` location of the wrong kind:
+    ``REPRO_SHARED``, ``REPRO_CACHE`` or a ``REPRO_DATA``/``REPRO_WEIGHTS`` entry that is a
+    file (the workspace's variables: :func:`repro.workspace.resolve`)."""
+    weights_dirs()  # reads REPRO_SHARED too
+    cache_dir()
+    labelled_data_roots()
 
 
 def torch_hub_dir() -> Path:

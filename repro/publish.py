@@ -1,11 +1,12 @@
 """Publish one table run: its result files and report appear together or not at all.
 
 A run writes everything (``<id>.csv``, ``<id>.cells.json``, ``<id>.provenance.json``,
-``reports/<id>.md`` and its plots) into staging folders first, moves the files into place,
-then writes ``results/<id>.manifest.json`` last, listing the sha256 of every file of the set.
-Readers (the index, ``repro report <id>``) trust a set only when the manifest matches, so a
-run killed half way through publishing is seen as incomplete, never mixed with the old set.
-Publishing holds a per-table lock: two runs of one table serialise instead of interleaving.
+``reports/<id>.md`` and its plots) into staging folders of its workspace
+(:mod:`repro.workspace`) first, moves the files into place, then writes
+``results/<id>.manifest.json`` last, listing the sha256 of every file of the set. Readers (the
+index, ``repro report <id>``) trust a set only when the manifest matches, so a run killed half
+way through publishing is seen as incomplete, never mixed with the old set. Publishing holds a
+per-table lock (``locks/``): two runs of one table serialise instead of interleaving.
 
 Partial runs (``--limit``, ``--datasets``) publish to ``results/partial/`` and
 ``reports/partial/``: beside the complete run, never over it.
@@ -21,14 +22,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from repro.checksums import sha256_file
 from repro.errors import BusyError, ReproError
 from repro.files import atomic_write_text, default_mode, read_json_object
-from repro.paths import reports_dir, results_dir
+from repro.workspace import Workspace, current
 
 PARTIAL_DIR = "partial"
 LOCK_WAIT_S = 600.0  # a publish takes seconds; a lock held longer belongs to a stuck run
@@ -40,14 +41,17 @@ class Destination:
 
     table: str
     partial: bool = False
+    workspace: Workspace = field(default_factory=current)
 
     @property
     def results(self) -> Path:
-        return results_dir() / PARTIAL_DIR if self.partial else results_dir()
+        folder = self.workspace.results
+        return folder / PARTIAL_DIR if self.partial else folder
 
     @property
     def reports(self) -> Path:
-        return reports_dir() / PARTIAL_DIR if self.partial else reports_dir()
+        folder = self.workspace.reports
+        return folder / PARTIAL_DIR if self.partial else folder
 
     @property
     def manifest(self) -> Path:
@@ -62,7 +66,7 @@ class SavedResultsError(ReproError):
 
     def __init__(self, table: str, problem: str) -> None:
         self.problem = problem
-        super().__init__(f"{problem}; rerun: python -m repro.table {table}")
+        super().__init__(f"{problem}; rerun: repro table {table}")
 
 
 class NoSavedResultsError(SavedResultsError):
@@ -74,7 +78,8 @@ def check_writable(dest: Destination) -> None:
 
     Nothing is created: the nearest existing folder of each target takes a probe file.
     """
-    for folder in (dest.results, dest.reports, results_dir() / ".cache"):
+    ws = dest.workspace
+    for folder in (dest.results, dest.reports, ws.row_cache, ws.sr_cache, ws.locks):
         existing = folder
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
@@ -86,8 +91,8 @@ def check_writable(dest: Destination) -> None:
 
 @contextlib.contextmanager
 def table_lock(dest: Destination, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
-    """Hold ``results/.locks/<id>.lock``: one publisher per table set at a time."""
-    folder = results_dir() / ".locks"
+    """Hold ``locks/<id>.lock`` of the workspace: one publisher per table set at a time."""
+    folder = dest.workspace.locks
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{dest.table}{'.partial' if dest.partial else ''}.lock"
     with open(path, "a+") as handle:

@@ -18,7 +18,8 @@ for _name in list(os.environ):
     ):
         del os.environ[_name]
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="repro-tests-hf-")
+_HF_HOME = tempfile.mkdtemp(prefix="repro-tests-hf-")  # removed when the session ends
+os.environ["HF_HOME"] = _HF_HOME
 
 from repro.paths import shared_root  # noqa: E402
 
@@ -33,14 +34,36 @@ def pytest_configure(config):
         )
 
 
+def pytest_unconfigure(config):
+    shutil.rmtree(_HF_HOME, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only with REPRO_SLOW=1 or when -m names the marker (-m slow)."""
+    if os.environ.get("REPRO_SLOW") == "1" or "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: set REPRO_SLOW=1 or pass -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outputs(tmp_path_factory, monkeypatch):
-    """Results, reports and caches of a test go to a temporary folder, never the repository."""
+    """A test's workspace (results, reports, caches, run log) and downloads cache are
+    temporary folders, never the repository or the user's."""
     base = tmp_path_factory.mktemp("out")
-    monkeypatch.setenv("REPRO_RESULTS", str(base / "results"))
-    monkeypatch.setenv("REPRO_REPORTS", str(base / "reports"))
+    monkeypatch.setenv("REPRO_OUT", str(base / "workspace"))
     monkeypatch.setenv("REPRO_CACHE", str(base / "cache"))
     yield
+
+
+@pytest.fixture
+def workspace():
+    """The test's workspace (:func:`repro.workspace.current`, from REPRO_OUT)."""
+    from repro.workspace import current
+
+    return current()
 
 
 @pytest.fixture
@@ -53,7 +76,8 @@ def set5_copy(tmp_path) -> Path:
 
 @pytest.fixture
 def card_dir(tmp_path, monkeypatch):
-    """Write a modified copy of a real card into a temporary REPRO_CARDS folder; return it."""
+    """Write a modified copy of a real card into a temporary REPRO_CARDS folder, where it
+    replaces the shipped card of its name (REPRO_OVERRIDE_SHIPPED); return it."""
     import yaml
 
     from repro.data.cards import get_card
@@ -68,6 +92,7 @@ def card_dir(tmp_path, monkeypatch):
         raw.update(overrides)
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw))
         monkeypatch.setenv("REPRO_CARDS", str(folder))
+        monkeypatch.setenv("REPRO_OVERRIDE_SHIPPED", "1")
         return get_card(name)
 
     return make

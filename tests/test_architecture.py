@@ -18,6 +18,7 @@ LAYERS = (
     (
         "errors",
         "paths",
+        "workspace",
         "files",
         "checksums",
         "download",

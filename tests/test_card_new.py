@@ -7,11 +7,9 @@ import shutil
 
 import pytest
 
-import repro.data.card_new as card_new
 from repro.cli import main
 from repro.data.cards import get_card, load_card
 from repro.data.loaders import open_dataset
-from repro.errors import ReproError
 from repro.paths import REPO_ROOT
 from tests.conftest import DATA
 
@@ -27,7 +25,7 @@ def test_an_edsr_shaped_folder_round_trips_with_the_shipped_hashes(capsys, tmp_p
     shutil.copytree(DATA / "Set5", folder)
     cards = tmp_path / "cards"
     cards.mkdir()
-    rc, out, err = _new(capsys, str(folder), "--out", str(cards))
+    rc, out, err = _new(capsys, str(folder), "-o", str(cards / "MySet.yaml"))
     assert rc == 0, err
     assert f"wrote {cards / 'MySet.yaml'}" in out
     card = load_card(cards / "MySet.yaml")
@@ -38,7 +36,7 @@ def test_an_edsr_shaped_folder_round_trips_with_the_shipped_hashes(capsys, tmp_p
     assert (card.images, card.scales, card.task) == (5, (2, 3, 4), "classic")
     assert [lay.name for lay in card.layouts] == ["edsr-benchmark", "hr-only"]
     # Set5's widths run 228-512 and its heights 256-512 (woman is 228x344)
-    assert "5 HR images of 228-512 x 256-512 pixels" in card.description
+    assert "5 HR images (.png) of 228-512 x 256-512 pixels" in card.description
     # the dataset loader finds the folder with it and verifies every file
     monkeypatch.setenv("REPRO_CARDS", str(cards))
     data = open_dataset("MySet", 4, data_root=tmp_path / "data")
@@ -53,9 +51,7 @@ def test_a_flat_folder_of_another_name_is_found_under_its_own_name(capsys, tmp_p
     shutil.copytree(DATA / "Set14" / "HR", folder)
     cards = tmp_path / "cards"
     cards.mkdir()
-    rc, _, err = _new(
-        capsys, str(folder), "--out", str(cards), "--name", "Holiday", "--scales", "4"
-    )
+    rc, _, err = _new(capsys, str(folder), "-o", str(cards / "Holiday.yaml"), "--scales", "4")
     assert rc == 0, err
     monkeypatch.setenv("REPRO_CARDS", str(cards))
     card = get_card("Holiday")
@@ -69,8 +65,9 @@ def test_an_lr_only_folder_is_a_real_world_set(capsys, tmp_path, monkeypatch):
     folder = tmp_path / "RealPhotos"
     shutil.copytree(DATA / "RealSRSet" / "LR", folder)
     rc, _, err = _new(capsys, str(folder), "--out", str(tmp_path), "--lr-only", "--task", "real")
+    assert (tmp_path / "cards" / "RealPhotos.yaml").is_file()  # the workspace's cards/
     assert rc == 0, err
-    card = load_card(tmp_path / "RealPhotos.yaml")
+    card = load_card(tmp_path / "cards" / "RealPhotos.yaml")
     assert card.layouts[0].lr == "{name}.png" and card.layouts[0].hr is None
     assert (card.protocol.channel, card.protocol.crop, card.scales) == ("rgb", 0, (4,))
     assert card.sha256 == {
@@ -83,7 +80,7 @@ def test_a_card_is_never_overwritten_without_force(capsys, tmp_path):
     folder = tmp_path / "Mine"
     shutil.copytree(DATA / "Set5" / "HR", folder)
     assert _new(capsys, str(folder), "--out", str(tmp_path))[0] == 0
-    path = tmp_path / "Mine.yaml"
+    path = tmp_path / "cards" / "Mine.yaml"
     path.write_text(path.read_text() + "# edited by hand\n")
     rc, _, err = _new(capsys, str(folder), "--out", str(tmp_path))
     assert rc == 2 and "exists; pass --force" in err
@@ -92,21 +89,10 @@ def test_a_card_is_never_overwritten_without_force(capsys, tmp_path):
     assert "edited by hand" not in path.read_text()
 
 
-def test_the_default_destination(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPRO_CARDS", str(tmp_path))
-    assert card_new.card_folder(None) == tmp_path
-    monkeypatch.delenv("REPRO_CARDS")
-    assert card_new.card_folder(None) == REPO_ROOT / "datasets"  # a source checkout
-    monkeypatch.setattr(card_new, "source_checkout", lambda: False)
-    with pytest.raises(ReproError, match="installed package.*--out FOLDER"):
-        card_new.card_folder(None)
-
-
 @pytest.mark.parametrize(
     "case, needle",
     [
-        ("mixed", "holds .jpg and .png files"),
-        ("not-an-image", "notes.txt is not an image"),
+        ("mixed-with-lr", "LR files pair up by one file type"),
         ("nested", "is in a subfolder"),
         ("bad-name", "cannot name a card"),
         ("empty", "holds no images"),
@@ -119,12 +105,10 @@ def test_folders_a_card_cannot_describe_are_refused(case, needle, capsys, tmp_pa
     folder.mkdir()
     png = DATA / "Set5" / "HR" / "bird.png"
     extra = []
-    if case == "mixed":
-        shutil.copy(png, folder / "a.png")
-        shutil.copy(png, folder / "b.jpg")
-    elif case == "not-an-image":
-        shutil.copy(png, folder)
-        (folder / "notes.txt").write_text("mine")
+    if case == "mixed-with-lr":
+        shutil.copytree(DATA / "Set5" / "HR", folder / "HR")
+        shutil.copy(png, folder / "HR" / "extra.jpg")
+        shutil.copytree(DATA / "Set5" / "LR_bicubic" / "X4", folder / "LR_bicubic" / "X4")
     elif case == "nested":
         (folder / "sub").mkdir()
         shutil.copy(png, folder / "sub")
@@ -139,4 +123,4 @@ def test_folders_a_card_cannot_describe_are_refused(case, needle, capsys, tmp_pa
             (folder / "bird.png").unlink()
     rc, _, err = _new(capsys, str(folder), "--out", str(tmp_path), *extra)
     assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1, err
-    assert not list(tmp_path.glob("*.yaml"))
+    assert not list(tmp_path.rglob("*.yaml"))

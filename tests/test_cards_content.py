@@ -258,6 +258,7 @@ BAD = [
 def test_a_bad_card_is_one_line_naming_file_and_key(tmp_path, monkeypatch, name, edit, key, says):
     _write_card(tmp_path / "cards", name, edit)
     monkeypatch.setenv("REPRO_CARDS", str(tmp_path / "cards"))
+    monkeypatch.setenv("REPRO_OVERRIDE_SHIPPED", "1")  # the bad copy replaces the shipped card
     with pytest.raises(SpecError) as exc:
         get_card(name)
     message = str(exc.value)
@@ -274,6 +275,7 @@ def test_validate_all_reports_every_bad_card_and_all_cards_the_first(tmp_path, m
     _write_card(folder, "Set5", _set("task", value="classical"))
     _write_card(folder, "B100", lambda raw: None)
     monkeypatch.setenv("REPRO_CARDS", str(folder))
+    monkeypatch.setenv("REPRO_OVERRIDE_SHIPPED", "1")
     problems = validate_all()
     assert [p.split(":")[0] for p in problems] == [
         f"dataset card {folder / 'Set14.yaml'}",
@@ -299,7 +301,7 @@ def test_errors_name_a_card_of_the_repository_by_its_relative_path(tmp_path, mon
 
 
 def _run_cli(*args: str, cards: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REPRO_CARDS": str(cards)}
+    env = {**os.environ, "REPRO_CARDS": str(cards), "REPRO_OVERRIDE_SHIPPED": "1"}
     return subprocess.run(
         [sys.executable, "-m", "repro", *args],
         capture_output=True,

@@ -42,7 +42,7 @@ def test_ls_prints_a_header_and_aligned_columns(what, capsys):
 def test_ls_json_keeps_its_keys(capsys):
     _, text, _ = _run(capsys, "ls", "models", "--json")
     bicubic = next(m for m in json.loads(text) if m["id"] == "bicubic")
-    assert list(bicubic) == ["id", "scales", "settings", "weights", "description"]
+    assert list(bicubic) == ["id", "scales", "settings", "weights", "origin", "description"]
     assert bicubic["weights"] == [] and 4 in bicubic["scales"]
 
 
@@ -59,7 +59,7 @@ def _helps(parser):
 
 def test_no_help_shows_docstring_markup():
     helps = dict(_helps(build_parser()))
-    assert "python -m repro card new" in helps and "python -m repro eval" in helps
+    assert "repro card new" in helps and "repro eval" in helps
     for prog, text in helps.items():
         assert "``" not in text and ":mod:" not in text and ":func:" not in text, prog
 

@@ -14,10 +14,17 @@ from repro.errors import NotRun, NotRunCode, UnknownNameError
 from repro.eval.runner import Job, evaluate, finite_mean
 from repro.tables import explain as ex
 from repro.tables.compare import compare
+from repro.tables.context import prepare
 from repro.tables.explain_setup import other_state_dict
 from repro.tables.explain_text import explain_markdown, format_text, gaps_markdown
-from repro.tables.spec import load_spec, parse_spec
+from repro.tables.spec import load_spec
 from tests.conftest import SHARED
+
+
+def _ctx(table, **options):
+    """A table's run context, as ``repro explain`` prepares it (CPU, no progress bars)."""
+    return prepare(table, device="cpu", progress=False, **options)
+
 
 # On a gray image, Y of the replicated RGB is 16 + 219/255 g (MATLAB rgb2ycbcr: the Y weights
 # sum to 219), so every error shrinks by 219/255 and the image's PSNR rises by exactly
@@ -27,7 +34,9 @@ GRAY_SHIFT_SET14 = 20 * math.log10(255 / 219) / 14  # 0.09442 dB
 
 def test_bridge_carries_the_basicsr_gap():
     """Bicubic x4 Set14 PSNR scored BasicSR's way (gray images as RGB): the +0.09 dB gap."""
-    e = ex.explain_cell("bicubic_classic", "bicubic-x4", "Set14", "psnr", protocol={"gray": "rgb3"})
+    e = ex.explain_cell(
+        _ctx("bicubic_classic"), "bicubic-x4", "Set14", "psnr", protocol={"gray": "rgb3"}
+    )
     # Measured: 26.0884 against the paper's 26.00, Δ +0.08840 in every run (float64 on the CPU,
     # deterministic; x2 gives +0.0846, x3 +0.0811). ±5e-4 leaves the last digits to the MATLAB
     # imresize emulation and still fails for another scale or gray policy. The gray shift
@@ -52,7 +61,7 @@ def test_bridge_carries_the_basicsr_gap():
 
 def test_table_protocol_names_gray_variant_on_bridge():
     """Under the table's own (MATLAB) protocol the cell passes and gray=rgb3 moves it +0.094."""
-    e = ex.explain_cell("bicubic_classic", "Bicubic x2", "set14", "psnr")
+    e = ex.explain_cell(_ctx("bicubic_classic"), "Bicubic x2", "set14", "psnr")
     # the runner's number for the same cell: the explainer's base is the table's protocol
     protocol = dict(load_spec("bicubic_classic").protocol)  # gray: gray, as MATLAB-era code
     job = Job("bicubic", 2, "Set14", [("psnr", None)], protocol, crop=2)
@@ -79,33 +88,32 @@ def test_second_run_reuses_sr_outputs(monkeypatch):
         real(self, lambda lr: calls.append(1) or predict(lr), *args, **kwargs)
 
     monkeypatch.setattr(sr_cache.CachedPredictor, "__init__", counting)
-    first = ex.explain_cell("bicubic_classic", "bicubic-x3", "Set5", "ssim")
+    first = ex.explain_cell(_ctx("bicubic_classic"), "bicubic-x3", "Set5", "ssim")
     # base + LR made here + float rounding + replicate boundary: 4 LR recipes x 5 images
     assert len(calls) == first.timing["forward_passes"] == 20
     assert first.timing["from_cache"] == 0
-    second = ex.explain_cell("bicubic_classic", "bicubic-x3", "Set5", "ssim")
+    second = ex.explain_cell(_ctx("bicubic_classic"), "bicubic-x3", "Set5", "ssim")
     assert len(calls) == 20 and second.timing["forward_passes"] == 0
     assert second.timing["from_cache"] == 20
     assert second.to_dict()["variants"] == first.to_dict()["variants"]
-    third = ex.explain_cell("bicubic_classic", "bicubic-x3", "Set5", "ssim", use_cache=False)
+    third = ex.explain_cell(_ctx("bicubic_classic", use_cache=False), "bicubic-x3", "Set5", "ssim")
     assert third.timing["forward_passes"] == 20 and len(calls) == 40
     # the table's IMPROVED x3 Set5 SSIM cell: the SSIM-kind variant is among those re-scored
     assert first.status == "IMPROVED"
     assert any(v.change == "ssim=skimage" and not v.forward for v in first.variants)
 
 
-def test_stale_or_foreign_cache_entries_are_not_used(tmp_path, monkeypatch):
+def test_stale_or_foreign_cache_entries_are_not_used(tmp_path, workspace):
     import numpy as np
 
-    monkeypatch.setenv("REPRO_RESULTS", str(tmp_path))
     identity = {"code": "a", "model": "bicubic", "lr": "official"}
-    cache = sr_cache.SRCache(identity)
+    cache = sr_cache.SRCache(identity)  # the workspace's cache/sr/
     sr = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     cache.put("img", {"HR/img.png": "1"}, sr)
     assert np.array_equal(cache.get("img", {"HR/img.png": "1"}), sr)
     assert cache.get("img", {"HR/img.png": "2"}) is None  # other files
     assert cache.get("other", {"HR/img.png": "1"}) is None
-    assert cache.folder.is_relative_to(tmp_path / ".cache" / "sr")
+    assert cache.folder.is_relative_to(workspace.root / "cache" / "sr")
     newer = sr_cache.SRCache({**identity, "code": "b"})
     assert newer.get("img", {"HR/img.png": "1"}) is None  # other code: another key
     newer.put("img", {"HR/img.png": "1"}, sr)
@@ -164,10 +172,10 @@ def test_spec_not_run_row_and_reported_only():
     row = next(r for r in spec.rows if r.status)
     col = next(c for c in spec.columns if c.dataset and c.metric == "psnr")
     with pytest.raises(NotRun) as info:
-        ex.explain_cell(spec.id, row.id, col.dataset, "psnr")
+        ex.explain_cell(_ctx(spec.id), row.id, col.dataset, "psnr")
     assert info.value.code == row.status
     with pytest.raises(UnknownNameError):
-        ex.explain_cell(spec.id, "srresnet", "F2K", "ssim")
+        ex.explain_cell(_ctx(spec.id), "srresnet", "F2K", "ssim")
 
 
 def test_params_variant_when_the_checkpoint_holds_both(tmp_path, monkeypatch, set5_copy):
@@ -180,6 +188,7 @@ def test_params_variant_when_the_checkpoint_holds_both(tmp_path, monkeypatch, se
     spec.write_text(
         """id: cam_set5
 title: CAMixerSR-S x4 on Set5 (a test table)
+source: {note: a test table}
 protocol: {version: 1, channel: "y", crop: scale, lr: official, gray: rgb3, ssim: matlab}
 tolerance: {psnr: 0.02}
 columns: [{dataset: Set5, metric: psnr}]
@@ -189,12 +198,11 @@ rows:
 """,
         encoding="utf-8",
     )
-    monkeypatch.setattr(ex, "load_spec", lambda _: parse_spec(spec))
     for f in set5_copy.rglob("*.png"):  # one small image keeps the CPU forward passes short
         if not f.name.startswith("butterfly"):
             f.unlink()
-    root = str(set5_copy.parent)
-    e = ex.explain_cell("cam_set5", "cam-s", "Set5", "psnr", data_root=root, vary=("weights",))
+    ctx = _ctx(spec, data_root=str(set5_copy.parent))
+    e = ex.explain_cell(ctx, "cam-s", "Set5", "psnr", vary=("weights",))
     assert e.partial and e.images == 1
     [w] = e.variants
     assert w.change == "weights_key=params" and w.forward
@@ -203,7 +211,7 @@ rows:
     assert e.timing["forward_passes"] == 2  # params_ema (the base) and params
     assert {s["axis"] for s in e.skipped} >= {"channel", "crop", "lr", "rounding", "boundary"}
     with pytest.raises(UnknownNameError, match="--vary weight"):
-        ex.explain_cell("cam_set5", "cam-s", "Set5", "psnr", data_root=root, vary=("weight",))
+        ex.explain_cell(ctx, "cam-s", "Set5", "psnr", vary=("weight",))
 
 
 def test_gaps_section_explains_the_improved_cells_only():
@@ -212,8 +220,8 @@ def test_gaps_section_explains_the_improved_cells_only():
     measured = {("bicubic-x3", "Set5/ssim"): 0.86891, ("bicubic-x2", "Set5/psnr"): 33.673}
     not_run = {("bicubic-x2", "B100/psnr"): NotRun(NotRunCode.MISSING_DATA, "no B100")}
     cells = compare(spec, measured, not_run, {})
-    md = gaps_markdown(spec.id, cells, vary=("ssim", "crop"))
+    md = gaps_markdown(_ctx(spec), cells, vary=("ssim", "crop"))
     assert md.startswith("## Explaining the gaps\n")
     assert md.count("\n### ") == 1 and "### Bicubic x3 · Set5 x3 · ssim" in md
     assert "(`ssim=skimage`)" in md and "`lr=" not in md  # vary: no forward-pass variants
-    assert gaps_markdown(spec.id, [c for c in cells if c.status == "PASS"]) == ""
+    assert gaps_markdown(_ctx(spec), [c for c in cells if c.status == "PASS"]) == ""

@@ -19,8 +19,9 @@ from repro.checksums import sha256_file
 from repro.cli import main
 from repro.errors import WeightsError
 from repro.files import read_json_object
-from repro.paths import REPO_ROOT, results_dir
+from repro.paths import REPO_ROOT
 from repro.weights.lock import lock_path
+from repro.workspace import current
 from tests.conftest import SHARED
 
 DEEP = "[" * 100_000 + "]" * 100_000  # past the parser's recursion limit
@@ -116,7 +117,7 @@ TABLE = "bicubic_classic"
 def saved():
     """The committed result files of TABLE in the temporary results folder, with a manifest of
     them alone; ``edit(suffix, text)`` replaces one file and fixes the manifest to match."""
-    folder = results_dir()
+    folder = current().results
     folder.mkdir(parents=True)
     suffixes = (".cells.json", ".provenance.json", ".csv")
     for suffix in suffixes:
@@ -165,17 +166,18 @@ SAVED = {
 def test_a_hand_edited_saved_set_is_one_line_through_the_cli(saved, capsys, suffix, text):
     saved(suffix, text)
     err = one_line_error(capsys, ["report", TABLE])
-    assert f"python -m repro.table {TABLE}" in err  # what to do
+    assert f"repro table {TABLE}" in err  # what to do
 
 
 @pytest.mark.parametrize(("suffix", "text"), SAVED.values(), ids=SAVED.keys())
 def test_a_hand_edited_saved_set_is_no_reason_to_keep_it_and_the_index_says_so(saved, suffix, text):
     """A full rerun may replace a saved set that does not parse; the index is still written."""
     from repro.report.writer import write_index
-    from repro.tables.run import TableResult, loses_saved_cells
+    from repro.tables.run import TableResult
+    from repro.tables.saved import loses_saved_cells
     from repro.tables.spec import load_spec
 
     saved(suffix, text)
     assert loses_saved_cells(TableResult(load_spec(TABLE), pd.DataFrame(), [])) == ""
-    index = open(write_index(), encoding="utf-8").read()
+    index = open(write_index(current()), encoding="utf-8").read()
     assert f"| `{TABLE}` |" in index

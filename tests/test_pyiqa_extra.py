@@ -250,7 +250,7 @@ def test_absent_file_is_missing_weights(fakes, monkeypatch, tmp_path, fresh):
     detail = err.value.detail
     assert "musiq_koniq_ckpt-e95806b9.pth" in detail and "\n" not in detail
     assert "$REPRO_WEIGHTS/pyiqa/musiq_koniq_ckpt-e95806b9.pth" in detail
-    assert "python -m repro pull pyiqa-musiq-koniq" in detail
+    assert "repro pull pyiqa-musiq-koniq" in detail
     with pytest.raises(MissingWeightsError) as err:
         get_metric("musiq").fn(_image(0))
     assert str(partial / "pyiqa") in str(err.value)  # the folders looked in

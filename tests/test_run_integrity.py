@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from repro.errors import MissingDataError, NonFiniteOutputError
-from repro.paths import REPO_ROOT, cards_dir, results_dir
+from repro.paths import REPO_ROOT, cards_dir
 from repro.publish import Destination, SavedResultsError, load_saved, table_lock
-from repro.tables.run import loses_saved_cells, recompare, run_table
+from repro.tables.run import recompare, run_table
+from repro.tables.saved import loses_saved_cells
 from repro.tables.spec import parse_spec
 from tests.conftest import DATA, SHARED
 
@@ -26,6 +27,7 @@ MINI_SPEC = """
 id: mini
 title: bicubic on Set5 and Set14 (test spec)
 paper: test
+source: {note: a test spec}
 protocol: {version: 1, channel: y, crop: scale, gray: gray, ssim: matlab, lr: official}
 tolerance: {psnr: 0.05}
 columns:
@@ -108,12 +110,11 @@ def test_no_data_anywhere_is_an_error_naming_the_three_ways(mini, tmp_path, monk
 
 
 def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
-    res = tmp_path / "res"
+    ws = tmp_path / "ws"
     env = {
         **os.environ,
         "REPRO_SHARED": str(tmp_path / "nowhere"),
-        "REPRO_RESULTS": str(res),
-        "REPRO_REPORTS": str(tmp_path / "rep"),
+        "REPRO_OUT": str(ws),
         "REPRO_CACHE": str(tmp_path / "cache"),
     }
     out = subprocess.run(
@@ -127,45 +128,58 @@ def test_table_cli_without_data_exits_2_and_writes_nothing(tmp_path):
     assert out.returncode == 2, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert "REPRO_DATA" in out.stderr and "--data-root" in out.stderr
-    assert not (tmp_path / "rep").exists()
-    assert not any(p for p in res.rglob("*") if p.is_file() and ".cache" not in p.parts)
+    assert not (ws / "reports").exists() and not (ws / "runs.jsonl").exists()
+    assert not any(p for p in (ws / "results").rglob("*") if p.is_file())
 
 
-def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path):
-    """A rerun after an edit of the package's code never reports the old numbers."""
-    pkg = tmp_path / "pkg"
-    shutil.copytree(
-        REPO_ROOT / "repro", pkg / "repro", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(pkg),
-        "REPRO_SHARED": str(SHARED),
-        "REPRO_CARDS": str(cards_dir()),
-        "REPRO_RESULTS": str(tmp_path / "res"),
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = [sys.executable, "-m", "repro", "eval", "--model", "bicubic", "--scale", "4"]
-    cmd += ["--dataset", "Set5", "--json"]
+def test_cache_key_covers_the_code_a_changed_y_conversion_is_recomputed(tmp_path, capsys):
+    """A rerun after an edit of the code a job runs never reports the old numbers.
 
-    def run() -> dict:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
-        )
-        assert out.returncode == 0, out.stderr[-2000:]
-        return json.loads(out.stdout)
+    Two runs in this process fill and reuse the cache; then an edited copy of the package runs
+    in a subprocess on the same cache. Until the edit the copy's key is this package's (it is
+    computed from the modules' contents), so only the edit keeps its rerun from the cache.
+    """
+    from repro.cli import main
+    from repro.provenance import code_closure
 
-    first, again = run(), run()
+    copy = tmp_path / "pkg" / "repro"
+    shutil.copytree(REPO_ROOT / "repro", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    args = ["eval", "--model", "bicubic", "--scale", "4", "--dataset", "Set5", "--json"]
+
+    def run_here() -> dict:
+        assert main(args) == 0
+        return json.loads(capsys.readouterr().out)
+
+    first, again = run_here(), run_here()
     assert first["provenance"]["images_from_cache"] == 0
     assert again["provenance"]["images_from_cache"] == 5
     assert again["provenance"]["cached_images"] == sorted(r["image"] for r in first["rows"])
     assert again["means"][0]["psnr"] == first["means"][0]["psnr"]
-    color = pkg / "repro" / "metrics" / "color.py"
+    code = first["provenance"]["code"]
+    assert code_closure(code["roots"], copy).sha256 == code["sha256"]
+    color = copy / "metrics" / "color.py"
     source = color.read_text()
     assert "65.481" in source
     color.write_text(source.replace("65.481", "64.0"))  # a different Y conversion
-    edited = run()
+    env = {
+        **os.environ,  # the test's results and cache folders
+        "PYTHONPATH": str(copy.parent),
+        "REPRO_SHARED": str(SHARED),
+        "REPRO_CARDS": str(cards_dir()),
+        "OMP_NUM_THREADS": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "repro", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    edited = json.loads(out.stdout)
     assert edited["provenance"]["images_from_cache"] == 0
+    assert edited["provenance"]["code"]["sha256"] == code_closure(code["roots"], copy).sha256
     assert edited["means"][0]["psnr"] != pytest.approx(first["means"][0]["psnr"], abs=1e-6)
 
 
@@ -216,7 +230,7 @@ def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypa
     monkeypatch.setattr(publish_mod.os, "replace", real_replace)
     with pytest.raises(SavedResultsError, match="incomplete or altered"):
         load_saved(Destination("mini"))
-    leftovers = [p for p in results_dir().rglob(".staging-*")]
+    leftovers = [p for p in Destination("mini").workspace.root.rglob(".staging-*")]
     assert not leftovers
 
 
@@ -234,7 +248,7 @@ def test_a_failed_publish_changes_nothing(mini, own_shared, monkeypatch):
     with pytest.raises(OSError):
         _publish(result)
     assert _published_bytes(Destination("mini")) == before
-    assert not list(results_dir().rglob(".staging-*"))
+    assert not list(Destination("mini").workspace.root.rglob(".staging-*"))
 
 
 def test_publish_waits_for_the_lock_and_gives_up_cleanly(tmp_path):
@@ -265,13 +279,12 @@ def test_publish_waits_for_the_lock_and_gives_up_cleanly(tmp_path):
 
 
 def test_two_runs_of_one_table_at_once_publish_one_consistent_set(tmp_path):
-    env = {
-        **os.environ,
-        "REPRO_RESULTS": str(tmp_path / "res"),
-        "REPRO_REPORTS": str(tmp_path / "rep"),
-        "OMP_NUM_THREADS": "1",
-    }
-    cmd = [sys.executable, "-m", "repro.table", "bicubic_classic", "--datasets", "Set5", "--json"]
+    from repro.workspace import resolve
+
+    ws = resolve(tmp_path / "ws")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "repro", "table", "bicubic_classic", "--datasets", "Set5"]
+    cmd += ["--json", "--out", str(ws.root)]
     procs = [
         subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env
@@ -280,26 +293,21 @@ def test_two_runs_of_one_table_at_once_publish_one_consistent_set(tmp_path):
     ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
-    os.environ["REPRO_RESULTS"], saved_env = str(tmp_path / "res"), os.environ["REPRO_RESULTS"]
-    os.environ["REPRO_REPORTS"], saved_rep = str(tmp_path / "rep"), os.environ["REPRO_REPORTS"]
-    try:
-        saved = load_saved(Destination("bicubic_classic", partial=True))  # manifest matches
-    finally:
-        os.environ["REPRO_RESULTS"], os.environ["REPRO_REPORTS"] = saved_env, saved_rep
+    saved = load_saved(Destination("bicubic_classic", True, ws))  # the manifest matches
     assert saved["cells"]["partial"] is True
-    assert not list((tmp_path / "res").rglob(".staging-*"))
-    assert not list((tmp_path / "rep").rglob(".tmp-*"))
+    assert not list(ws.results.rglob(".staging-*"))
+    assert not list(ws.reports.rglob(".tmp-*"))
 
 
-def test_a_broken_saved_table_does_not_break_the_index(tmp_path):
+def test_a_broken_saved_table_does_not_break_the_index(tmp_path, workspace):
     from repro.report.writer import write_index
 
-    folder = results_dir()
+    folder = workspace.results
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "camixer_tab2.cells.json").write_text('{"table": "camixer_tab2", "cells": [')
     (folder / "esc_tab6.manifest.json").write_text("[1, 2")
     (folder / "esc_tab6.cells.json").write_text('{"cells": 5}')
-    index = Path(write_index()).read_text()
+    index = Path(write_index(workspace)).read_text()
     row = next(line for line in index.splitlines() if "`camixer_tab2`" in line)
     assert "no manifest" in row
     assert "malformed" in next(line for line in index.splitlines() if "`esc_tab6`" in line)
@@ -329,6 +337,8 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
     with torch.no_grad():
         for p in module.parameters():
             p.fill_(float("nan"))
+    from repro.eval.loaded import LoadedModel
+
     data = open_dataset("Set5", 2).limit(1)
     job = Job(
         model="esc-light",
@@ -339,7 +349,9 @@ def test_non_finite_model_output_is_refused_never_scored(tmp_path):
         crop=2,
     )
     with pytest.raises(NonFiniteOutputError, match="Set5/baby.*non-finite"):
-        evaluate(job, data, progress=False, loaded=(module, {"model": "esc-light"}))
+        cpu = torch.device("cpu")
+        loaded = LoadedModel(module, {"model": "esc-light"}, cpu, cpu)
+        evaluate(job, data, progress=False, loaded=loaded)
 
 
 def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_path):
@@ -353,7 +365,8 @@ def test_a_table_cell_of_an_overflowing_model_is_not_run_with_the_reason(tmp_pat
 
     spec_path = tmp_path / "nan_table.yaml"
     spec_path.write_text(
-        "id: nan_table\ntitle: t\nprotocol: {version: 1, channel: y, crop: scale, gray: rgb3}\n"
+        "id: nan_table\ntitle: t\nsource: {note: a test spec}\n"
+        "protocol: {version: 1, channel: y, crop: scale, gray: rgb3}\ntolerance: {psnr: 0.1}\n"
         "columns: [{dataset: Set5, metric: psnr}]\n"
         "rows: [{id: esc, label: ESC-light x2, model: esc-light, scale: 2, reported: [38.0]}]\n"
     )

@@ -10,10 +10,16 @@ import torch
 
 from repro.data.loaders import open_dataset
 from repro.errors import DataError
+from repro.eval.loaded import LoadedModel
 from repro.eval.runner import Job, evaluate
 from repro.models.camixersr.arch import CAMixerSR
 
 PROTOCOL = {"channel": "y", "gray": "rgb3", "ssim": "matlab"}
+CPU = torch.device("cpu")
+
+
+def _loaded(module: torch.nn.Module, provenance: dict) -> LoadedModel:
+    return LoadedModel(module, provenance, CPU, CPU)
 
 
 def _sampling_model() -> CAMixerSR:
@@ -32,7 +38,7 @@ def _psnr(model, seed: int) -> list[float]:
         progress=False,
         use_cache=False,
         seed=seed,
-        loaded=(model, {"model": "camixersr-s"}),
+        loaded=_loaded(model, {"model": "camixersr-s"}),
     )
     return [r["psnr"] for r in rows]
 
@@ -59,7 +65,7 @@ def test_a_model_never_gets_views_it_cannot_take(model, dataset, says):
     module = build(family, variant, 2).eval()
     job = Job(model, 2, dataset, [("psnr", None)], PROTOCOL, crop=0)
     with pytest.raises(DataError, match=says):
-        evaluate(job, open_dataset(dataset, 2), progress=False, loaded=(module, {}))
+        evaluate(job, open_dataset(dataset, 2), progress=False, loaded=_loaded(module, {}))
 
 
 def test_rows_computed_with_other_weights_are_never_reused():
@@ -72,7 +78,7 @@ def test_rows_computed_with_other_weights_are_never_reused():
     def run(weights_sha256: str) -> dict:
         prov = {"model": "bicubic", "weights": {"sha256": weights_sha256}}
         data = open_dataset("Set5", 2).limit(2)
-        return evaluate(job, data, progress=False, loaded=(module, prov))[1]
+        return evaluate(job, data, progress=False, loaded=_loaded(module, prov))[1]
 
     assert run("a" * 64)["images_computed"] == 2
     assert run("a" * 64)["images_from_cache"] == 2  # the same weights: reused
@@ -83,17 +89,17 @@ def test_cached_rows_of_another_image_are_not_reused():
     """A cache line whose rows name another image than its own (edited, or mixed up) is not
     trusted: that image is scored again."""
     from repro.models import build
-    from repro.paths import results_dir
+    from repro.workspace import current
 
     module = build("bicubic", None, 2)
     job = Job("bicubic", 2, "Set5", [("psnr", None)], PROTOCOL, crop=2)
 
     def run() -> tuple[list[dict], dict]:
         data = open_dataset("Set5", 2).limit(2)
-        return evaluate(job, data, progress=False, loaded=(module, {"model": "bicubic"}))
+        return evaluate(job, data, progress=False, loaded=_loaded(module, {"model": "bicubic"}))
 
     rows, _ = run()
-    (path,) = (results_dir() / ".cache").glob("*.jsonl")
+    (path,) = current().row_cache.glob("*.jsonl")
     entries = [json.loads(line) for line in path.read_text().splitlines()]
     for entry in entries:
         if entry["image"] == "baby":

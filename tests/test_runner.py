@@ -120,13 +120,13 @@ def test_interrupted_run_resumes(monkeypatch):
     assert len(rows) == 5 and len(seen) == 3  # two images came from the cache
 
 
-def test_cache_skips_a_torn_last_line(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPRO_RESULTS", str(tmp_path))
-    cache = RowCache("k")
+def test_cache_skips_a_torn_last_line(tmp_path):
+    cache = RowCache("k", folder=tmp_path)
+    assert cache.path.parent == tmp_path
     cache.put("a", {"f": "1"}, [{"image": "a", "psnr": 1.0, "seconds": 0.1}])
     with open(cache.path, "a") as f:
         f.write('{"image": "b", "files_sha')
-    again = RowCache("k")
+    again = RowCache("k", folder=tmp_path)
     assert again.get("a", {"f": "1"}) == [{"image": "a", "psnr": 1.0, "seconds": 0.1}]
     assert again.get("b", {}) is None
 
@@ -138,7 +138,7 @@ def _eval_json(cmd: list[str], env: dict) -> dict:
 
 
 def test_two_processes_give_the_same_frame_as_one(tmp_path):
-    env = {**os.environ, "REPRO_RESULTS": str(tmp_path / "r"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "REPRO_OUT": str(tmp_path / "r"), "OMP_NUM_THREADS": "1"}
     args = [
         "-m",
         "repro",
@@ -152,7 +152,7 @@ def test_two_processes_give_the_same_frame_as_one(tmp_path):
         "--json",
     ]
     single = _eval_json([sys.executable, *args], env)
-    env["REPRO_RESULTS"] = str(tmp_path / "r2")
+    env["REPRO_OUT"] = str(tmp_path / "r2")
     torchrun = [
         sys.executable,
         "-m",
@@ -188,20 +188,19 @@ def test_a_protocol_tile_block_drives_the_tiled_forward():
 
 def test_a_table_run_loads_each_rows_model_once(monkeypatch):
     """run_table loads a row's model once and hands it to evaluate for every dataset."""
+    import repro.eval.loaded as loaded
     import repro.eval.runner as runner
     import repro.tables.run as table_run
     from repro.tables.spec import load_spec
 
     loads = []
-    real_load = table_run.load_model
-    monkeypatch.setattr(
-        table_run, "load_model", lambda *a, **k: loads.append(a) or real_load(*a, **k)
-    )
+    real_load = loaded.load_model
+    monkeypatch.setattr(loaded, "load_model", lambda *a, **k: loads.append(a) or real_load(*a, **k))
 
     def refuse(*a, **k):
         raise AssertionError("evaluate loaded a model itself")
 
-    monkeypatch.setattr(runner, "load_model", refuse)
+    monkeypatch.setattr(runner, "load", refuse)
     spec = load_spec("bicubic_classic")
     result = table_run.run_table(
         spec, datasets=["Set5", "Set14"], limit=1, progress=False, use_cache=False

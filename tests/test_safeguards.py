@@ -26,10 +26,13 @@ from repro.checksums import sha256_file
 from repro.cli import main
 from repro.data.loaders import open_dataset
 from repro.errors import NonFiniteOutputError
+from repro.eval.loaded import LoadedModel
 from repro.eval.predictor import refuse_non_finite
 from repro.eval.runner import Job, evaluate, finite_mean
 from repro.models.camixersr.arch import CAMixerSR
 from repro.publish import Destination, load_saved
+from repro.tables.context import prepare
+from repro.workspace import current
 from tests.conftest import SHARED
 
 # ----------------------------------------------------------------------------- (a) weights
@@ -38,6 +41,7 @@ MINI = """
 id: mini_weights
 title: bicubic and CAMixerSR-S on a tiny Set5 (test spec; no reported numbers)
 paper: test
+source: {note: a test spec}
 protocol: {version: 1, channel: y, crop: scale, gray: gray, ssim: matlab, lr: bicubic}
 tolerance: {psnr: 0.05}
 columns:
@@ -69,10 +73,9 @@ def tiny_world(tmp_path, monkeypatch, card_dir):
     )
     monkeypatch.setenv("REPRO_SHARED", str(shared))
     monkeypatch.setenv("REPRO_WEIGHTS", str(weights))
-    specs = tmp_path / "specs"  # the only table there (the index lists it alone)
-    specs.mkdir()
+    specs = current().specs  # a user's table, beside the shipped ones
+    specs.mkdir(parents=True, exist_ok=True)
     (specs / "mini_weights.yaml").write_text(MINI)
-    monkeypatch.setattr("repro.tables.spec.SPECS_DIR", specs)
     return weights / "CAMixerSR_S.pth"
 
 
@@ -119,6 +122,10 @@ class _Overflow(torch.nn.Module):
         return y
 
 
+def _loaded(module: torch.nn.Module) -> LoadedModel:
+    return LoadedModel(module, {}, torch.device("cpu"), torch.device("cpu"))
+
+
 @pytest.mark.parametrize("value", [math.inf, -math.inf])
 def test_inf_output_without_nan_is_refused(value):
     module = _Overflow(value)
@@ -134,7 +141,7 @@ def test_inf_output_is_never_scored_by_a_run():
     job = Job("esc-light", 2, "Set5", [("psnr", None)], {"channel": "y"}, crop=2)
     data = open_dataset("Set5", 2).limit(1)
     with pytest.raises(NonFiniteOutputError, match="Set5/baby.*non-finite"):
-        evaluate(job, data, progress=False, use_cache=False, loaded=(_Overflow(math.inf), {}))
+        evaluate(job, data, progress=False, use_cache=False, loaded=_loaded(_Overflow(math.inf)))
 
 
 # ----------------------------------------------------------------------------- (c) round half up
@@ -172,13 +179,12 @@ def test_the_explainer_offers_the_official_lr_files_when_the_base_makes_lr_here(
     from repro.tables import explain as ex
 
     e = ex.explain_cell(
-        "bicubic_classic",
+        prepare("bicubic_classic", device="cpu", use_cache=False, progress=False),
         "bicubic-x2",
         "Set5",
         "psnr",
         protocol={"lr": "bicubic", "rounding": "float"},
         vary=("lr",),
-        use_cache=False,
     )
     official = next(v for v in e.variants if v.change == "lr=official")
     assert official.forward and official.axis == "lr"

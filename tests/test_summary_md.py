@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from repro.cli import main as cli_main
-from repro.cli.parser import TABLE_PROG, build_parser
+from repro.cli.parser import build_parser
 from repro.errors import NotRun, NotRunCode
-from repro.paths import REPO_ROOT, reports_dir, results_dir
+from repro.paths import REPO_ROOT
 from repro.report.summary import FAIL_ON_EXIT, parse_fail_on, summary_markdown, write_summary
 from repro.table import main as table_main
 from repro.tables.compare import Cell, compare
@@ -53,7 +53,7 @@ def _saved_cells(spec) -> list[Cell]:
     """Cells as a run compares them, written to and read back from a cells document."""
     weights = (
         "weights 'camixersr-m-x4' not available (not downloaded yet); get it with: "
-        "python -m repro pull camixersr-m-x4"
+        "repro pull camixersr-m-x4"
     )
     measured = {("s", "-/params"): 351238, ("s", "Set5/psnr"): 31.90, ("m", "-/params"): 534558}
     not_run = {
@@ -81,7 +81,7 @@ def test_the_summary_names_table_paper_counts_failures_and_what_is_missing(tiny)
     )
     assert "| CAMixerSR-Small, γ=0.50 | Set5 psnr | 32.000 | 31.900 | -0.100 | ±0.020 |" in lines
     assert (
-        "Missing here: weights `camixersr-m-x4` (`python -m repro pull <id>`); "
+        "Missing here: weights `camixersr-m-x4` (`repro pull <id>`); "
         "data F2K (`--data-root DIR` or `REPRO_DATA`)."
     ) in lines
     assert lines[-1] == "Report: `reports/tiny.md`"
@@ -104,13 +104,13 @@ def test_fail_on_takes_statuses_and_not_run_codes():
 
 
 @pytest.fixture
-def saved_bicubic():
+def saved_bicubic(workspace):
     """The committed complete run of bicubic_classic (16 PASS, 2 IMPROVED), copied with its
-    manifest into this test's results and reports folders."""
+    manifest into this test's workspace."""
     manifest = json.loads((REPO_ROOT / "results" / "bicubic_classic.manifest.json").read_text())
     for key in [*manifest["files"], "results:bicubic_classic.manifest.json"]:
         where, name = key.split(":", 1)
-        dst = (results_dir() if where == "results" else reports_dir()) / name
+        dst = (workspace.results if where == "results" else workspace.reports) / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO_ROOT / where / name, dst)
 
@@ -132,12 +132,12 @@ def test_report_exit_code_follows_fail_on(saved_bicubic, tmp_path, fail_on, code
 
 
 def test_an_unknown_fail_on_status_is_a_usage_error_before_anything_is_written(
-    saved_bicubic, tmp_path, capsys
+    saved_bicubic, workspace, capsys
 ):
-    before = (reports_dir() / "bicubic_classic.md").read_bytes()
+    before = (workspace.reports / "bicubic_classic.md").read_bytes()
     assert cli_main(["report", "bicubic_classic", "--fail-on", "FAILED"]) == 2
     assert "unknown FAILED" in capsys.readouterr().err
-    assert (reports_dir() / "bicubic_classic.md").read_bytes() == before
+    assert (workspace.reports / "bicubic_classic.md").read_bytes() == before
 
 
 def test_a_partial_table_run_exits_on_partial_and_writes_its_summary(tmp_path):
@@ -160,24 +160,26 @@ def test_a_table_that_cannot_start_says_so_in_its_summary(tmp_path):
     assert text.startswith("### ⚠ `bicubic_classic`: not run") and str(missing) in text
 
 
-def test_table_help_names_no_subcommand(capsys):
+def test_python_m_repro_table_is_repro_table(capsys):
     with pytest.raises(SystemExit) as exc:
         table_main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: {TABLE_PROG} [-h]")
-    assert f"{TABLE_PROG} table" not in out and "--summary-md PATH" in out
+    assert out.startswith("usage: repro table [-h]") and "--summary-md PATH" in out
 
 
 # ----------------------------------------------------------------------- the workflow
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "reproduce.yml"
 
 
-def _readme_install() -> str:
+def _readme_cpu_install() -> list[str]:
+    """The README's install for machines without this one's local CPU wheel (PyTorch's CPU
+    index first, then the package)."""
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    setup = readme.split("## Set-up", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
-    line = next(ln for ln in setup.splitlines() if ln.startswith("pip install"))
-    return line.split("#", 1)[0].strip()
+    setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    block = next(b for b in setup.split("```bash")[1:] if "download.pytorch.org/whl/cpu" in b)
+    lines = block.split("```", 1)[0].splitlines()
+    return [ln.split("#", 1)[0].strip() for ln in lines if ln.startswith("pip install")]
 
 
 def test_the_workflow_parses_and_runs_real_commands_on_real_tables():
@@ -189,21 +191,20 @@ def test_the_workflow_parses_and_runs_real_commands_on_real_tables():
     tables = job["strategy"]["matrix"]["table"]
     assert tables and set(tables) <= set(table_ids())
     steps = job["steps"]
-    runs = [s["run"] for s in steps if "run" in s]
-    assert _readme_install() in runs  # installs exactly as the README says
-    commands = [r for r in runs if "python -m repro" in r]
+    runs = [line.strip() for s in steps if "run" in s for line in s["run"].splitlines()]
+    install = _readme_cpu_install()
+    assert len(install) == 2 and "--index-url https://download.pytorch.org/whl/cpu" in install[0]
+    assert runs[: len(install)] == install  # installs exactly as the README says, CPU torch
+    commands = [r for r in runs if r.startswith("repro ")]
     assert commands
     for table in tables:
         for command in commands:
             words = shlex.split(command.replace("${{ matrix.table }}", table))
-            assert words[:3] in (["python", "-m", "repro.table"], ["python", "-m", "repro"])
-            if words[2] == "repro.table":
-                args = build_parser(TABLE_PROG).parse_args(["table", *words[3:]])
-            else:
-                args = build_parser().parse_args(words[3:])
+            args = build_parser().parse_args(words[1:])
             assert args.table == table
             assert args.summary_md == "$GITHUB_STEP_SUMMARY"  # GitHub expands it in the shell
             assert parse_fail_on(args.fail_on) == {"FAIL"}
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert upload["if"] == "always()" and "reports/" in upload["with"]["path"].split()
+    paths = upload["with"]["path"].split()
+    assert upload["if"] == "always()" and "repro-workspace/reports/" in paths
     assert not re.search(r"\$\{\{\s*secrets\.", WORKFLOW.read_text(encoding="utf-8"))

@@ -70,8 +70,7 @@ def env(tmp_path, monkeypatch):
         "REPRO_CACHE": tmp_path / "cache",
         "REPRO_WEIGHTS": tmp_path / "weights",
         "REPRO_SHARED": tmp_path / "no-shared",
-        "REPRO_RESULTS": tmp_path / "results",
-        "REPRO_REPORTS": tmp_path / "reports",
+        "REPRO_OUT": tmp_path / "workspace",
         "TORCH_HOME": tmp_path / "torch",
         "HF_HOME": tmp_path / "hf-home",
         "HF_HUB_CACHE": tmp_path / "hf",
@@ -239,7 +238,7 @@ def test_pull_of_an_unpublished_hub_checkpoint_needs_trust(env, ckpt):
     entry = model_entry()
     with pytest.raises(WeightsError, match="not published") as info:
         pull(entry)
-    assert "python -m repro pull tiny-hub-x2 --trust-unverified" in str(info.value)
+    assert "repro pull tiny-hub-x2 --trust-unverified" in str(info.value)
     assert files(env["REPRO_CACHE"]) == []
     pull(entry, trust=True)
     record = read_lock()["tiny-hub-x2"]
@@ -283,7 +282,7 @@ def test_pull_stores_a_metric_file_as_it_is_where_the_resolver_finds_it(env):
     with pytest.raises(NotRun) as info:
         check_found([entry], "weights for 'x'")
     assert info.value.code == NotRunCode.MISSING_WEIGHTS
-    assert "python -m repro pull fake-net" in info.value.detail  # the advice of runs
+    assert "repro pull fake-net" in info.value.detail  # the advice of runs
     put(env, REPO, entry.filename, body)
     target = pull(entry)
     assert target == pulled_path(entry) == env["REPRO_CACHE"] / "weights" / "pyiqa" / entry.filename
@@ -424,7 +423,7 @@ def test_cli_pull_of_an_unpublished_metric_file_needs_trust(env):
     put(env, maniqa.hub_repo, maniqa.filename, b"a MANIQA stand-in", maniqa.hub_revision)
     out = run("repro", "pull", "maniqa")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
-    assert f"python -m repro pull {maniqa.id} --trust-unverified" in out.stderr
+    assert f"repro pull {maniqa.id} --trust-unverified" in out.stderr
     assert not env["REPRO_CACHE"].exists() or files(env["REPRO_CACHE"]) == []
     out = run("repro", "pull", maniqa.id, "--trust-unverified")
     assert out.returncode == 0, out.stderr

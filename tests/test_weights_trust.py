@@ -152,7 +152,7 @@ def test_unverified_download_is_refused_and_nothing_is_kept(env, server, ckpt):
     assert not isinstance(info.value, (ChecksumError, MissingWeightsError))
     assert "\n" not in msg and "not published" in msg
     assert hashlib.sha256(ckpt).hexdigest() in msg  # the sha256 it got
-    assert "python -m repro pull tiny-x2 --trust-unverified" in msg
+    assert "repro pull tiny-x2 --trust-unverified" in msg
     assert _files(env["cache"]) == []  # no download, no converted file, no lock
 
 
@@ -275,13 +275,15 @@ def test_downloads_are_bounded(env, server, monkeypatch, route):
 
 
 def test_an_interrupted_download_leaves_nothing(env, server, monkeypatch):
-    import requests
+    reads = []
 
-    def interrupted(self, chunk_size=1, decode_unicode=False):
-        yield b"x" * 1024  # some bytes arrive, then the user presses Ctrl-C
-        raise KeyboardInterrupt
+    def interrupted(self, amt=None, decode_content=None):  # how repro.download reads a body
+        reads.append(amt)
+        if len(reads) > 1:
+            raise KeyboardInterrupt  # some bytes arrived, then the user pressed Ctrl-C
+        return b"x" * 1024
 
-    monkeypatch.setattr(requests.models.Response, "iter_content", interrupted)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pull(_entry(server[1] + "/ok.pth"), trust=True)
     assert _files(env["cache"]) == []
@@ -320,7 +322,7 @@ def test_advice_of_runs_and_of_pull(env):
     entry = _entry("http://127.0.0.1:9/never.pth")
     with pytest.raises(MissingWeightsError) as info:
         require(entry)  # a run: may suggest pull, with the trust flag it will need
-    assert "python -m repro pull tiny-x2" in str(info.value)
+    assert "repro pull tiny-x2" in str(info.value)
     assert "--trust-unverified" in str(info.value)
     known = dataclasses.replace(entry, sha256="0" * 64)
     assert "--trust-unverified" not in fetch_advice(known)

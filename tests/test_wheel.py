@@ -81,16 +81,18 @@ def test_an_installed_copy_lists_every_card_and_table_from_elsewhere(wheel, tmp_
         return out.stdout
 
     where = subprocess.run(
-        [sys.executable, "-c", "import repro.paths as p; print(p.__file__, p.source_checkout(), "
-         "p.cards_dir(), p.results_dir())"],
+        [sys.executable, "-c", "import repro.paths as p, repro.workspace as w; print(p.__file__, "
+         "p.source_checkout(), p.cards_dir(), w.current().results)"],
         capture_output=True, text=True, cwd=elsewhere, env=env, timeout=60,
     ).stdout.split()  # fmt: skip
     assert where == [
         str(site / "repro" / "paths.py"),
         "False",
         str(site / "repro" / "_cards"),
-        str(elsewhere / "results"),  # an installed package never writes into itself
+        str(elsewhere / "repro-workspace" / "results"),  # never into the package itself
     ]
+    entry = (site / "bin" / "repro").read_text()  # the console script the wheel installs
+    assert "from repro.cli import main" in entry
     listed = [d["id"] for d in json.loads(repro("ls", "datasets", "--json"))]
     assert sorted(f"{i}.yaml" for i in listed) == CARDS
     tables = {t["id"] for t in json.loads(repro("ls", "tables", "--json"))}

@@ -1,7 +1,9 @@
-"""Command line: ``python -m repro {ls, validate, table, eval, score, report, pull, verify}``.
+"""Command line: ``repro {ls, validate, table, eval, score, report, pull, fetch, verify, card,
+explain}`` (also ``python -m repro``; ``python -m repro.table`` is ``repro table``).
 
 Errors print one line on stderr and exit non-zero, without a traceback. With ``--json`` a command
-prints exactly one JSON document on stdout (progress bars go to stderr).
+prints exactly one JSON document on stdout (progress bars go to stderr). Every command runs in
+one workspace (:mod:`repro.workspace`), resolved and checked before it starts.
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ from __future__ import annotations
 import sys
 
 from repro.cli.commands import COMMANDS
-from repro.cli.output import one_line
+from repro.cli.options import resolve_workspace
+from repro.cli.output import escape_unprintable_names, one_line
 from repro.cli.parser import build_parser
 from repro.errors import ReproError
+from repro.workspace import using
 
 
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    args = build_parser(prog).parse_args(argv)
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    escape_unprintable_names()
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # the run log records the command as typed
     try:
-        return COMMANDS[args.command](args)
+        with using(resolve_workspace(args)):
+            return COMMANDS[args.command](args)
     except ReproError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -25,7 +33,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(
             f"error: cannot read or write a file{where}: {exc.strerror or exc}; free space or "
-            "fix the folder's permissions (REPRO_RESULTS, REPRO_REPORTS, REPRO_CACHE move them)",
+            "fix the folder's permissions (--out or REPRO_OUT moves the workspace, REPRO_CACHE "
+            "the downloads)",
             file=sys.stderr,
         )
         return 2

@@ -1,17 +1,20 @@
-"""The subcommands of ``python -m repro``: each parses nothing and decides nothing itself; it
-calls the library and prints. Heavy modules are imported inside a command, so ``--help`` and
-``ls tables`` stay fast."""
+"""The subcommands of ``repro``: each parses nothing and decides nothing itself; it resolves the
+run context (:func:`repro.tables.context.prepare`), calls the library and prints. Heavy modules
+are imported inside a command, so ``--help`` and ``ls tables`` stay fast."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from repro.cli.compare_images import cmd_compare_images
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
+from repro.cli.options import summary_target
 from repro.cli.output import clean, print_cells, print_columns, print_json, scoring_line
 from repro.cli.own_images import cmd_card, eval_folders
 from repro.errors import ReproError
+from repro.workspace import current
 
 
 def cmd_ls(args) -> int:
@@ -29,18 +32,9 @@ def cmd_ls(args) -> int:
             for c in all_cards().values()
         ]
     elif args.what == "models":
-        from repro.models import all_models
+        from repro.models.registry import listing
 
-        items = [
-            {
-                "id": m.id,
-                "scales": list(m.scales),
-                "settings": list(m.settings),
-                "weights": sorted(w.id for w in m.weights.values()),
-                "description": m.description,
-            }
-            for m in all_models().values()
-        ]
+        items = listing()
     else:
         from repro.metrics import all_metrics
 
@@ -64,7 +58,7 @@ def cmd_ls(args) -> int:
 LS_COLUMNS = {
     "tables": ["id", "paper", "title"],
     "datasets": ["id", "task", "scales", "source"],
-    "models": ["id", "scales", "settings", "weights", "description"],
+    "models": ["id", "scales", "settings", "weights", "origin", "description"],
     "metrics": ["id", "kind", "direction", "description"],
 }
 
@@ -88,66 +82,74 @@ def cmd_validate(args) -> int:
 
 
 def cmd_table(args) -> int:
-    try:
-        return _table(args)
-    except ReproError as exc:  # the CI summary says why the job failed, then the CLI does
-        if args.summary_md:
-            from repro.report.summary import error_summary, write_summary
+    from repro.report.summary import error_summary, parse_fail_on, write_summary
 
-            write_summary(args.summary_md, error_summary(args.table, str(exc)))
+    summary_md = summary_target(args.summary_md)  # flags refused before anything runs
+    fail_on = parse_fail_on(args.fail_on)
+    try:
+        return _table(args, summary_md, fail_on)
+    except ReproError as exc:  # the CI summary says why the job failed, then the CLI does
+        if summary_md:
+            write_summary(summary_md, error_summary(args.table, str(exc)))
         raise
 
 
-def _table(args) -> int:
+def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
     from repro.eval import distributed
-    from repro.machine import resolve_device
-    from repro.publish import Destination, check_writable
-    from repro.report.summary import parse_fail_on
+    from repro.publish import check_writable
     from repro.report.writer import publish_result
-    from repro.tables.run import cells_document, is_partial, loses_saved_cells, run_table
-    from repro.tables.spec import load_spec
+    from repro.tables.context import prepare
+    from repro.tables.run import run
+    from repro.tables.saved import cells_document, loses_saved_cells
 
-    fail_on = parse_fail_on(args.fail_on)  # a bad list is refused before anything runs
-    spec = load_spec(args.table)
-    device = resolve_device(args.device)  # refused before anything runs or is written
-    check_writable(Destination(spec.id, is_partial(spec, args.datasets, args.limit)))
-    result = run_table(
-        spec,
+    ctx = prepare(  # spec checked, device resolved, datasets checked: before anything runs
+        args.table,
+        workspace=current(),
+        device=args.device,
         datasets=args.datasets,
         limit=args.limit,
         data_root=args.data_root,
-        device=device,
         use_cache=not args.no_cache,
         progress=not args.json,
         seed=args.seed,
+        summary_md=summary_md,
+        fail_on=fail_on,
     )
+    check_writable(ctx.destination)
+    result = run(ctx)
     if not distributed.is_main():
         return 0
     kept_back = loses_saved_cells(result)
     if kept_back:
         result.partial = True  # published beside the saved run, never over it
-    paths = publish_result(result, extra_sections=_gap_sections(result, args.data_root, device))
+    paths = publish_result(result, extra_sections=gap_sections(ctx, result))
     if args.json:
         print_json(clean({**cells_document(result), "files": paths}))
     else:
         print_cells(result, paths)
-    _write_summary(args.summary_md, result, paths)
+    _write_summary(ctx.summary_md, result, paths)
+    for warning in ctx.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if kept_back:
         print(f"error: {kept_back}", file=sys.stderr)
-        return 2
-    return _fail_on_status(result, fail_on)
+        status = 2
+    else:
+        status = _fail_on_status(result, ctx.fail_on)
+    _log_run(args, ctx.workspace, ctx.describe(), paths, status, ctx.warnings, kept_back)
+    return status
 
 
-def _gap_sections(result, data_root: str | None = None, device="cpu") -> list[str]:
+def gap_sections(ctx, result) -> list[str]:
     """The report's "Explaining the gaps" section: every FAIL/IMPROVED image cell re-scored
-    under the protocol variants papers mix up (cached SR outputs keep it cheap)."""
+    under the protocol variants papers mix up, on the run's own datasets and models (cached SR
+    outputs keep it cheap)."""
     from repro.tables.explain_text import gaps_markdown
 
-    gaps = gaps_markdown(result.spec.id, result.cells, level=3, data_root=data_root, device=device)
+    gaps = gaps_markdown(ctx, result.cells, level=3)
     return [gaps] if gaps else []
 
 
-def _write_summary(path: str | None, result, paths: dict[str, str]) -> None:
+def _write_summary(path: Path | None, result, paths: dict[str, str]) -> None:
     """--summary-md: append the table's CI summary to ``path``."""
     if not path:
         return
@@ -165,14 +167,39 @@ def _write_summary(path: str | None, result, paths: dict[str, str]) -> None:
 
 
 def _fail_on_status(result, fail_on: frozenset[str]) -> int:
-    """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, else 0."""
-    from repro.report.summary import FAIL_ON_EXIT, fail_on_message, failing
+    """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, or (STALE) the
+    saved results were produced by other code; else 0."""
+    from repro.report.summary import FAIL_ON_EXIT, STALE, fail_on_message, failing
 
-    hits = failing(result.cells, fail_on)
-    if not hits:
-        return 0
-    print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
-    return FAIL_ON_EXIT
+    hits = failing(result.cells, fail_on, result.claims)
+    if hits:
+        print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
+    stale = STALE in fail_on and result.other_code
+    if stale:
+        print(f"fail-on: {result.spec.id}: {STALE}: {_other_code(result)}", file=sys.stderr)
+    return FAIL_ON_EXIT if hits or stale else 0
+
+
+def _other_code(result) -> str:
+    return (
+        f"the saved results of {result.spec.id} were produced by other code than this one; "
+        f"rerun: repro table {result.spec.id}"
+    )
+
+
+def _log_run(
+    args, ws, settings: dict, paths, status: int, warnings: list[str], error: str = ""
+) -> None:
+    """One line of the workspace's run log: the command, what it resolved, what it wrote, the
+    warnings it gave (and why it exited 2 after publishing, if it did)."""
+    record = {
+        "command": ["repro", *args.argv],
+        "settings": settings,
+        "exit": status,
+        "files": sorted(paths),
+        "warnings": warnings,
+    }
+    ws.log({**record, "error": error} if error else record)
 
 
 def _parse_settings(pairs: list[str]) -> dict:
@@ -204,7 +231,7 @@ def cmd_eval(args) -> int:
 
     if not args.dataset:
         raise ReproError(
-            "name the images: --dataset NAME (python -m repro ls datasets), or your own "
+            "name the images: --dataset NAME (repro ls datasets), or your own "
             "folders: --hr DIR and/or --lr DIR"
         )
     if args.out:
@@ -227,6 +254,7 @@ def cmd_eval(args) -> int:
         metrics=chosen_metrics(args.metrics, data.layout.hr is not None) if args.metrics else None,
         tile=args.tile,
         gray=args.gray,
+        strict=not args.non_strict,
     )
     rows, prov = evaluate(job, data, device=device, progress=not args.json)
     if not distributed.is_main():
@@ -290,20 +318,30 @@ def cmd_score(args) -> int:
 def cmd_report(args) -> int:
     from repro.report.summary import parse_fail_on
     from repro.report.writer import publish_result, write_index
+    from repro.tables.context import prepare
     from repro.tables.run import recompare
-    from repro.tables.spec import load_spec
 
+    summary_md = summary_target(args.summary_md)  # flags refused before anything is read
     fail_on = parse_fail_on(args.fail_on)
-    if (args.summary_md or fail_on) and not args.tables:
-        raise ReproError("--summary-md and --fail-on need table ids: python -m repro report ID")
-    results = [recompare(load_spec(t)) for t in args.tables]  # all checked before any write
-    status = 0
-    for result in results:
-        paths = publish_result(result, keep_frame=True, extra_sections=_gap_sections(result))
+    if (summary_md or fail_on) and not args.tables:
+        raise ReproError("--summary-md and --fail-on need table ids: repro report ID")
+    ws = current()
+    # every table is read and checked before anything is written; the explainer runs on CPU
+    contexts = [prepare(t, workspace=ws, device="cpu", progress=False) for t in args.tables]
+    results = [recompare(ctx.spec, workspace=ws) for ctx in contexts]
+    status, written = 0, {}
+    for ctx, result in zip(contexts, results, strict=True):
+        if result.other_code:
+            print(f"note: {_other_code(result)}")
+        paths = publish_result(result, keep_frame=True, extra_sections=gap_sections(ctx, result))
+        written.update(paths)
         print(f"wrote {next(p for p in paths.values() if p.endswith('.md'))}")
-        _write_summary(args.summary_md, result, paths)
+        _write_summary(summary_md, result, paths)
         status = max(status, _fail_on_status(result, fail_on))
-    print(f"wrote {write_index()}")
+    index = write_index(ws)
+    print(f"wrote {index}")
+    settings = {"tables": [c.spec.id for c in contexts], **ws.describe()}
+    _log_run(args, ws, settings, {**written, "reports:index.md": index}, status, [])
     return status
 
 
@@ -330,4 +368,5 @@ COMMANDS = {
     "verify": cmd_verify,
     "card": cmd_card,
     "explain": cmd_explain,
+    "compare-images": cmd_compare_images,
 }

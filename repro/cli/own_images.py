@@ -72,6 +72,7 @@ def eval_folders(args, settings: dict) -> int:
             settings=settings,
             weights_path=args.weights,
             weights_key=args.weights_key,
+            strict=not args.non_strict,
             device=device,
             out=staging,
             progress=None if args.json else _progress(f"{args.model} x{args.scale}"),
@@ -114,29 +115,31 @@ def eval_folders(args, settings: dict) -> int:
 
 
 def cmd_card(args) -> int:
-    """``repro card new DIR``: write a card for a folder of images."""
-    from repro.data.card_new import card_folder, new_card, write_card
-    from repro.paths import cards_dir
+    """``repro card new DIR``: write a card for a folder of images into the workspace."""
+    from repro.data.card_new import card_path, new_card, write_card
+    from repro.workspace import current
 
-    dest = card_folder(args.out)
+    ws = current()
+    folder = Path(args.folder).expanduser().resolve()
+    path = card_path(args.output, args.name, folder, ws)
     card = new_card(
-        Path(args.folder),
-        name=args.name,
+        folder,
+        name=path.stem,
         task=args.task,
         scales=tuple(args.scales) if args.scales else None,
         lr_only=args.lr_only,
     )
-    path, loaded = write_card(card, dest, force=args.force)
+    loaded = write_card(card, path, force=args.force, ws=ws)
     layouts = ", ".join(layout.name for layout in loaded.layouts)
     print(
-        f"wrote {path}: {loaded.description}; {len(loaded.sha256)} files with their sha256, "
-        f"layout {layouts}, scales {', '.join(map(str, loaded.scales))}"
+        f"wrote {loaded.path}: {loaded.description}; {len(loaded.sha256)} files with their "
+        f"sha256, layout {layouts}, scales {', '.join(map(str, loaded.scales))}"
     )
-    folder = Path(args.folder).expanduser().resolve()
+    for name in loaded.exclude:
+        print(f"left out {name}: not an image (as repro eval --hr leaves it out)")
     print(
-        f"use it: python -m repro eval --model bicubic --scale {loaded.scales[0]} --dataset "
+        f"use it: repro eval --model bicubic --scale {loaded.scales[0]} --dataset "
         f"{loaded.name} --data-root {folder.parent}"
+        + ("" if loaded.path.parent == ws.cards.resolve() else f" --cards {loaded.path.parent}")
     )
-    if dest.resolve() != cards_dir().resolve():
-        print(f"(cards are read from {cards_dir()}: copy the card there, or set REPRO_CARDS)")
     return 0

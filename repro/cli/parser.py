@@ -1,69 +1,75 @@
-"""The argument parser of ``python -m repro``: subcommands, options and their examples."""
+"""The argument parser of ``repro``: subcommands, options and their examples."""
 
 from __future__ import annotations
 
 import argparse
 
+from repro.cli.compare_images import add_parser as add_compare_images
 from repro.cli.explain import add_parser as add_explain
+from repro.cli.options import add_reference_option, add_workspace_options
 
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
 
 EXAMPLES = {
     "main": """examples:
-  python -m repro ls tables
-  python -m repro validate bicubic_classic
-  python -m repro.table bicubic_classic
-  python -m repro eval --model bicubic --scale 4 --dataset Set5 --json
-  python -m repro score psnr --ref HR/ --dist SR/ --channel y --crop 4
-  python -m repro report""",
+  repro ls tables
+  repro validate bicubic_classic
+  repro table bicubic_classic
+  repro eval --model bicubic --scale 4 --dataset Set5 --json
+  repro score psnr --ref HR/ --dist SR/ --channel y --crop 4
+  repro report""",
     "ls": """examples:
-  python -m repro ls tables
-  python -m repro ls datasets
-  python -m repro ls models --json""",
+  repro ls tables
+  repro ls datasets
+  repro ls models --json""",
     "validate": """examples:
-  python -m repro validate bicubic_classic
-  python -m repro validate camixer_tab2 --data-root /data/sr""",
+  repro validate bicubic_classic
+  repro validate camixer_tab2 --data-root /data/sr""",
     "table": """examples:
-  python -m repro.table bicubic_classic
-  python -m repro.table bicubic_classic --datasets Set5 Set14 --json
-  python -m repro.table camixer_tab3 --data-root /data/sr --limit 5
-  torchrun --nproc-per-node 2 -m repro.table bicubic_classic   # images sharded over 2 processes
-  python -m repro.table bicubic_classic --summary-md "$GITHUB_STEP_SUMMARY" --fail-on FAIL""",
+  repro table bicubic_classic
+  repro table bicubic_classic --datasets Set5 Set14 --json
+  repro table camixer_tab3 --data-root /data/sr --limit 5
+  repro table bicubic_classic --out ~/sr-runs     # into that workspace
+  torchrun --nproc-per-node 2 --no-python repro table bicubic_classic   # images sharded
+  repro table bicubic_classic --summary-md "$GITHUB_STEP_SUMMARY" --fail-on FAIL""",
     "eval": """examples:
-  python -m repro eval --model bicubic --scale 2 --dataset Set14
-  python -m repro eval --model camixersr-s --scale 4 --dataset Set5 --set ratio=0.5 --json
-  python -m repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth
-  python -m repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
-  python -m repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
-  python -m repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
-  python -m repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe""",
+  repro eval --model bicubic --scale 2 --dataset Set14
+  repro eval --model camixersr-s --scale 4 --dataset Set5 --set ratio=0.5 --json
+  repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth
+  repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
+  repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
+  repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
+  repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe
+  repro eval --model mynets:build --scale 4 --dataset Set14 --weights mine_x4.pth
+  repro eval --model spandrel --scale 4 --dataset Set14 --weights 4x_SwinIR.pth""",
     "card": """examples:
-  python -m repro card new my_photos/                  # datasets/my_photos.yaml (a checkout)
-  python -m repro card new /data/sr/MySet --out cards/ --scales 2 4
-  python -m repro card new real_photos/ --lr-only --name RealPhotos""",
+  repro card new my_photos/                  # <workspace>/cards/my_photos.yaml
+  repro card new /data/sr/MySet -o cards/MySet.yaml --scales 2 4
+  repro card new real_photos/ --lr-only --name RealPhotos""",
     "score": """examples:
-  python -m repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
-  python -m repro score ssim --ref HR/ --dist SR/ --channel rgb --json
-  python -m repro score niqe --dist SR/""",
+  repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
+  repro score ssim --ref HR/ --dist SR/ --channel rgb --json
+  repro score niqe --dist SR/""",
     "report": """examples:
-  python -m repro report                    # the index over every table
-  python -m repro report camixer_tab3       # re-compare saved results with the spec, re-render
-  python -m repro report bicubic_classic --summary-md summary.md --fail-on FAIL,IMPROVED""",
+  repro report                    # the index over every table
+  repro report camixer_tab3       # re-compare saved results with the spec, re-render
+  repro report bicubic_classic --summary-md summary.md --fail-on FAIL,IMPROVED,STALE
+  repro report --out ~/sr-runs              # the index of another workspace""",
     "pull": """examples:
-  python -m repro pull camixersr-s --scale 4
-  python -m repro pull esc-x4-dflip
-  python -m repro pull esc-light --scale 4 --trust-unverified   # no published sha256
-  python -m repro pull musiq maniqa     # a metric's weight files, from the Hub at a pinned commit
-  HF_HUB_OFFLINE=1 python -m repro pull fid   # offline: from the Hugging Face cache only""",
+  repro pull camixersr-s --scale 4
+  repro pull esc-x4-dflip
+  repro pull esc-light --scale 4 --trust-unverified   # no published sha256
+  repro pull musiq maniqa     # a metric's weight files, from the Hub at a pinned commit
+  HF_HUB_OFFLINE=1 repro pull fid   # offline: from the Hugging Face cache only""",
     "fetch": """examples:
-  python -m repro fetch Test2K                  # into <cache>/fetched/Test2K (runs look there)
-  python -m repro fetch KITTI2012 --scale 4 --data-root /data/sr   # into /data/sr/KITTI2012
-  python -m repro fetch Urban100                # a Hub set: the pinned snapshot, unpacked
-  python -m repro fetch Test8K --build          # built from DIV8K on the Hub (range reads)""",
+  repro fetch Test2K                  # into <cache>/fetched/Test2K (runs look there)
+  repro fetch KITTI2012 --scale 4 --data-root /data/sr   # into /data/sr/KITTI2012
+  repro fetch Urban100                # a Hub set: the pinned snapshot, unpacked
+  repro fetch Test8K --build          # built from DIV8K on the Hub (range reads)""",
     "verify": """examples:
-  python -m repro verify Set5
-  python -m repro verify B100 --scale 3 --data-root /data/sr
-  python -m repro verify Test2K                 # after fetch: checked against the dataset lock""",
+  repro verify Set5
+  repro verify B100 --scale 3 --data-root /data/sr
+  repro verify Test2K                 # after fetch: checked against the dataset lock""",
 }
 
 
@@ -93,9 +99,6 @@ def _at_least(minimum: int):
 _positive, _non_negative = _at_least(1), _at_least(0)
 
 
-TABLE_PROG = "python -m repro.table"
-
-
 def _add_ci_options(s: argparse.ArgumentParser) -> None:
     """--summary-md and --fail-on, for CI jobs (``table``, and ``report <id>``)."""
     s.add_argument(
@@ -108,15 +111,15 @@ def _add_ci_options(s: argparse.ArgumentParser) -> None:
         "--fail-on",
         metavar="STATUS[,STATUS...]",
         help="exit 3 (after writing everything) when a cell has one of these statuses: FAIL, "
-        "IMPROVED, NOT-RUN, PARTIAL, ... or a NOT-RUN code such as MISSING-WEIGHTS "
-        "(errors and usage errors exit 2)",
+        "IMPROVED, NOT-RUN, PARTIAL, ... or a NOT-RUN code such as MISSING-WEIGHTS; STALE "
+        "(repro report): saved results produced by other code (errors and usage errors exit 2)",
     )
 
 
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = _Parser(
-        prog=prog or "python -m repro",
+        prog="repro",
         formatter_class=fmt,
         description=DESCRIPTION,
         epilog=EXAMPLES["main"],
@@ -128,24 +131,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             name, help=help_, description=help_, formatter_class=fmt, epilog=EXAMPLES[name]
         )
 
-    s = add("ls", "list tables, datasets, models or metrics")
+    s = add("ls", "list tables, datasets, models or metrics (shipped and your own)")
     s.add_argument("what", choices=["tables", "datasets", "models", "metrics"])
     s.add_argument("--json", action="store_true", help="print one JSON document")
+    add_workspace_options(s)
 
     s = add("validate", "check a table spec and say which data and weights are missing")
     s.add_argument("table", help="table id, or the path of a spec file (e.g. a new table's)")
     s.add_argument("--data-root", help="local folder holding the datasets")
     s.add_argument("--json", action="store_true")
+    add_workspace_options(s)
 
     s = add("table", "run one paper table, compare with the paper and write a report")
-    if prog == TABLE_PROG:  # python -m repro.table: its usage names no subcommand
-        s.prog = prog
-    s.add_argument("table", metavar="ID", help="table id (python -m repro ls tables)")
+    s.add_argument(
+        "table", metavar="ID", help="table id (repro ls tables), or the path of a spec file"
+    )
     s.add_argument("--datasets", nargs="+", help="only these datasets")
     s.add_argument(
         "--limit",
         type=_positive,
-        help="only the first N images of each dataset (a test run: written to results/partial/)",
+        help="only the first N images of each dataset (a test run: written to the workspace's "
+        "results/partial/)",
     )
     s.add_argument(
         "--data-root",
@@ -161,14 +167,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
     s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
     _add_ci_options(s)
+    add_workspace_options(s)
+    add_reference_option(s)
 
     s = add(
         "eval",
         "evaluate a registered model on a dataset or on your own images, outside any table",
     )
-    s.add_argument("--model", required=True, help="model id (python -m repro ls models)")
+    s.add_argument(
+        "--model",
+        required=True,
+        help="model id (repro ls models); your own: module.path:factory (factory(scale, "
+        "**settings) -> nn.Module); any checkpoint spandrel recognises: spandrel (with --weights)",
+    )
     s.add_argument("--scale", type=_positive, required=True)
-    s.add_argument("--dataset", help="a dataset card's name (python -m repro ls datasets)")
+    s.add_argument("--dataset", help="a dataset card's name (repro ls datasets)")
     s.add_argument(
         "--hr",
         metavar="DIR",
@@ -182,7 +195,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "they are upscaled (--out) or scored by no-reference metrics (--metrics niqe)",
     )
     s.add_argument(
-        "--out", metavar="DIR", help="save the SR images as PNG (same names) in this new folder"
+        "--out",
+        metavar="DIR",
+        help="save the SR images as PNG (same names) in this new folder (--dataset runs keep "
+        "their per-image cache in the workspace: REPRO_OUT)",
     )
     s.add_argument(
         "--metrics",
@@ -202,6 +218,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="a checkpoint file (.pth or .safetensors), or hf://owner/repo@<commit>/path",
     )
     s.add_argument("--weights-key", help="state dict inside the checkpoint (default params_ema)")
+    s.add_argument(
+        "--non-strict",
+        action="store_true",
+        help="load only the checkpoint's keys that fit the model (the model keeps its own "
+        "values for the others); the differences are recorded in the provenance",
+    )
     s.add_argument(
         "--set",
         action="append",
@@ -236,9 +258,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="auto (default: CUDA when a GPU is visible, else cpu), cpu, or cuda[:N]",
     )
     s.add_argument("--json", action="store_true")
+    add_workspace_options(s, out=False)
 
     s = add("score", "score an image pair or two folders (files matched by name)")
-    s.add_argument("metric", help="metric name (python -m repro ls metrics)")
+    s.add_argument("metric", help="metric name (repro ls metrics)")
     s.add_argument(
         "--ref",
         help="reference image or folder (ground truth; not for no-reference metrics such as niqe)",
@@ -248,13 +271,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--crop", type=_non_negative, default=0, help="pixels removed from every border")
     s.add_argument("--json", action="store_true")
 
-    s = add("report", "re-render reports from saved results (no run) and reports/index.md")
+    s = add(
+        "report", "re-render a workspace's reports from its saved results (no run), and its index"
+    )
     s.add_argument(
         "tables",
         nargs="*",
-        help="tables to re-compare with their (edited) specs from results/<id>.cells.json",
+        help="tables (ids or spec files) to re-compare with their (edited) specs from "
+        "results/<id>.cells.json",
     )
     _add_ci_options(s)
+    add_workspace_options(s)
+    add_reference_option(s)
 
     s = add(
         "pull",
@@ -264,7 +292,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "names",
         nargs="+",
         metavar="NAME",
-        help="a weights id, model id or metric name (python -m repro ls models / ls metrics)",
+        help="a weights id, model id or metric name (repro ls models / ls metrics)",
     )
     s.add_argument("--scale", type=_positive, help="scale of the model's default checkpoint")
     s.add_argument(
@@ -284,7 +312,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         formatter_class=fmt,
         epilog=EXAMPLES["card"],
     )
-    s.add_argument("folder", help="the folder of images")
+    s.add_argument("folder", help="the folder of images (files that are not images are left out)")
     s.add_argument("--name", help="the card's name (default: the folder's name)")
     s.add_argument(
         "--task",
@@ -295,18 +323,20 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--scales", nargs="+", type=_positive, help="default: 2 3 4 (LR-only: 4)")
     s.add_argument("--lr-only", action="store_true", help="the images are LR (no ground truth)")
     s.add_argument(
-        "--out",
-        metavar="FOLDER",
-        help="where to write <name>.yaml (default: REPRO_CARDS, else datasets/ of a checkout)",
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the card to FILE (<name>.yaml) instead of the workspace's cards/<name>.yaml",
     )
     s.add_argument("--force", action="store_true", help="replace an existing card of that name")
+    add_workspace_options(s)
 
     s = add(
         "fetch",
         "download a dataset from its card's source (Hub, official archive, mirrors), verify it "
         "and lay it out where runs find it",
     )
-    s.add_argument("dataset", help="a dataset card's name (python -m repro ls datasets)")
+    s.add_argument("dataset", help="a dataset card's name (repro ls datasets)")
     s.add_argument("--scale", type=_positive, help="scale whose layout is checked (default: first)")
     s.add_argument(
         "--data-root",
@@ -319,6 +349,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     s.add_argument("--from-zip", metavar="ZIP", help="--build from a local copy of that zip")
     s.add_argument("--json", action="store_true", help="print one JSON document")
+    add_workspace_options(s)
 
     s = add(
         "verify",
@@ -328,6 +359,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--scale", type=_positive)
     s.add_argument("--data-root")
     s.add_argument("--json", action="store_true")
+    add_workspace_options(s)
 
     add_explain(sub, fmt)
+    add_compare_images(sub, fmt)
     return p

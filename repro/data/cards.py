@@ -1,5 +1,9 @@
 """Dataset cards: the YAML files in ``datasets/`` that say where a set lives and how to read it.
 
+The shipped cards and the user's own (the workspace's ``cards/``, ``--cards DIR``,
+``REPRO_CARDS``) are read together; a user card named as a shipped one is refused unless the
+user asks to override (:func:`repro.workspace.named_files`).
+
 Each card is parsed into the dataclasses of :mod:`repro.data.schema` when it is loaded; an
 unknown key, a wrong type or a value out of range is a one-line :class:`SpecError` naming the
 file and the key (:mod:`repro.data.fields`). ``datasets/README.md`` documents exactly these keys.
@@ -31,6 +35,7 @@ from repro.data.schema import (
 )
 from repro.errors import SpecError, UnknownNameError, did_you_mean
 from repro.paths import REPO_ROOT, cards_dir
+from repro.workspace import named_files
 
 _README = "datasets/README.md"
 # block -> (every key it may hold, the required ones); datasets/README.md documents exactly these
@@ -45,7 +50,7 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "layouts[].parquet": (("files", "name", "hr", "lr"), ()),
     "source": (("hub", "archive", "build", "note"), ()),
     "source.hub": (("repo", "repo_type", "revision", "subdir", "allow_patterns"), ("repo",)),
-    "source.archive": (("url", "mirrors", "sha256", "root", "manual"), ("url",)),
+    "source.archive": (("url", "mirrors", "hosts", "sha256", "root", "manual"), ("url",)),
     "source.build": (("repo", "revision", "file", "members", "recipe", "sha256"),
                      ("repo", "revision", "file", "members", "recipe")),
     "subsets.*": (("images", "note", "lr_full_size"), ("images", "note")),
@@ -54,6 +59,7 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the 
 _FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _MEMBERS = re.compile(r"^\d{1,4}-\d{1,4}$")  # DIV8K-style 4-digit image indexes
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 # card names become cache folder names (<repro-cache>/datasets/<name>/...): keep them plain
 _CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -75,6 +81,10 @@ def _matches(pattern: re.Pattern):
 
 def _is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def _is_host(value: object) -> bool:
+    return isinstance(value, str) and _HOST.match(value) is not None
 
 
 def _choices(choices: tuple[str, ...]) -> str:
@@ -268,6 +278,7 @@ def _archive(f: Fields, raw: object) -> Archive | None:
         url=f.get(raw, w, "url", _is_url, "an http(s) URL"),
         sha256=f.get(raw, w, "sha256", _matches(_SHA256), "64 hex digits or null"),
         mirrors=f.items(raw, w, "mirrors", _is_url, "an http(s) URL"),
+        hosts=f.items(raw, w, "hosts", _is_host, "a host name in lower case, e.g. example.org"),
         root=f.relative(join(w, "root"), f.get(raw, w, "root", _is_str, "text", ""), empty=True),
         manual=f.get(raw, w, "manual", is_text, "text saying why no one command can fetch it"),
     )
@@ -338,24 +349,29 @@ def _subsets(f: Fields, raw: dict, local_dirs: tuple[str, ...]) -> dict[str, Sub
 
 # -- the registry --------------------------------------------------------------------------------
 @lru_cache(maxsize=4)
-def _all_cards_cached(folder: str, stamp: tuple) -> dict[str, Card]:
-    return {card.name: card for card in map(load_card, sorted(Path(folder).glob("*.yaml")))}
+def _all_cards_cached(stamp: tuple) -> dict[str, Card]:
+    return {name: load_card(Path(path)) for name, path, _ in stamp}
+
+
+def card_files() -> dict[str, Path]:
+    """Name -> file of every card: the shipped ones and the user's (clashes refused)."""
+    return named_files(cards_dir(), "dataset card")
 
 
 def all_cards() -> dict[str, Card]:
-    """Every card in ``datasets/`` (or REPRO_CARDS); re-read when a card file changes.
+    """Every card, shipped and the user's; re-read when a card file changes.
 
     The first card that does not load raises its SpecError: a bad card is never skipped.
     """
-    folder = cards_dir()
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml")))
-    return _all_cards_cached(str(folder), stamp)
+    files = card_files()
+    stamp = tuple((n, str(p), p.stat().st_mtime_ns) for n, p in sorted(files.items()))
+    return _all_cards_cached(stamp)
 
 
 def validate_all() -> list[str]:
-    """One line per card of the cards folder that does not load; empty when all are good."""
+    """One line per card (shipped or the user's) that does not load; empty when all are good."""
     problems = []
-    for path in sorted(cards_dir().glob("*.yaml")):
+    for path in card_files().values():
         try:
             load_card(path)
         except SpecError as exc:
@@ -372,5 +388,5 @@ def get_card(name: str) -> Card:
         return cards[lowered[name.lower()]]
     raise UnknownNameError(
         f"unknown dataset '{name}'; {did_you_mean(name, cards)} "
-        "(list them with: python -m repro ls datasets)"
+        "(list them with: repro ls datasets)"
     )

@@ -30,7 +30,7 @@ def reset_hub_state() -> None:
     _hub_down = None
 
 
-def _hub_offline() -> bool:
+def hub_offline() -> bool:
     import huggingface_hub.constants as hfc
 
     check = getattr(hfc, "is_offline_mode", None)  # newer releases; older: the constant
@@ -65,7 +65,7 @@ def missing_data_advice(card: Card) -> str:
     # an archive set is never downloaded behind the user's back: the command is named instead
     fetchable = card.archive is not None and card.archive.manual is None
     pinned = card.hub is not None and card.hub.revision is not None
-    fetch = f"python -m repro fetch {card.name} fetches it; or " if fetchable and not pinned else ""
+    fetch = f"repro fetch {card.name} fetches it; or " if fetchable and not pinned else ""
     return (
         f"{fetch}get it from {card.source_hint()} and put it in <data root>/{card.local_dirs[0]}: "
         "pass --data-root <data root>, list the folder in REPRO_DATA, or set REPRO_SHARED to a "
@@ -87,7 +87,7 @@ def hub_snapshot(card: Card) -> Path:
         )
     from huggingface_hub import snapshot_download
 
-    offline = _hub_offline()
+    offline = hub_offline()
     if not offline and _hub_down is None:
         _hub_down = _probe_hub()
     local_only = offline or bool(_hub_down)

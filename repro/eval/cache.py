@@ -1,10 +1,10 @@
 """Per-image result cache: a rerun reuses rows whose provenance is unchanged; a crash resumes.
 
-Rows are appended (one JSON line each, flushed) to ``results/.cache/<job key>.rank<r>.jsonl``
-as soon as an image is scored. The job key hashes everything that decides a number, the
-package's source code included (:func:`repro.provenance.code_sha256`), except the data files,
-whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not an
-entry of this shape is ignored (the image is scored again), never trusted.
+Rows are appended (a flushed JSON line each) to the workspace's ``cache/rows/<key>.rank<r>.jsonl``
+as soon as an image is scored. The job key hashes everything that decides a number, the source
+of the modules the job runs included (:func:`repro.eval.code_key.job_code`), except the data
+files, whose sha256 is stored per row and compared on reuse. A line that is cut, not JSON, or not
+an entry of this shape is ignored (the image is scored again), never trusted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from repro.paths import results_dir
+from repro.workspace import current
 
 
 def job_key(identity: dict) -> str:
@@ -22,9 +22,11 @@ def job_key(identity: dict) -> str:
 
 
 class RowCache:
-    def __init__(self, key: str, rank: int = 0, enabled: bool = True) -> None:
+    def __init__(
+        self, key: str, rank: int = 0, enabled: bool = True, folder: Path | None = None
+    ) -> None:
         self.enabled = enabled
-        self.folder = results_dir() / ".cache"
+        self.folder = folder or current().row_cache
         self.key = key
         self.path = self.folder / f"{key}.rank{rank}.jsonl"
         self.hits: list[str] = []  # images whose rows came from the cache in this run

@@ -22,7 +22,8 @@ import torch
 
 from repro.data.imresize import make_lr
 from repro.errors import DataError, NonFiniteOutputError
-from repro.eval.predictor import load_model, make_predictor, placement, refuse_non_finite
+from repro.eval.loaded import load
+from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.scoring import score
 from repro.files import default_mode
 from repro.imageio import IMAGE_SUFFIXES, is_image_file, read_image, write_image
@@ -159,6 +160,7 @@ def evaluate_folders(
     settings: dict | None = None,
     weights_path: str | None = None,
     weights_key: str | None = None,
+    strict: bool = True,
     device: torch.device | str = "cpu",
     out: Path | None = None,
     seed: int = 0,
@@ -171,15 +173,16 @@ def evaluate_folders(
     info = registry.get(model)
     if info.stereo and not info.any_views:
         raise DataError(f"{info.id} takes left/right stereo pairs; folders hold single images")
-    module, model_prov = load_model(
+    loaded = load(
         info.id,
         scale,
         settings,
         weights_path=weights_path,
         weights_key=weights_key,
-        device=device,
+        device=torch.device(device),
+        strict=strict,
     )
-    ran_on = placement(info.id, torch.device(device))
+    module, model_prov, ran_on = loaded.module, loaded.provenance, loaded.device
     predict = make_predictor(info.id, module, device=ran_on, tile=protocol.get("tile"))
     rows = []
     guard = module.register_forward_hook(refuse_non_finite)

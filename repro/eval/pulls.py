@@ -35,7 +35,7 @@ def pull_entries(name: str, scale: int | None = None) -> list[WeightsEntry]:
     if model and metric is not None:
         raise UnknownNameError(
             f"'{name}' is both a model and a metric; pull the weights ids instead: "
-            f"{', '.join(e.id for e in metric.weights)} or the model's (python -m repro ls models)"
+            f"{', '.join(e.id for e in metric.weights)} or the model's (repro ls models)"
         )
     if metric is not None:
         if not metric.weights:
@@ -46,7 +46,7 @@ def pull_entries(name: str, scale: int | None = None) -> list[WeightsEntry]:
     known = [*files, *registry.all_models(), *all_metrics()]
     raise UnknownNameError(
         f"unknown weights, model or metric '{name}'; {did_you_mean(name, known)} (list them "
-        "with: python -m repro ls models, python -m repro ls metrics)"
+        "with: repro ls models, repro ls metrics)"
     )
 
 

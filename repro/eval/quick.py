@@ -42,6 +42,7 @@ def dataset_job(
     metrics: list[tuple[str, None]] | None = None,
     tile: int | None = None,
     gray: str | None = None,
+    strict: bool = True,
 ) -> Job:
     """A job scoring ``model`` on a dataset with its card's protocol (channel, crop and gray
     policy overridable); ``metrics`` replace the task's, ``tile`` runs the model on LR tiles of
@@ -67,6 +68,7 @@ def dataset_job(
         settings=settings or {},
         weights_path=weights_path,
         weights_key=weights_key,
+        strict=strict,
     )
 
 
@@ -80,7 +82,7 @@ def chosen_metrics(names: list[str], with_hr: bool) -> list[tuple[str, None]]:
         if spec.set_level:
             raise ReproError(
                 f"{spec.name} compares two image sets, not images: save the SR images (--out "
-                f"DIR), then run python -m repro score {spec.name} --ref HR_DIR --dist DIR"
+                f"DIR), then run repro score {spec.name} --ref HR_DIR --dist DIR"
             )
         if spec.needs_reference and not with_hr:
             raise ReproError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,14 +16,13 @@ from repro.data.dataset import Dataset, Sample
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval import distributed
 from repro.eval.cache import RowCache, job_key
-from repro.eval.predictor import load_model, make_predictor, placement, refuse_non_finite
+from repro.eval.code_key import job_code
+from repro.eval.loaded import LoadedModel, load
+from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
 from repro.eval.scoring import score, score_views
-from repro.machine import device_provenance, resolve_device, tf32_policy
+from repro.machine import device_provenance, tf32_policy
 from repro.metrics import get_metric
-from repro.models.esc.arch import ESCBase
-from repro.models.esc.attention import resolve_backend
-from repro.provenance import code_sha256
 
 ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
 
@@ -42,6 +42,7 @@ class Job:
     weights_id: str | None = None
     weights_path: str | None = None
     weights_key: str | None = None
+    strict: bool = True  # False: load only the checkpoint's keys that fit (recorded)
 
 
 def evaluate(
@@ -52,33 +53,37 @@ def evaluate(
     use_cache: bool = True,
     progress: bool = True,
     seed: int = 0,
-    loaded: tuple[torch.nn.Module, dict] | None = None,
+    loaded: LoadedModel | None = None,
     prefetch: int = 2,
+    cache_dir: Path | None = None,
 ) -> tuple[list[dict], dict]:
     """Score every image of ``data`` (this process's shard under torchrun); gather all rows.
 
-    ``loaded`` is a (module, provenance) pair from :func:`load_model`, to reuse a model across
-    datasets; by default the job's model is built and its weights applied here. ``prefetch``
-    images are read (verified, decoded, LR made) ahead of the model by a background thread;
-    0 reads each image when its turn comes.
+    ``device`` is the device the run resolved (:func:`repro.machine.resolve_device`).
+    ``loaded`` is the job's model from :func:`repro.eval.loaded.load` (placed for that device),
+    to reuse one across datasets; by default the job's model is loaded here, on ``device``.
+    ``prefetch`` images are read (verified, decoded, LR made) ahead of the model by a background
+    thread; 0 reads each image when its turn comes. ``cache_dir``: the workspace's row cache
+    (default: the active workspace's).
     """
-    device = resolve_device(device)
-    ran_on = placement(job.model, device)
-    module, model_prov = loaded or load_model(
+    loaded = loaded or load(
         job.model,
         job.scale,
         job.settings,
         weights_path=job.weights_path,
         weights_id=job.weights_id,
         weights_key=job.weights_key,
-        device=device,
+        device=torch.device(device),
+        strict=job.strict,
     )
+    module, model_prov, ran_on = loaded.module, loaded.provenance, loaded.device
     stereo = len(data.layout.views) == 2
     _check_views(job.model, data, stereo)
     predict = make_predictor(job.model, module, device=ran_on, tile=job.protocol.get("tile"))
-    rank, size = distributed.world(device)
+    rank, size = distributed.world(loaded.asked)
+    code = job_code(job.model, [m for m, _ in job.metrics])
     identity = {
-        "code": code_sha256(),
+        "code": code.sha256,  # the modules this job runs, not the whole package
         "rows": "per-view" if stereo else "per-image",
         "model": model_prov,
         "dataset": data.describe(),
@@ -93,7 +98,9 @@ def evaluate(
     set_level = [(m, v) for m, v in job.metrics if get_metric(m).set_level]
     per_image = replace(job, metrics=[mv for mv in job.metrics if mv not in set_level])
     # a set-level metric (FID) needs every SR output, so its jobs reuse no cached rows
-    cache = RowCache(job_key(identity), rank=rank, enabled=use_cache and not set_level)
+    cache = RowCache(
+        job_key(identity), rank=rank, enabled=use_cache and not set_level, folder=cache_dir
+    )
     kept: list[tuple[str, np.ndarray, np.ndarray]] | None = [] if set_level else None
     if set_level and stereo:
         raise DataError(f"set-level metrics {set_level} are not defined on stereo pairs")
@@ -131,8 +138,9 @@ def evaluate(
         files_sha.update(part)
     cached = sorted(n for part in distributed.gather(cache.hits) for n in part)
     prov = {
+        "code": code.summary(),
         "model": model_prov,
-        "device": _ran_on(device, ran_on, module),
+        "device": _ran_on(loaded.asked, ran_on, module),
         "data": {
             **data.describe(),
             "sha256": _digest(files_sha),
@@ -163,8 +171,9 @@ def _score_sets(metrics, parts: list, order: dict, protocol: dict) -> dict[str, 
 def _ran_on(asked: torch.device, ran_on: torch.device, module: torch.nn.Module) -> dict:
     """The device provenance of a job: where its model ran, and the device asked when the model
     runs elsewhere (bicubic works on the uint8 image with numpy/torch on the CPU)."""
-    attention = resolve_backend(module.backend, ran_on) if isinstance(module, ESCBase) else None
-    out = device_provenance(ran_on, attention_backend=attention)
+    # a model that picks its attention kernel by device (ESC) says which one runs there
+    backend = getattr(module, "attention_backend", None)
+    out = device_provenance(ran_on, attention_backend=backend(ran_on) if backend else None)
     if ran_on != asked:
         out["asked"] = str(asked)
     return out

@@ -1,12 +1,13 @@
 """SR outputs kept on disk, so that re-scoring them under other protocols needs no forward pass.
 
-A set of outputs is keyed by a sha256 of everything that decides them: the package's source
-code (:func:`repro.provenance.code_sha256`), the model and its settings, the weights' sha256 and
-state-dict key, the scale, the dataset and its layout, the LR recipe, the seed, the tile and the
-kind of device. Each image's entry also records the sha256 of the files it was made from and is
-reused only when they still match; a changed key is a new folder, so a stale entry is never read.
+A set of outputs is keyed by a sha256 of everything that decides them: the source of the modules
+the model and the evaluation run (:func:`repro.eval.code_key.job_code`), the model and its
+settings, the weights' sha256 and state-dict key, the scale, the dataset and its layout, the LR
+recipe, the seed, the tile and the kind of device. Each image's entry also records the sha256 of
+the files it was made from and is reused only when they still match; a changed key is a new
+folder, so a stale entry is never read.
 
-Entries are ``results/.cache/sr/<recipe>-<key>/<sha256 of the image name>.npz`` (the uint8
+Entries are ``cache/sr/<recipe>-<key>/<sha256 of the image name>.npz`` of the workspace (the uint8
 output and a JSON header), written to a temporary file in that folder and renamed: nothing is
 written outside it, and an unreadable or malformed entry only costs a recomputation. ``<recipe>``
 hashes the identity without the code: when a new folder of a recipe is made, the folders of the
@@ -23,6 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,23 +32,19 @@ import torch
 from repro.errors import NonFiniteOutputError
 from repro.eval.cache import job_key
 from repro.eval.predictor import refuse_non_finite
-from repro.paths import results_dir
-
-
-def sr_cache_root():
-    """Where SR outputs are kept (git-ignored with the rest of ``results/.cache``)."""
-    return results_dir() / ".cache" / "sr"
+from repro.workspace import current
 
 
 class SRCache:
     """The cached outputs of one (model, weights, scale, settings, dataset, LR recipe)."""
 
-    def __init__(self, identity: dict, *, enabled: bool = True) -> None:
+    def __init__(self, identity: dict, *, root: Path | None = None, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.root = root or current().sr_cache  # the workspace's cache/sr/
         self.key = job_key({"kind": "sr-outputs", **identity})
         recipe = {k: v for k, v in identity.items() if k != "code"}
         self.recipe = job_key({"kind": "sr-outputs", **recipe})[:16]
-        self.folder = sr_cache_root() / f"{self.recipe}-{self.key[:16]}"
+        self.folder = self.root / f"{self.recipe}-{self.key[:16]}"
 
     def _path(self, image: str):
         return self.folder / (hashlib.sha256(image.encode()).hexdigest()[:32] + ".npz")
@@ -90,7 +88,7 @@ class SRCache:
 
     def _drop_stale(self) -> None:
         """Remove this recipe's outputs made by other code: their key can never match again."""
-        for old in sr_cache_root().glob(f"{self.recipe}-*"):
+        for old in self.root.glob(f"{self.recipe}-*"):
             if old != self.folder and old.is_dir() and not old.is_symlink():
                 shutil.rmtree(old, ignore_errors=True)
 

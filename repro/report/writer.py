@@ -1,4 +1,5 @@
-"""Render reports/<id>.md with its plots, and reports/index.md over every table."""
+"""Render reports/<id>.md with its plots, and reports/index.md over every table, in a
+workspace (:mod:`repro.workspace`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro.files import atomic_write_text
-from repro.paths import reports_dir
-from repro.provenance import code_sha256
 from repro.publish import (
     Destination,
     NoSavedResultsError,
@@ -15,11 +14,16 @@ from repro.publish import (
     load_saved,
     publish,
 )
+from repro.report.export import write_exports
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.claim_verdicts import claim_counts
 from repro.tables.compare import Cell, status_counts
+from repro.tables.run import made_by_other_code
+from repro.tables.saved import result_files
 from repro.tables.spec import load_spec, table_ids
+from repro.workspace import Workspace
 
 
 def render_table_report(result, folder: Path, *, extra_sections: Sequence[str] = ()) -> list[Path]:
@@ -46,28 +50,28 @@ def render_table_report(result, folder: Path, *, extra_sections: Sequence[str] =
         extra_sections=extra_sections,
     )
     atomic_write_text(path, text)
-    return [path, *plots]
+    return [path, *plots, *write_exports(result.spec, result.cells, folder)]
 
 
 def publish_result(
     result, *, keep_frame: bool = False, extra_sections: Sequence[str] = ()
 ) -> dict[str, str]:
-    """Publish a run's result set (results, report, plots) as one; the index on full runs.
+    """Publish a run's result set (results, report, plots) as one into its workspace; the
+    index on full runs.
 
     ``keep_frame``: a re-comparison has no per-image rows; the saved CSV is published again.
     ``extra_sections``: markdown sections for the report's summary.
     Returns manifest key (``results:<file>``, ``reports:<file>``) -> path.
     """
-    from repro.tables.run import result_files
-
-    dest = Destination(result.spec.id, result.partial)
+    dest = result.destination
     files = result_files(result)
     if keep_frame:
         files[".csv"] = dest.file(".csv").read_text(encoding="utf-8")
+    code = result.provenance.get("code")  # the code that made the numbers (a rerun: saved)
     meta = {
         "table": result.spec.id,
         "protocol_version": result.spec.version,
-        "code_sha256": result.provenance.get("code_sha256"),
+        "code_sha256": code.get("sha256") if isinstance(code, dict) else None,
     }
 
     def render(folder: Path) -> list[Path]:
@@ -75,29 +79,32 @@ def publish_result(
 
     paths = publish(dest, files, render, meta)
     if not result.partial:
-        write_index()
+        write_index(result.workspace)
     return paths
 
 
-def write_index() -> str:
-    """Index of every table's complete run; a missing or broken result set is said, not fatal."""
+def write_index(ws: Workspace) -> str:
+    """Index of every table's complete run in ``ws``; a missing or broken result set is said,
+    not fatal."""
     entries = []
     for table_id in table_ids():
         spec = load_spec(table_id)
         counts: dict[str, int] = {}
+        claims: dict[str, int] = {}
         note = ""
         try:
-            saved = load_saved(Destination(table_id))
+            saved = load_saved(Destination(table_id, workspace=ws))
             cells = saved["cells"]
             if cells.get("protocol_version") != spec.version:  # never mix protocol versions
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
-                if saved["manifest"].get("code_sha256") != code_sha256():
+                claims = claim_counts(cells.get("claims") or [])
+                if made_by_other_code(saved, spec):
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
             note = (
-                f"no complete run here (python -m repro validate {table_id} says what is missing)"
+                f"no complete run here (repro validate {table_id} says what is missing)"
             )
         except SavedResultsError as exc:
             note = exc.problem
@@ -109,10 +116,12 @@ def write_index() -> str:
                 "title": spec.title,
                 "version": spec.version,
                 "counts": counts,
+                "claims": claims,
                 "note": note,
-                "has_report": bool(counts) and (reports_dir() / f"{table_id}.md").is_file(),
+                "has_report": bool(counts) and (ws.reports / f"{table_id}.md").is_file(),
             }
         )
-    path = reports_dir() / "index.md"
+    ws.reports.mkdir(parents=True, exist_ok=True)
+    path = ws.reports / "index.md"
     atomic_write_text(path, index_markdown(entries))
     return str(path)

@@ -12,6 +12,9 @@ The table's protocol is the base; each variant changes one thing in it:
 
 For each variant: the set mean, its Δ vs the paper, whether that change alone lands within the
 cell's tolerance, and each image's contribution to the change of the mean.
+
+Which change *explains* a gap: :mod:`repro.tables.explain_rule`. Cost cells (params, FLOPs,
+time) have no images to re-score: :mod:`repro.tables.explain_cost`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from functools import partial
 import numpy as np
 from tqdm import tqdm
 
-from repro.data.loaders import open_dataset, require_in_data_root
+from repro.data.dataset import Dataset
 from repro.errors import (
     MissingDataError,
     MissingWeightsError,
@@ -33,14 +36,23 @@ from repro.errors import (
     UnknownNameError,
     did_you_mean,
 )
-from repro.eval.predictor import load_model, make_predictor, placement
+from repro.eval.code_key import job_code
+from repro.eval.loaded import LoadedModel
+from repro.eval.predictor import make_predictor
 from repro.eval.runner import finite_mean
 from repro.eval.scoring import score, score_views
 from repro.eval.sr_cache import CachedPredictor, SRCache
-from repro.machine import resolve_device, tf32_policy
+from repro.machine import tf32_policy
 from repro.metrics import get_metric
-from repro.provenance import code_sha256
 from repro.tables.compare import CellStatus, judge
+from repro.tables.context import RunContext
+from repro.tables.explain_rule import (
+    DATASET_FREE,
+    EXPLAINS,
+    anomaly_words,
+    beyond_by_noise,
+    is_material,
+)
 from repro.tables.explain_setup import (
     Setup,
     apply_overrides,
@@ -51,7 +63,7 @@ from repro.tables.explain_setup import (
     protocol_variants,
 )
 from repro.tables.run import is_cost, metric_ready
-from repro.tables.spec import Column, Row, TableSpec, load_spec
+from repro.tables.spec import Column, Row, TableSpec
 
 
 @dataclass
@@ -96,6 +108,7 @@ class Explanation:
     variants: list[VariantResult]
     skipped: list[dict]  # {axis, reason}: variants that do not apply to this cell
     timing: dict  # seconds, forward passes (and their seconds), outputs from the cache
+    anomaly: str | None = None  # the spec's flag on the paper's number, in words, with why
 
     @property
     def partial(self) -> bool:
@@ -104,20 +117,46 @@ class Explanation:
 
     @property
     def explaining(self) -> list[VariantResult]:
-        """Variants that alone land within tolerance where the base does not."""
+        """Variants that alone land within tolerance where the base does not, by a material
+        shift (:func:`is_material`)."""
         if self.status == CellStatus.PASS:
             return []
-        return [v for v in self.variants if v.status == CellStatus.PASS]
+        return [
+            v
+            for v in self.variants
+            if v.status == CellStatus.PASS and is_material(v.shift, self.tolerance)
+        ]
+
+    @property
+    def nudging(self) -> list[VariantResult]:
+        """Variants that land within tolerance by a shift too small to explain the gap."""
+        if self.status == CellStatus.PASS:
+            return []
+        return [
+            v
+            for v in self.variants
+            if v.status == CellStatus.PASS and not is_material(v.shift, self.tolerance)
+        ]
+
+    @property
+    def within_noise(self) -> bool:
+        """A gap beyond the tolerance by less than MATERIAL x the tolerance, unexplained."""
+        return not self.explaining and beyond_by_noise(self.delta, self.tolerance)
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["explaining"] = [v.change for v in self.explaining]
+        out["within_noise"] = self.within_noise
+        out["rule"] = EXPLAINS
         out["partial"] = self.partial
         return out
 
 
 def find_cell(spec: TableSpec, row: str, dataset: str, metric: str) -> tuple[Row, Column, float]:
-    """A cell by row id or label, dataset and metric (``psnr`` or ``psnr@pair_mean``)."""
+    """A cell by row id or label, dataset and metric (``psnr`` or ``psnr@pair_mean``).
+
+    ``-`` names the dataset-free columns (params, FLOPs), as tables print them; a dataset given
+    for a dataset-free cost (``Set5 madds``) finds it too: a count does not depend on images."""
     found = [r for r in spec.rows if row.lower() in (r.id.lower(), r.label.lower())]
     if not found:
         names = [r.id for r in spec.rows]
@@ -125,19 +164,32 @@ def find_cell(spec: TableSpec, row: str, dataset: str, metric: str) -> tuple[Row
             f"table {spec.id} has no row '{row}'; {did_you_mean(row, names)} (rows: ids or labels)"
         )
     r = found[0]
-    ds = next((d for d in spec.datasets if d.lower() == dataset.lower()), None)
-    if ds is None:
-        raise UnknownNameError(
-            f"table {spec.id} has no dataset '{dataset}'; its datasets: {', '.join(spec.datasets)}"
-        )
+    free = any(c.dataset is None for c in spec.columns)
+    if dataset.strip() == DATASET_FREE and free:
+        ds = None
+    else:
+        ds = next((d for d in spec.datasets if d.lower() == dataset.lower()), None)
+        if ds is None:
+            known = spec.datasets + ([f"{DATASET_FREE} (params, FLOPs...)"] if free else [])
+            raise UnknownNameError(
+                f"table {spec.id} has no dataset '{dataset}'; its datasets: {', '.join(known)}"
+            )
     name, _, variant = metric.replace("/", "@").partition("@")
-    cols = [c for c in spec.columns if c.dataset == ds and c.metric == name]
-    cols = [c for c in cols if not variant or c.variant == variant]
+
+    def matching(where: str | None) -> list[Column]:
+        cols = [c for c in spec.columns if c.dataset == where and c.metric == name]
+        return [c for c in cols if not variant or c.variant == variant]
+
+    cols = matching(ds)
+    if not cols and ds is not None and is_cost(name):
+        cols = matching(None)  # a model's cost, printed without a dataset
     if len(cols) != 1:
         here = [c.frame_metric for c in spec.columns if c.dataset == ds]
+        here += [f"{DATASET_FREE} {c.frame_metric}" for c in spec.columns if ds and not c.dataset]
         what = "names several columns" if cols else "is not a column"
         raise UnknownNameError(
-            f"metric '{metric}' {what} of {ds} in {spec.id}; choose one of {', '.join(here)}"
+            f"metric '{metric}' {what} of {ds or DATASET_FREE} in {spec.id}; choose one of "
+            f"{', '.join(here)}"
         )
     col = cols[0]
     return r, col, r.reported[spec.columns.index(col)]
@@ -150,7 +202,10 @@ def _check_explainable(spec: TableSpec, row: Row, col: Column, reported) -> None
     if row.model is None:
         raise ReproError(f"{where} is another method's number (REPORTED-ONLY): nothing ran here")
     if is_cost(col.metric):
-        raise ReproError(f"{where} is a property of the model, not of images: nothing to re-score")
+        raise ReproError(
+            f"{where} is a property of the model, not of images: nothing to re-score "
+            "(repro explain tells what a cost cell counts: repro.tables.explain_cost)"
+        )
     if get_metric(col.metric).set_level:
         raise ReproError(f"{where}: a set-level metric has no per-image values to re-score")
     if reported is None:
@@ -162,30 +217,27 @@ def _check_explainable(spec: TableSpec, row: Row, col: Column, reported) -> None
 
 
 def explain_cell(
-    table: str,
+    ctx: RunContext,
     row: str,
     dataset: str,
     metric: str,
     *,
     protocol: dict | None = None,
-    data_root: str | None = None,
-    device: str = "cpu",
-    use_cache: bool = True,
-    progress: bool = False,
-    seed: int = 0,
     vary: tuple[str, ...] | None = None,
 ) -> Explanation:
-    """Explain one cell's gap; ``protocol`` changes the base first (e.g. ``{"gray": "rgb3"}``:
-    the table scored BasicSR's way); ``vary`` keeps only these axes (``explain_setup.AXES``),
-    e.g. the scoring ones, which need no forward pass. Missing data or weights raise NotRun."""
+    """Explain one cell's gap on the run context ``ctx`` (its spec, device, data root, cache,
+    seed, and the datasets and models it already opened and loaded); ``protocol`` changes the
+    base first (e.g. ``{"gray": "rgb3"}``: the table scored BasicSR's way); ``vary`` keeps only
+    these axes (``explain_setup.AXES``), e.g. the scoring ones, which need no forward pass.
+    Missing data or weights raise NotRun."""
     start = time.perf_counter()
-    spec = load_spec(table)
+    spec = ctx.spec
     r, col, reported = find_cell(spec, row, dataset, metric)
     _check_explainable(spec, r, col, reported)
     check_axes(vary)
-    device = resolve_device(device)
     p = spec.protocol
-    data, module, prov = _open(spec, r, col, data_root, device)
+    data, model = _open(ctx, r, col)
+    prov = model.provenance
     key = (prov.get("weights") or {}).get("key")
     source = data.lr_source
     table_setup = Setup(
@@ -205,21 +257,19 @@ def explain_cell(
     variants, skipped = protocol_variants(base, col, r.scale, data, other_key, why)
     variants, skipped = only(variants, skipped, vary)
     setups = [base] + [v.setup for v in variants]
-    modules = {key: module}
+    modules = {key: model.module}
     for k in {s.weights_key for s in setups} - {key}:
-        modules[k] = load_model(
-            r.model, r.scale, r.settings, weights_id=r.weights, weights_key=k, device=device
-        )[0]
-    ran_on = placement(r.model, device)
+        modules[k] = ctx.model(r, weights_key=k).module
+    ran_on = model.device
     identity = {  # what decides the SR outputs besides the LR recipe and the state dict
-        "code": code_sha256(),
+        "code": job_code(r.model, ()).sha256,  # the model's and the evaluation's modules
         "model": prov["model"],
         "scale": r.scale,
         "settings": r.settings,
         "weights_sha256": (prov.get("weights") or {}).get("sha256"),
         "dataset": data.card.name,
         "layout": data.layout.name,
-        "seed": seed,
+        "seed": ctx.seed,
         "device": ran_on.type,
         **(tf32_policy() if ran_on.type == "cuda" else {}),
         "tile": p.get("tile"),
@@ -229,11 +279,13 @@ def explain_cell(
         if s.recipe not in predictors:
             net = modules[s.weights_key]
             cache = SRCache(
-                {**identity, "lr": s.lr_source, "key": s.weights_key}, enabled=use_cache
+                {**identity, "lr": s.lr_source, "key": s.weights_key},
+                root=ctx.workspace.sr_cache,
+                enabled=ctx.use_cache,
             )
             predict = make_predictor(r.model, net, device=ran_on, tile=p.get("tile"))
-            predictors[s.recipe] = CachedPredictor(predict, net, cache, seed=seed)
-    values, gray = _score_all(data, p, col, r.scale, setups, predictors, progress)
+            predictors[s.recipe] = CachedPredictor(predict, net, cache, seed=ctx.seed)
+    values, gray = _score_all(data, p, col, r.scale, setups, predictors, ctx.progress)
     tol = spec.tolerance_for(col.metric, reported)
     mean = finite_mean(values[0].values())
     status, delta = judge(col.metric, float(reported), mean, tol)
@@ -263,35 +315,28 @@ def explain_cell(
         images_total=data.card.images,
         variants=results,
         skipped=skipped,
+        anomaly=anomaly_words(r, col),
         timing={
             "seconds": time.perf_counter() - start,
             "forward_passes": sum(c.computed for c in predictors.values()),
             "forward_seconds": sum(c.seconds for c in predictors.values()),
             "from_cache": sum(c.reused for c in predictors.values()),
-            "cache": use_cache,
+            "cache": ctx.use_cache,
         },
     )
 
 
-def _open(spec: TableSpec, r: Row, col: Column, data_root, device) -> tuple:
-    """The cell's dataset and model (with provenance); absent ones make the cell NOT-RUN."""
-    require_in_data_root(data_root, [col.dataset])
+def _open(ctx: RunContext, r: Row, col: Column) -> tuple[Dataset, LoadedModel]:
+    """The cell's dataset and model, as the run opened and loaded them; absent ones make the
+    cell NOT-RUN."""
     try:
-        data = open_dataset(
-            col.dataset,
-            r.scale,
-            data_root=data_root,
-            lr_mode=spec.protocol.get("lr", "official"),
-            rounding=spec.protocol.get("rounding", "matlab"),
-        )
-        module, prov = load_model(r.model, r.scale, r.settings, weights_id=r.weights, device=device)
+        return ctx.dataset(col.dataset, r.scale).data, ctx.model(r)
     except (MissingDataError, MissingWeightsError) as exc:
         code = NotRunCode.MISSING_DATA
         if isinstance(exc, MissingWeightsError):
             code = NotRunCode.MISSING_WEIGHTS
-        where = f"{spec.id} {r.label} {col.dataset} {col.frame_metric}"
+        where = f"{ctx.spec.id} {r.label} {col.dataset} {col.frame_metric}"
         raise NotRun(code, f"{where} is NOT-RUN here: {exc}") from None
-    return data, module, prov
 
 
 def _score_all(data, protocol, col, scale, setups, predictors, progress):

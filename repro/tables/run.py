@@ -1,15 +1,22 @@
-"""Run one table: every runnable row on every dataset column, then compare and record."""
+"""Run one table in three steps, each with one job, on a :class:`RunContext`:
+
+- :func:`plan`: which cells of which rows this run measures, and which it cannot (a dataset not
+  chosen, a metric that cannot run here);
+- :func:`measure`: per row, its model loaded once (or only its architecture when the checkpoint
+  is absent: params, FLOPs and latency do not need it), its cost columns, then its image
+  columns per dataset (:func:`repro.eval.runner.evaluate`);
+- :func:`compare_run`: the measured values against the paper's, claims judged, provenance.
+
+Reading saved results back and comparing them with the (edited) spec again is :func:`recompare`.
+"""
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass, field
 
 import pandas as pd
-import torch
 
-from repro.data.loaders import open_dataset, require_in_data_root
 from repro.errors import (
     MissingDataError,
     MissingWeightsError,
@@ -17,19 +24,24 @@ from repro.errors import (
     NotRun,
     NotRunCode,
     ReproError,
-    UnknownNameError,
 )
-from repro.eval.complexity import measure
-from repro.eval.predictor import load_model
+from repro.eval.complexity import measure as measure_cost
+from repro.eval.loaded import LoadedModel
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
-from repro.machine import device_provenance, resolve_device
+from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
-from repro.models import build
+from repro.models import get as get_model
 from repro.paths import data_roots
-from repro.provenance import code_sha256, code_version, portable_path
+from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
-from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
-from repro.tables.spec import TableSpec, column_key
+from repro.tables.claim_verdicts import ClaimResult, judge_claims
+from repro.tables.code_key import table_code
+from repro.tables.compare import Cell, CellStatus, compare, mark_built, saved_value
+from repro.tables.context import RunContext, prepare
+from repro.tables.spec import Column, Row, TableSpec, column_key
+from repro.workspace import Workspace, current
+
+Key = tuple[str, str]  # (row id, column key)
 
 
 @dataclass
@@ -40,175 +52,221 @@ class TableResult:
     provenance: dict = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
     partial: bool = False  # a --limit/--datasets run: a test, never the published result
+    workspace: Workspace = field(default_factory=current)  # where it is published
+    other_code: bool = False  # saved results read back that other code produced
 
     @property
     def means(self) -> pd.DataFrame:
         return means(self.frame)
 
+    @property
+    def destination(self) -> Destination:
+        return Destination(self.spec.id, self.partial, self.workspace)
 
-def run_table(
-    spec: TableSpec,
-    *,
-    datasets: list[str] | None = None,
-    limit: int | None = None,
-    data_root: str | None = None,
-    device: str | torch.device = "cpu",
-    use_cache: bool = True,
-    progress: bool = True,
-    seed: int = 0,
-    weights: dict[str, str] | None = None,
-) -> TableResult:
+
+def run_table(spec: TableSpec | str, **options) -> TableResult:
+    """Run a table from Python: :func:`~repro.tables.context.prepare` its context as the CLI
+    does (``options``: datasets, limit, data_root, device, use_cache, progress, seed, weights,
+    workspace), then :func:`run` it."""
+    return run(prepare(spec, **options))
+
+
+def run(ctx: RunContext) -> TableResult:
     """Evaluate a table's runnable cells; bad input raises, absent data/weights become NOT-RUN.
 
     A run that measures nothing because data or weights are missing raises instead of
     returning a table of NOT-RUN cells, so that it can never pass for (or replace) a result.
     """
-    if datasets:
-        unknown = [d for d in datasets if d not in spec.datasets]
-        if unknown:
-            raise UnknownNameError(
-                f"table {spec.id} has no dataset {unknown}; its datasets: {spec.datasets}"
-            )
-    if limit is not None and limit < 1:
-        raise ReproError(f"--limit must be a positive number of images, got {limit}")
-    wanted = datasets or spec.datasets
-    require_in_data_root(data_root, wanted)
-    device = resolve_device(device)
-    protocol = spec.protocol
-    measured: dict[tuple[str, str], float] = {}
-    not_run: dict[tuple[str, str], NotRun] = {}
-    counts: dict[tuple[str, str], tuple[int, int | None]] = {}
-    rows: list[dict] = []
-    prov_jobs = []
+    return compare_run(ctx, measure(ctx, plan(ctx)))
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass
+class RowPlan:
+    row: Row
+    cost: list[Column]  # params, FLOPs, latency: per model, even under a dataset's heading
+    images: dict[str, list[Column]]  # dataset -> its image columns whose metric runs here
+    unready: dict[str, NotRun]  # column key -> why its metric cannot run here
+
+    def keys(self, cost: bool = True) -> list[str]:
+        """The column keys this row measures (the cost columns too, unless ``cost`` is off)."""
+        image = [c.key for cols in self.images.values() for c in cols] + list(self.unready)
+        return ([c.key for c in self.cost] if cost else []) + image
+
+
+@dataclass
+class Plan:
+    rows: list[RowPlan]
+    not_selected: dict[Key, NotRun]  # cells of datasets this run did not choose
+
+
+def plan(ctx: RunContext) -> Plan:
+    """Which cells each runnable row measures, and which this run leaves out."""
+    spec, wanted = ctx.spec, ctx.datasets
+    rows, not_selected = [], {}
     for row in spec.rows:
         if row.status or row.model is None:
             continue
         for c in spec.columns:
             if c.dataset is not None and c.dataset not in wanted and not is_cost(c.metric):
-                not_run[(row.id, c.key)] = NotRun(
+                not_selected[(row.id, c.key)] = NotRun(
                     NotRunCode.NOT_SELECTED, f"this run chose --datasets {wanted}"
                 )
         row_cols = [c for c in spec.columns if c.dataset in wanted or c.dataset is None]
-        # complexity columns (params, FLOPs, latency) are per model, even where the paper
-        # prints them under a dataset
-        cost_cols = [c for c in row_cols if c.dataset is None or is_cost(c.metric)]
-        try:
-            loaded = load_model(
-                row.model,
-                row.scale,
-                row.settings,
-                weights_id=row.weights,
-                weights_path=(weights or {}).get(row.id),
-                device=device,
-            )
-        except MissingWeightsError as exc:
-            # params, FLOPs and latency do not depend on the weights' values: measure them on
-            # the architecture; only the image columns need the checkpoint.
-            module = build(row.model, None, row.scale, **row.settings).eval().to(device)
-            for c in row_cols:
-                if c in cost_cols:
-                    _dataset_free(spec, row, c, (module, {}), measured, not_run)
-                else:
-                    not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
-            continue
-        for c in cost_cols:
-            _dataset_free(spec, row, c, loaded, measured, not_run)
+        cost = [c for c in row_cols if c.dataset is None or is_cost(c.metric)]
+        images: dict[str, list[Column]] = {}
+        unready: dict[str, NotRun] = {}
         for name in wanted:
-            cols = [c for c in row_cols if c.dataset == name and c not in cost_cols]
-            for c in list(cols):
+            images[name] = []
+            for c in (c for c in row_cols if c.dataset == name and c not in cost):
                 try:
                     metric_ready(c.metric)
+                    images[name].append(c)
                 except NotRun as exc:
-                    not_run[(row.id, c.key)] = exc
-                    cols.remove(c)
-            if not cols:
-                continue
-            try:
-                data = open_dataset(
-                    name,
-                    row.scale,
-                    data_root=data_root,
-                    lr_mode=protocol.get("lr", "official"),
-                    rounding=protocol.get("rounding", "matlab"),
-                )
-            except MissingDataError as exc:
-                for c in cols:
-                    not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_DATA, str(exc))
-                continue
-            total = data.card.images or len(data)
-            data.limit(limit)
-            job = Job(
-                model=row.model,
-                scale=row.scale,
-                dataset=name,
-                row=row.id,
-                metrics=[(c.metric, c.variant) for c in cols],
-                protocol=protocol,
-                crop=spec.crop_for(row.scale),
-                settings=row.settings,
-                weights_id=row.weights,
-            )
-            try:
-                job_rows, prov = evaluate(
-                    job,
-                    data,
-                    device=device,
-                    use_cache=use_cache,
-                    progress=progress,
-                    seed=seed,
-                    loaded=loaded,
-                )
-            except NonFiniteOutputError as exc:
-                for c in cols:
-                    not_run[(row.id, c.key)] = NotRun(NotRunCode.NON_FINITE_OUTPUT, str(exc))
-                continue
-            rows.extend(job_rows)
-            prov_jobs.append({"row": row.id, **_portable(prov)})
-            images = len({r["image"] for r in job_rows})
-            for c in cols:
-                if get_metric(c.metric).set_level:  # one value for the SR and HR sets
-                    value = prov.get("set_level", {}).get(c.frame_metric)
-                    if value is None:
-                        not_run[(row.id, c.key)] = NotRun(
-                            NotRunCode.MISSING_DATA, f"{name} has no HR images to compare with"
-                        )
-                        continue
-                    measured[(row.id, c.key)] = value
+                    unready[c.key] = exc
+        rows.append(RowPlan(row, cost, images, unready))
+    return Plan(rows, not_selected)
+
+
+# --------------------------------------------------------------------------- measure
+@dataclass
+class Measured:
+    values: dict[Key, float] = field(default_factory=dict)
+    not_run: dict[Key, NotRun] = field(default_factory=dict)
+    counts: dict[Key, tuple[int, int | None]] = field(default_factory=dict)  # images, of total
+    rows: list[dict] = field(default_factory=list)  # per image (per view)
+    jobs: list[dict] = field(default_factory=list)  # each job's provenance
+
+
+def measure(ctx: RunContext, the_plan: Plan) -> Measured:
+    """Measure every planned cell: cost columns on the model, image columns on each dataset."""
+    m = Measured(not_run=dict(the_plan.not_selected))
+    for rp in the_plan.rows:
+        try:
+            model = ctx.model(rp.row)
+        except NotRun as exc:  # a backend the model needs is not installed (spandrel)
+            for key in rp.keys():
+                m.not_run[(rp.row.id, key)] = exc
+            continue
+        except MissingWeightsError as exc:
+            # only the image columns need the checkpoint's values; a model whose architecture
+            # is read from its checkpoint (spandrel) has none to count without it
+            from_checkpoint = get_model(rp.row.model).from_checkpoint
+            architecture = None if from_checkpoint else ctx.architecture(rp.row)
+            missing = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
+            for c in rp.cost:
+                if architecture is None:
+                    m.not_run[(rp.row.id, c.key)] = missing
                 else:
-                    values = [r.get(c.frame_metric) for r in job_rows]
-                    measured[(row.id, c.key)] = finite_mean(values)
-                counts[(row.id, c.key)] = (images, total)
-    cells = mark_built(compare(spec, measured, not_run, counts), prov_jobs)
-    _refuse_empty(spec, cells, data_root)
+                    _measure_cost(ctx.spec, rp.row, c, architecture, m)
+            for key in rp.keys(cost=False):
+                m.not_run[(rp.row.id, key)] = missing
+            continue
+        for c in rp.cost:
+            _measure_cost(ctx.spec, rp.row, c, model, m)
+        for key, why in rp.unready.items():
+            m.not_run[(rp.row.id, key)] = why
+        for name, cols in rp.images.items():
+            if cols:
+                _measure_images(ctx, rp.row, name, cols, model, m)
+    return m
+
+
+def _measure_cost(spec: TableSpec, row: Row, col: Column, model: LoadedModel, m: Measured) -> None:
+    """Complexity columns: params here; FLOPs/latency from the model family's counter."""
+    try:
+        m.values[(row.id, col.key)] = measure_cost(col.metric, row, spec, model.module, col.variant)
+    except NotRun as exc:
+        m.not_run[(row.id, col.key)] = exc
+    except MissingWeightsError as exc:
+        m.not_run[(row.id, col.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
+
+
+def _measure_images(
+    ctx: RunContext, row: Row, name: str, cols: list[Column], model: LoadedModel, m: Measured
+) -> None:
+    """One row's image columns on one dataset: a job of the per-image runner."""
+    try:
+        opened = ctx.dataset(name, row.scale)
+    except MissingDataError as exc:
+        for c in cols:
+            m.not_run[(row.id, c.key)] = NotRun(NotRunCode.MISSING_DATA, str(exc))
+        return
+    job = Job(
+        model=row.model,
+        scale=row.scale,
+        dataset=name,
+        row=row.id,
+        metrics=[(c.metric, c.variant) for c in cols],
+        protocol=ctx.spec.protocol,
+        crop=ctx.spec.crop_for(row.scale),
+        settings=row.settings,
+        weights_id=row.weights,
+    )
+    try:
+        job_rows, prov = evaluate(
+            job,
+            opened.data,
+            device=ctx.device,
+            use_cache=ctx.use_cache,
+            progress=ctx.progress,
+            seed=ctx.seed,
+            loaded=model,
+            cache_dir=ctx.workspace.row_cache,
+        )
+    except NonFiniteOutputError as exc:
+        for c in cols:
+            m.not_run[(row.id, c.key)] = NotRun(NotRunCode.NON_FINITE_OUTPUT, str(exc))
+        return
+    m.rows.extend(job_rows)
+    m.jobs.append({"row": row.id, **_portable(prov)})
+    images = len({r["image"] for r in job_rows})
+    for c in cols:
+        key = (row.id, c.key)
+        if get_metric(c.metric).set_level:  # one value for the SR and HR sets
+            value = prov.get("set_level", {}).get(c.frame_metric)
+            if value is None:
+                m.not_run[key] = NotRun(
+                    NotRunCode.MISSING_DATA, f"{name} has no HR images to compare with"
+                )
+                continue
+            m.values[key] = value
+        else:
+            m.values[key] = finite_mean(r.get(c.frame_metric) for r in job_rows)
+        m.counts[key] = (images, opened.total)
+
+
+# --------------------------------------------------------------------------- compare
+def compare_run(ctx: RunContext, m: Measured) -> TableResult:
+    """The measured values compared with the paper's, the claims judged, the provenance."""
+    spec = ctx.spec
+    cells = mark_built(compare(spec, m.values, m.not_run, m.counts), m.jobs)
+    _refuse_empty(spec, cells, ctx.data_root)
     provenance = {
         "table": spec.id,
         "protocol_version": spec.version,
-        "protocol": protocol,
+        "protocol": spec.protocol,
         "code_version": code_version(),
-        "code_sha256": code_sha256(),
+        "code": table_code(spec).detail(),  # what made the numbers and verdicts
         "python": platform.python_version(),
-        **device_provenance(device),  # device, its name, torch/CUDA versions, TF32, threads
-        "seed": seed,
-        "limit": limit,
-        "datasets": wanted,
-        "partial": is_partial(spec, datasets, limit),
-        "images_from_cache": sum(j["images_from_cache"] for j in prov_jobs),
-        "images_computed": sum(j["images_computed"] for j in prov_jobs),
-        "jobs": prov_jobs,
+        **device_provenance(ctx.device),  # device, its name, torch/CUDA versions, TF32, threads
+        "seed": ctx.seed,
+        "limit": ctx.limit,
+        "datasets": ctx.datasets,
+        "partial": ctx.partial,
+        "images_from_cache": sum(j["images_from_cache"] for j in m.jobs),
+        "images_computed": sum(j["images_computed"] for j in m.jobs),
+        "jobs": m.jobs,
     }
     return TableResult(
         spec=spec,
-        frame=to_frame(rows),
+        frame=to_frame(m.rows),
         cells=cells,
         provenance=provenance,
         claims=judge_claims(spec.claims, cells),
-        partial=provenance["partial"],
+        partial=ctx.partial,
+        workspace=ctx.workspace,
     )
-
-
-def is_partial(spec: TableSpec, datasets: list[str] | None, limit: int | None) -> bool:
-    """A run of fewer images or datasets than the table's: a test, published beside."""
-    return limit is not None or (bool(datasets) and set(datasets) != set(spec.datasets))
 
 
 def _portable(job_prov: dict) -> dict:
@@ -243,13 +301,13 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
     if datasets:
         parts.append(
             f"datasets not found: {', '.join(datasets)} (pass --data-root DIR, set REPRO_DATA, "
-            "or point REPRO_SHARED at the shared folder; python -m repro validate "
+            "or point REPRO_SHARED at the shared folder; repro validate "
             f"{spec.id} lists where each comes from)"
         )
     if weights:
         shown = ", ".join(weights[:4]) + (", ..." if len(weights) > 4 else "")
         parts.append(
-            f"weights missing for {shown} (python -m repro validate {spec.id} says how to get them)"
+            f"weights missing for {shown} (repro validate {spec.id} says how to get them)"
         )
     error = MissingDataError if datasets else MissingWeightsError
     raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
@@ -265,26 +323,20 @@ def metric_ready(metric: str) -> None:
     get_metric(metric).check_ready()  # unknown names fail loudly
 
 
-def _dataset_free(spec, row, col, loaded, measured, not_run) -> None:
-    """Complexity columns: params here; FLOPs/latency from the model family's counter."""
-    try:
-        measured[(row.id, col.key)] = measure(col.metric, row, spec, loaded[0], col.variant)
-    except NotRun as exc:
-        not_run[(row.id, col.key)] = exc
-    except MissingWeightsError as exc:
-        not_run[(row.id, col.key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
-
-
-def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
-    """Compare a table's saved results (results/<id>.cells.json) with its spec again.
+def recompare(
+    spec: TableSpec, *, partial: bool = False, workspace: Workspace | None = None
+) -> TableResult:
+    """Compare a table's saved results (results/<id>.cells.json of ``workspace``, by default
+    the active one) with its spec again.
 
     Nothing is run: the reproduced values and NOT-RUN reasons are read back, then compared with
     the spec's current reported numbers, tolerances and claims. Results of another protocol
     version, missing some of the spec's cells, or not matching their manifest are refused:
     rerun the table then.
     """
-    saved = load_saved(Destination(spec.id, partial))
-    rerun = f"rerun: python -m repro.table {spec.id}"
+    dest = Destination(spec.id, partial, workspace or current())
+    saved = load_saved(dest)
+    rerun = f"rerun: repro table {spec.id}"
     cells_json = saved["cells"]
     if cells_json.get("protocol_version") != spec.version:
         raise ReproError(
@@ -304,6 +356,7 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
             CellStatus(c["status"])
             if c["status"] == CellStatus.NOT_RUN:
                 NotRunCode(c["code"])
+        measured = {k: saved_value(c) for k, c in old.items() if c["reproduced"] is not None}
     except (KeyError, TypeError, ValueError) as exc:
         raise SavedResultsError(
             spec.id, f"saved cells of {spec.id} are malformed ({exc})"
@@ -312,7 +365,6 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
         raise ReproError(f"saved results of {spec.id} predate the spec's cell {first}; {rerun}")
-    measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
     not_run = {
         k: NotRun(NotRunCode(c["code"]), c["reason"] or "")
         for k, c in old.items()
@@ -329,75 +381,17 @@ def recompare(spec: TableSpec, *, partial: bool = False) -> TableResult:
         saved["provenance"],
         judge_claims(spec.claims, cells),
         partial=partial,
+        workspace=dest.workspace,
+        other_code=made_by_other_code(saved, spec),
     )
+
+
+def made_by_other_code(saved: dict, spec: TableSpec) -> bool:
+    """Were saved results (:func:`repro.publish.load_saved`) produced by other code than this
+    one? The one place that compares a saved set's code identity with the code its table runs
+    now (:func:`repro.tables.code_key.table_code`)."""
+    return saved["manifest"].get("code_sha256") != table_code(spec).sha256
 
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def cells_document(result: TableResult) -> dict:
-    """The compared cells and claims of a run, as saved in results/<id>.cells.json."""
-    return {
-        "table": result.spec.id,
-        "protocol_version": result.spec.version,
-        "partial": result.partial,
-        "cells": [c.to_dict() for c in result.cells],
-        "claims": [c.to_dict() for c in result.claims],
-    }
-
-
-def result_files(result: TableResult) -> dict[str, str]:
-    """The texts of a run's result files, by suffix: per-image CSV, cells, provenance."""
-    return {
-        ".csv": result.frame.to_csv(index=False),
-        ".cells.json": json.dumps(cells_document(result), indent=1),
-        ".provenance.json": json.dumps(result.provenance, indent=1, default=str),
-    }
-
-
-def measured_keys(cells: list[dict] | list[Cell]) -> set[tuple[str, str]]:
-    """(row, column key) of every cell that holds a reproduced value."""
-    out = set()
-    for c in cells:
-        d = c if isinstance(c, dict) else c.to_dict()
-        if d.get("reproduced") is not None and d.get("status") != CellStatus.NOT_RUN:
-            out.add((d["row"], column_key(d["dataset"], d["metric"], d["variant"])))
-    return out
-
-
-def loses_saved_cells(result: TableResult) -> str:
-    """Why a full run must not replace the saved complete one, or ''.
-
-    A run that lacks data or weights the saved run had (a data folder not mounted this time)
-    would turn measured cells into NOT-RUN: it is published beside, as a partial run.
-    """
-    if result.partial:
-        return ""
-    try:
-        saved = load_saved(Destination(result.spec.id))
-    except SavedResultsError:
-        return ""  # nothing (trustworthy) to protect
-    cells = saved["cells"]
-    if cells.get("protocol_version") != result.spec.version:
-        return ""
-    why = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in result.cells}
-    try:
-        saved_keys = measured_keys(cells["cells"])
-    except (KeyError, TypeError):
-        return ""  # saved cells that do not parse (hand-edited): nothing trustworthy to protect
-    # only cells lost for want of data or weights: a spec or code change may drop cells
-    lost = {
-        k
-        for k in saved_keys - measured_keys(result.cells)
-        if k in why and why[k].code is not None and why[k].code.missing_input
-    }
-    if not lost:
-        return ""
-    first = sorted(lost)[0]
-    return (
-        f"this run measured {len(lost)} cell(s) fewer than the saved results of "
-        f"{result.spec.id} (e.g. {first[0]} {first[1]}: {why[first].code}); "
-        "the saved run is kept and this one was written to results/partial/; to replace the "
-        f"saved run on purpose, delete results/{result.spec.id}.manifest.json and rerun"
-    )

@@ -1,4 +1,4 @@
-"""``python -m repro validate <table>``: the whole schema of a spec, then what is missing to run it.
+"""``repro validate <table>``: the whole schema of a spec, then what is missing to run it.
 
 Reading a spec (:func:`repro.tables.spec.parse_spec`) checks every key and type;
 :func:`check_spec` checks what needs the registries: models, their settings and scales, weights
@@ -8,8 +8,6 @@ ids, dataset cards, metrics. The tests call the same function on every shipped t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from repro.data.cards import get_card
 from repro.data.imresize import ROUNDING_MODES
 from repro.data.loaders import open_dataset
@@ -17,7 +15,7 @@ from repro.errors import MissingDataError, MissingWeightsError, SpecError, Unkno
 from repro.eval.predictor import find_weights_entry
 from repro.metrics import get_metric
 from repro.models import registry
-from repro.tables.spec import TableSpec, load_spec, parse_spec
+from repro.tables.spec import TableSpec, load_spec
 from repro.weights import converted_path, fetch_advice, find_local
 
 
@@ -66,16 +64,10 @@ def check_spec(spec: TableSpec) -> None:
             )
 
 
-def _spec(table: str) -> TableSpec:
-    """A table id, or the path of a spec file (to check a new spec before adding it)."""
-    if table.endswith((".yaml", ".yml")):
-        return parse_spec(Path(table))
-    return load_spec(table)
-
-
 def validate(table: str, data_root: str | None = None) -> dict:
-    """Check a spec without running it; SpecError for a malformed one, else what is missing."""
-    spec = _spec(table)
+    """Check a spec (a table id, or the path of a spec file) without running it; SpecError for
+    a malformed one, else what is missing."""
+    spec = load_spec(table)
     check_spec(spec)
     missing, ready = [], []
     scales_by_dataset: dict[str, set[int]] = {}

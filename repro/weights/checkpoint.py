@@ -58,7 +58,7 @@ def read_state_dict(
     ):
         raise WeightsError(
             f"checkpoint {path} has no '{key}' entry (it has {sorted(obj)}); "
-            "choose one with --weights-key NAME (python -m repro eval)"
+            "choose one with --weights-key NAME (repro eval)"
         )
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightsError(f"checkpoint {path} does not hold a state dict of tensors")

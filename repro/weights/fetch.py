@@ -133,7 +133,7 @@ def _refused(entry: WeightsEntry, source: str, digest: str) -> WeightsError:
     return WeightsError(
         f"refused {entry.id}: the sha256 of {entry.filename} is not published, so the "
         f"download from {source} (sha256 {digest}) cannot be verified and was not kept; if "
-        f"you trust that source, accept it with: python -m repro pull {entry.id} {TRUST_FLAG}"
+        f"you trust that source, accept it with: repro pull {entry.id} {TRUST_FLAG}"
     )
 
 

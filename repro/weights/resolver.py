@@ -153,7 +153,7 @@ def fetch_advice(entry: WeightsEntry) -> str:
     """How to get a missing checkpoint, for messages of runs (not of ``pull`` itself)."""
     if not (entry.urls or entry.hub_repo):
         return f"no direct download exists: {by_hand(entry)}"
-    pull_cmd = f"python -m repro pull {entry.id}"
+    pull_cmd = f"repro pull {entry.id}"
     sha, _, _ = expected_sha256(entry)
     if sha is None:
         pull_cmd += f" (its sha256 is not published: pull asks you to add {TRUST_FLAG})"
@@ -180,7 +180,7 @@ def missing_message(entries: Sequence[WeightsEntry], label: str = "weights") -> 
         parts.append(f"{label} not found locally (no download is attempted): {placement(files)}")
     pullable = [e.id for e in files if e.urls or e.hub_repo]
     if pullable:
-        parts.append(f"or fetch them with: python -m repro pull {' '.join(pullable)}")
+        parts.append(f"or fetch them with: repro pull {' '.join(pullable)}")
     return "; ".join(parts)
 
 

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from repro.errors import ReproError
-from repro.models.esc.attention import check_backend
+from repro.models.esc.attention import check_backend, resolve_backend
 from repro.models.esc.blocks import (
     Block,
     LayerNorm2d,
@@ -44,6 +44,10 @@ class ESCBase(nn.Module):
     @property
     def backend(self) -> str:
         return self.blocks[0].attn.backend
+
+    def attention_backend(self, device: torch.device | str) -> str:
+        """The attention kernel a forward on ``device`` runs (``auto`` resolved)."""
+        return resolve_backend(self.backend, device)
 
     def set_backend(self, backend: str) -> ESCBase:
         check_backend(backend)
