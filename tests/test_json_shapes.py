@@ -154,6 +154,11 @@ SAVED = {
     "cells-list-null": (".cells.json", '{"protocol_version": 1, "cells": null}'),
     "cells-null-cell": (".cells.json", '{"protocol_version": 1, "cells": [null]}'),
     "cells-cell-list": (".cells.json", '{"protocol_version": 1, "cells": [[1]]}'),
+    "cells-one-null": (  # one good cell, then null: every cell must be an object
+        ".cells.json",
+        '{"protocol_version": 1, "cells": [{"row": "bicubic-x2", "dataset": "Set5",'
+        ' "metric": "psnr", "variant": null, "reproduced": 1.0, "status": "PASS"}, null]}',
+    ),
     "cells-row-list": (
         ".cells.json",
         '{"protocol_version": 1, "cells": [{"row": [], "dataset": "Set5", "metric": "psnr",'

@@ -109,3 +109,23 @@ def test_cached_rows_of_another_image_are_not_reused():
     assert prov["cached_images"] == ["bird"]
     timeless = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
     assert timeless(again) == timeless(rows)  # baby scored again, not 99 dB
+
+
+@pytest.mark.parametrize("key", ["results:../victim.txt", "reports:../victim.txt", "results:"])
+def test_republishing_deletes_only_files_of_the_set_a_hand_edited_manifest_names(key):
+    """Files of the old set that the new run no longer writes are removed, but only plain names
+    inside the set's folders: a manifest key edited to point outside is never followed."""
+    from repro.publish import Destination, publish
+    from repro.workspace import current
+
+    dest = Destination("mini")
+    victim = current().root / "victim.txt"
+    victim.parent.mkdir(parents=True, exist_ok=True)
+    victim.write_text("not the table's")
+    publish(dest, {".csv": "a\n"}, lambda folder: [], {"table": "mini"})
+    manifest = json.loads(dest.manifest.read_text())
+    manifest["files"][key] = "0" * 64
+    dest.manifest.write_text(json.dumps(manifest))
+    publish(dest, {".csv": "b\n"}, lambda folder: [], {"table": "mini"})
+    assert victim.read_text() == "not the table's"
+    assert dest.results.is_dir() and (dest.results / "mini.csv").read_text() == "b\n"
