@@ -23,11 +23,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from repro.checksums import sha256_file
 from repro.errors import BusyError, ReproError
-from repro.files import atomic_write_text, default_mode
+from repro.files import atomic_write_text, default_mode, read_json_object
 from repro.workspace import Workspace, current
 
 PARTIAL_DIR = "partial"
@@ -188,10 +189,9 @@ def _valid_keys(files) -> list[str]:
 
 def _read_manifest(dest: Destination) -> dict:
     try:
-        data = json.loads(dest.manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json_object(dest.manifest, ReproError)
+    except ReproError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def load_saved(dest: Destination) -> dict:
@@ -222,13 +222,13 @@ def load_saved(dest: Destination) -> dict:
                 f"results of {dest.table} are incomplete or altered ({path.name} does not match "
                 "its manifest: a run was interrupted while publishing, or the file was edited)",
             )
-    try:
-        cells = json.loads(dest.file(".cells.json").read_text(encoding="utf-8"))
-        provenance = json.loads(dest.file(".provenance.json").read_text(encoding="utf-8"))
-        if not isinstance(cells.get("cells"), list) or not isinstance(provenance, dict):
-            raise ValueError("unexpected shape")
-    except (OSError, ValueError, AttributeError) as exc:
+    unreadable = partial(SavedResultsError, dest.table)  # hand-edited JSON of any shape
+    cells = read_json_object(dest.file(".cells.json"), unreadable)
+    provenance = read_json_object(dest.file(".provenance.json"), unreadable)
+    if not isinstance(cells.get("cells"), list) or not all(
+        isinstance(c, dict) for c in cells["cells"]
+    ):
         raise SavedResultsError(
-            dest.table, f"results of {dest.table} do not parse ({exc})"
-        ) from None
+            dest.table, f"results of {dest.table} do not parse (cells: not a list of objects)"
+        )
     return {"manifest": manifest, "cells": cells, "provenance": provenance}

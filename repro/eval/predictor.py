@@ -15,7 +15,7 @@ from repro.errors import MissingWeightsError, NonFiniteOutputError, WeightsError
 from repro.imageio import to_rgb3
 from repro.models import registry
 from repro.models.info import ModelInfo
-from repro.models.tiling import tiled_forward
+from repro.models.tiling import check_image, check_tile, tiled_forward
 from repro.weights import WeightsEntry, locate
 from repro.weights.checkpoint import read_state_dict
 
@@ -79,7 +79,7 @@ def load_model(
         # weights_path may be hf://owner/repo@commit/path (provenance then keeps it as "url")
         found = locate(entry, weights_path)
         key = weights_key or (entry.key if entry is not None else "params_ema")
-        state = read_state_dict(found.path, key)
+        state = read_state_dict(found.path, key, found.sha256 or None)
         module, facts = registry.load_weights(
             info, module, state, scale=scale, source=found.url or str(found.path), strict=strict
         )
@@ -108,13 +108,18 @@ def make_predictor(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap a module as uint8 -> uint8. Gray inputs are replicated to three channels.
 
-    A model that works on the uint8 image itself (``ModelInfo.predict_uint8``) is used as is.
+    A model that works on the uint8 image itself (``ModelInfo.predict_uint8``) is used as is,
+    untiled. A tile or image below the model's smallest input is refused (one line, the
+    minimum; see :mod:`repro.models.tiling`).
     """
     info = registry.get(model_id)
-    if info.predict_uint8 is not None:
+    if info.predict_uint8 is not None:  # the whole image at once: tiles would only add seams
         return partial(info.predict_uint8, module)
+    if tile:  # refused before any image is read
+        check_tile(module, int(tile["size"]), model_id)
 
     def predict(lr: np.ndarray) -> np.ndarray:
+        check_image(module, lr.shape[0], lr.shape[1], model_id)
         x = lr if lr.shape[2] in (3, 6) else to_rgb3(lr)
         t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float().div(255)
         t = t.to(device)

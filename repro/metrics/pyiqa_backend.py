@@ -148,6 +148,14 @@ PYIQA_METRICS: dict[str, PyiqaMetric] = {
                     "pyiqa-fid-inception",
                     "pt_inception-2015-12-05-6726825d.pth",
                     "FID InceptionV3 (pytorch-fid)",
+                    # the full digest, not only the 32-bit prefix of the name (which a crafted
+                    # file can match in ~2^32 tries)
+                    sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
+                    sha256_source=(
+                        "public projects that pin pytorch-fid's release file fid_weights/"
+                        "pt_inception-2015-12-05-6726825d.pth (95,628,359 bytes; also "
+                        "torch-fidelity's weights-inception-2015-12-05-6726825d.pth)"
+                    ),
                 ),
             ),
         ),

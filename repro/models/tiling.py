@@ -8,6 +8,10 @@ overlapping outputs. :func:`tiled_forward` does the same, tile by tile in the sa
 merged image is identical; it keeps only the output accumulator (the per-pixel tile count is the
 product of a row count and a column count, no second full-size tensor), so memory is the output
 plus what one tile needs.
+
+A tile (or an image) below the smallest input a model accepts (:func:`min_input_size`, declared
+by its family) is refused with one line saying the minimum, never raised silently: the tile
+size is part of the protocol a result records.
 """
 
 from __future__ import annotations
@@ -19,6 +23,36 @@ import torch
 import torch.nn as nn
 
 from repro.errors import ReproError
+
+
+def min_input_size(model: object) -> int:
+    """The smallest LR height/width ``model`` accepts: its family's ``min_input_size`` (a model
+    that reflect-pads to a multiple of its window needs more than half a window), else 1."""
+    return int(getattr(model, "min_input_size", 1))
+
+
+_WHY = "its windows are padded by reflection, which needs more than half a window"
+
+
+def check_tile(model: object, tile: int, name: str = "the model") -> None:
+    """Refuse a tile side below ``model``'s smallest input (before any image is read)."""
+    need = min_input_size(model)
+    if tile < need:
+        raise ReproError(
+            f"tile {tile} is smaller than the smallest input {name} accepts, {need}x{need} LR "
+            f"pixels ({_WHY}); use a tile of at least {need} (the official large-image test "
+            "uses 64)"
+        )
+
+
+def check_image(model: object, h: int, w: int, name: str = "the model") -> None:
+    """Refuse an LR image smaller than ``model``'s smallest input (tiled or not)."""
+    need = min_input_size(model)
+    if min(h, w) < need:
+        raise ReproError(
+            f"an LR image of {h}x{w} pixels is smaller than the smallest input {name} accepts, "
+            f"{need}x{need} ({_WHY}); leave that image out, or pad it first"
+        )
 
 
 def tile_offsets(size: int, tile: int, overlap: int) -> list[int]:
@@ -58,6 +92,8 @@ def tiled_forward(
         raise ReproError(f"tiled_forward expects B x C x H x W, got shape {tuple(x.shape)}")
     scale = int(scale if scale is not None else model.scale)
     b, _, h, w = x.shape
+    check_tile(model, tile)
+    check_image(model, h, w)
     t = min(tile, h, w)
     ov = t // 16 if overlap is None else overlap
     hs, wsz = tile_offsets(h, t, ov), tile_offsets(w, t, ov)

@@ -62,10 +62,14 @@ def loses_saved_cells(result: TableResult) -> str:
     if cells.get("protocol_version") != result.spec.version:
         return ""
     why = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in result.cells}
+    try:
+        saved_keys = measured_keys(cells["cells"])
+    except (KeyError, TypeError):
+        return ""  # saved cells that do not parse (hand-edited): nothing trustworthy to protect
     # only cells lost for want of data or weights: a spec or code change may drop cells
     lost = {
         k
-        for k in measured_keys(cells["cells"]) - measured_keys(result.cells)
+        for k in saved_keys - measured_keys(result.cells)
         if k in why and why[k].code is not None and why[k].code.missing_input
     }
     if not lost:

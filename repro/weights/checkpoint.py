@@ -6,31 +6,46 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from pathlib import Path
 
 import torch
 import torch.nn as nn
-from safetensors.torch import load_file
+from safetensors.torch import load as load_safetensors
 
-from repro.errors import WeightsError
+from repro.errors import WeightsChecksumError, WeightsError
 from repro.weights.entry import WeightsEntry
 
 
 def read_state_dict(
-    path: os.PathLike | str, key: str | None = "params_ema"
+    path: os.PathLike | str, key: str | None = "params_ema", sha256: str | None = None
 ) -> dict[str, torch.Tensor]:
-    """Read a state dict from safetensors or a ``.pth`` (safely), selecting ``key`` if nested."""
+    """Read a state dict from safetensors or a ``.pth`` (safely), selecting ``key`` if nested.
+
+    With ``sha256`` (the digest the file was verified by), the bytes are read once, hashed and
+    loaded from memory: the bytes loaded are the bytes verified, even if the file is replaced
+    between its check and this read."""
     path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"cannot read checkpoint {path} ({exc.strerror or exc})") from None
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256.lower():
+        raise WeightsChecksumError(
+            f"checkpoint {path} changed while it was read (its sha256 is no longer the verified "
+            "one); rerun once nothing else writes to it"
+        )
     if path.suffix == ".safetensors":
         try:
-            return load_file(str(path))
+            return load_safetensors(data)
         except Exception as exc:
             raise WeightsError(
                 f"cannot read safetensors file {path} ({exc}); re-fetch it"
             ) from None
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:
         raise WeightsError(
             f"cannot read checkpoint {path} safely ({type(exc).__name__}); it is corrupt or not "

@@ -2,8 +2,9 @@
 
 Sources, in order: the entry's Hub repository at its pinned commit (through the Hugging Face
 cache, :mod:`repro.weights.hub`; offline the cache alone), then its ``urls``. A model checkpoint
-is stored as safetensors, ``<cache>/weights/<entry id>.safetensors`` with the source sha256 in
-its metadata, so later runs read safetensors only; a metric file as it is (its library reads it
+is stored as safetensors, ``<cache>/weights/<entry id>.safetensors``, so later runs read
+safetensors only, trusted through the weights lock record of its conversion (the source's and
+its own sha256; its metadata is informative only); a metric file as it is (its library reads it
 itself), ``<cache>/weights/<subdir>/<filename>`` (:func:`~repro.weights.resolver.pulled_path`).
 A file whose sha256 is neither published nor accepted before is refused unless the user accepts
 it (``pull(entry, trust=True)``), which records it in the weights lock
@@ -53,11 +54,10 @@ def pull(entry: WeightsEntry, *, trust: bool = False) -> Path:
     if entry.kind == "metric":
         return _pull_metric_file(entry, trust)
     target = converted_path(entry)
-    if target.is_file():
-        verify_converted(
-            target, entry, todo=f"delete it (then it is converted anew); {by_hand(entry)}"
-        )
+    todo = f"delete it (then it is converted anew); {by_hand(entry)}"
+    if target.is_file() and verify_converted(target, entry, todo=todo) is not None:
         return target
+    # absent, or not vouched for by the lock: converted (anew) from the verified official file
     local = find_local(entry)
     if local is not None:
         return _accept(local, sha256_file(local), entry, str(local), trust=trust, downloaded=False)
@@ -201,7 +201,7 @@ def convert(
     digest = verify(src, entry, digest=digest)
     if record is None:
         record = expected_sha256(entry)[0] is not None
-    state = read_state_dict(src, entry.key)
+    state = read_state_dict(src, entry.key, digest)  # the bytes verified are the bytes converted
     target = converted_path(entry)
     with staged(target) as tmp:
         save_file(

@@ -12,11 +12,12 @@ against the entry or the lock.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from repro.errors import WeightsChecksumError, WeightsError
-from repro.files import atomic_write_text
+from repro.files import atomic_write_text, read_json_object
 from repro.paths import cache_dir
 from repro.weights.entry import WeightsEntry
 
@@ -33,24 +34,39 @@ def lock_path() -> Path:
     return cache_dir() / "weights.lock.json"
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TEXT_FIELDS = ("filename", "source", "date", "basis")
+
+
 def read_lock() -> dict[str, dict]:
     """The weights lock's records by entry id (empty when there is no lock file)."""
     path = lock_path()
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        entries = data["entries"]
-        if not isinstance(entries, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in entries.values()
-        ):
-            raise ValueError("'entries' is not a mapping of id -> {sha256, ...}")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(
-            f"cannot read the weights lock {path} ({exc}); repair it, or delete it (checkpoints "
-            "accepted without a published sha256 must then be accepted again)"
-        ) from None
-    return entries
+    todo = (
+        "repair it, or delete it (checkpoints accepted without a published sha256 must then be "
+        "accepted again)"
+    )
+    doc = read_json_object(path, lambda why: WeightsError(f"the weights lock {why}"), todo)
+    wrong = _malformed(doc.get("entries"))
+    if wrong:
+        raise WeightsError(f"the weights lock {path} is malformed ({wrong}); {todo}")
+    return doc["entries"]
+
+
+def _malformed(entries: object) -> str:
+    """What is wrong with the lock's ``entries`` ('' when nothing): hand edits of any shape."""
+    if not isinstance(entries, dict):
+        return "'entries' is not a mapping of id -> {sha256, ...}"
+    for key, record in entries.items():
+        if not isinstance(record, dict) or not _SHA256.fullmatch(str(record.get("sha256"))):
+            return f"the record of {key!r} has no sha256 of 64 lowercase hex digits"
+        if "converted_sha256" in record and not _SHA256.fullmatch(str(record["converted_sha256"])):
+            return f"the converted_sha256 of {key!r} is not 64 lowercase hex digits"
+        for field in _TEXT_FIELDS:
+            if not isinstance(record.get(field, ""), str):
+                return f"the {field} of {key!r} is not text"
+    return ""
 
 
 def record_lock(entry: WeightsEntry, **fields) -> None:

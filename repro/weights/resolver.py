@@ -29,8 +29,6 @@ import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from safetensors import safe_open
-
 from repro.checksums import sha256_cached
 from repro.errors import (
     MissingWeightsError,
@@ -246,38 +244,47 @@ def verify(
     return digest
 
 
-def _metadata(path: Path) -> dict:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except Exception as exc:
-        raise WeightsError(
-            f"cannot read the converted checkpoint {path} ({exc}); delete it and fetch it again"
-        ) from None
+def _vouched(record: dict | None, sha: str) -> str | None:
+    """The converted file's sha256 the lock vouches for: recorded when ``repro pull`` converted
+    a file whose sha256 is the expected ``sha``; None when the lock holds no such record."""
+    if not record or not matches(record["sha256"].lower(), sha):
+        return None
+    return record.get("converted_sha256")
 
 
-def verify_converted(path: Path, entry: WeightsEntry, *, todo: str | None = None) -> WeightsFile:
-    """Check a converted cache file: the source sha256 in its metadata against the entry or
-    lock, and its own sha256 against the one the lock recorded when it was written."""
+def verify_converted(
+    path: Path, entry: WeightsEntry, *, todo: str | None = None
+) -> WeightsFile | None:
+    """A converted cache file, trusted only through the weights lock: its record must name the
+    expected source sha256 and this file's own sha256 (else: changed since, refused).
+
+    None when the lock holds no record of its conversion from the verified file: the caller
+    converts it anew from the verified official file, or refuses it (:func:`unvouched`). What
+    the file's own metadata says is never read: anyone can write it.
+    """
     digest = sha256_cached(path)
-    source_sha = _metadata(path).get("source_sha256")
     sha, level, record = expected_sha256(entry)
-    todo = todo or _todo(entry)
-    if sha is not None and not matches(source_sha or "", sha):
+    if sha is None:  # nothing published or accepted: as unverified as any copy found here
+        return WeightsFile(path, digest, VERIFIED_NONE, None, "converted")
+    vouched = _vouched(record, sha)
+    if vouched is None:
+        return None
+    if digest != vouched:
         raise _changed(
             entry,
-            f"the converted file {path} was made from a file with sha256 "
-            f"{source_sha or 'unknown'}, expected {sha} ({level}); {todo}",
+            f"the converted file {path} has sha256 {digest}, but {vouched} when it was "
+            f"written: it changed since; {todo or _todo(entry)}",
         )
-    recorded = (record or {}).get("converted_sha256")
-    if recorded and digest != recorded:
-        raise _changed(
-            entry,
-            f"the converted file {path} has sha256 {digest}, but {recorded} when it was "
-            f"written: it changed since; {todo}",
-        )
-    verified = level if sha is not None and recorded == digest else VERIFIED_NONE
-    return WeightsFile(path, digest, verified, source_sha, "converted")
+    return WeightsFile(path, digest, level, record["sha256"].lower(), "converted")
+
+
+def unvouched(path: Path, entry: WeightsEntry, todo: str | None = None) -> WeightsError:
+    """The error for a converted file the weights lock does not vouch for."""
+    return WeightsError(
+        f"the converted file {path} is not recorded in the weights lock as converted from the "
+        f"verified {entry.filename} (what a file says about itself is not trusted); "
+        f"{todo or _todo(entry)}"
+    )
 
 
 def _changed(entry: WeightsEntry, why: str) -> WeightsChecksumError:
@@ -297,7 +304,7 @@ def check_file(path: Path, entry: WeightsEntry | None, *, origin: str = "local")
     if origin == "user":
         if sha is not None and matches(digest, sha):
             return WeightsFile(path, digest, level, sha, origin)
-        if sha is not None and (record or {}).get("converted_sha256") == digest:
+        if sha is not None and _vouched(record, sha) == digest:
             return WeightsFile(path, digest, level, sha, origin)
         return WeightsFile(path, digest, VERIFIED_NONE, None, origin)
     verify(path, entry, digest=digest)
@@ -328,7 +335,13 @@ def locate(entry: WeightsEntry | None, path: os.PathLike | str | None = None) ->
     if found is None:
         raise _not_here([entry])
     if entry.kind == "model" and found == converted_path(entry):
-        return verify_converted(found, entry)
+        got = verify_converted(found, entry)
+        if got is not None:
+            return got
+        official = find_local(entry)  # the verified source instead (pull converts it anew)
+        if official is None:
+            raise unvouched(found, entry)
+        return check_file(official, entry)
     if entry.cache == "hf":  # a snapshot folder: the HF cache checks its own files
         return WeightsFile(found, "", VERIFIED_NONE)
     return check_file(found, entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import struct
@@ -10,7 +11,7 @@ import pytest
 
 from tests.conftest import SHARED
 from tests.hostile.inputs import flip_byte
-from tests.hostile.sandbox import expect_error
+from tests.hostile.sandbox import expect_error, expect_ok
 
 CAMIXER_S = SHARED / "weights" / "camixersr" / "CAMixerSR_S.pth"
 EVAL_CAM = ["eval", "--model", "camixersr-s", "--scale", "4", "--dataset", "Set5", "--limit", "1"]
@@ -107,10 +108,14 @@ def test_w_corrupt_copy_in_repro_weights(sb):
 
 
 def test_w_corrupt_converted_cache(sb):
-    """eval camixersr-s with a garbage converted cache file camixersr-s-x4.safetensors"""
+    """eval camixersr-s with a garbage converted cache file camixersr-s-x4.safetensors: the
+    weights lock does not vouch for it, so the verified official file is used instead (#20)"""
     (sb.cache / "weights").mkdir(parents=True)
     (sb.cache / "weights" / "camixersr-s-x4.safetensors").write_bytes(os.urandom(256))
-    expect_error(sb.run(*EVAL_CAM), "camixersr-s-x4")
+    r = sb.run(*EVAL_CAM, "--json")
+    expect_ok(r, json_out=True)
+    weights = json.loads(r.stdout)["provenance"]["model"]["weights"]
+    assert weights["verified"] == "registry" and weights["path"].endswith("CAMixerSR_S.pth")
 
 
 def test_w_weights_lock_malformed(sb):

@@ -79,6 +79,12 @@ class CAMixerNet(nn.Module):
     def _build_body(self, n_group: int) -> None:
         raise NotImplementedError
 
+    @property
+    def min_input_size(self) -> int:
+        """Smallest LR height/width accepted: the reflect padding to a multiple of the window
+        (:meth:`_pad`) needs more than half a window of image (read by tiled inference)."""
+        return self.window_size // 2 + 1
+
     ratio = _routed("ratio", check_ratio, "gamma, the share of attended windows, in [0, 1]")
     mode = _routed("mode", check_mode, "window selection: 'official' or 'deterministic'")
     seed = _routed("seed", check_seed, "seed of the official mode's draws (None: global RNG)")

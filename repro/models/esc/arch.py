@@ -37,6 +37,11 @@ class ESCBase(nn.Module):
         return self.cfg.upscaling_factor
 
     @property
+    def min_input_size(self) -> int:
+        """Smallest LR height/width accepted (see :meth:`_check_input`; read by tiled inference)."""
+        return min_input_size(self.cfg.window_size)
+
+    @property
     def backend(self) -> str:
         return self.blocks[0].attn.backend
 
@@ -58,7 +63,7 @@ class ESCBase(nn.Module):
             )
         if not x.is_floating_point():
             raise ReproError(f"ESC expects a float tensor in [0, 1], got {x.dtype}; divide by 255")
-        need = min_input_size(self.cfg.window_size)
+        need = self.min_input_size
         h, w = x.shape[-2:]
         if h < need or w < need:
             raise ReproError(
