@@ -29,8 +29,9 @@ def _remove_published(table: str) -> None:
     for folder in (REPO / "results", REPO / "reports"):
         for path in folder.glob(f"{table}.*"):
             path.unlink()
-        for path in folder.glob(f"{table}_*.png"):
-            path.unlink()
+        for pattern in (f"{table}_*.png", f"{table}_table.*"):  # plots and LaTeX/CSV exports
+            for path in folder.glob(pattern):
+                path.unlink()
 
 
 def main(argv: list[str]) -> int:
