@@ -92,8 +92,8 @@ def index_markdown(entries: list[dict]) -> str:
     lines = [
         "# repro: all tables",
         "",
-        "| table | title | protocol | status counts | report |",
-        "|---|---|---|---|---|",
+        "| table | title | protocol | measured | status counts | report |",
+        "|---|---|---|---|---|---|",
     ]
     for e in entries:
         counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
@@ -101,5 +101,8 @@ def index_markdown(entries: list[dict]) -> str:
             counts += f" ({e['note']})"
         counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
-        lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")
+        measured = e.get("measured") or "–"  # quality apart from cost, before any verdict
+        lines.append(
+            f"| `{e['id']}` | {e['title']} | v{e['version']} | {measured} | {counts} | {report} |"
+        )
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from repro.report.summary import (
     column_name,
     counts_line,
     headline,
+    measured_lines,
     missing,
     tally,
 )
@@ -94,15 +95,20 @@ def missing_section(spec: TableSpec, cells: list[Cell]) -> str:
 
 
 def summary_section(spec: TableSpec, cells: list[Cell]) -> str:
+    """What was measured, quality apart from cost (a table that measured no quality cell says
+    so plainly, with what would let it be), then the verdict counts."""
     t = tally(cells)
     return "\n".join(
         [
             "## Summary",
             "",
+            *measured_lines(spec, cells, markdown=True),
             f"**{headline(t)}** · {counts_line(t)}",
             "",
-            "Reproducible: cells with a paper number this suite measures, given the checkpoint, "
-            "the data and the device; reproduced: those within the paper's tolerance (PASS).",
+            "Quality cells: every metric that is not a cost; cost cells: params, FLOPs, latency, "
+            "memory, measured on the model alone. Reproducible: cells with a paper number this "
+            "suite measures, given the checkpoint, the data and the device; reproduced: those "
+            "within the paper's tolerance (PASS).",
         ]
     )
 
