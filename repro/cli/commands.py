@@ -14,7 +14,6 @@ from repro.cli.fetch import cmd_fetch, cmd_verify
 from repro.cli.options import summary_target
 from repro.cli.output import clean, print_columns, print_json
 from repro.cli.own_images import cmd_card
-from repro.cli.table_output import print_cells
 from repro.errors import ReproError
 from repro.workspace import current
 
@@ -106,6 +105,7 @@ def cmd_table(args) -> int:
 
 
 def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
+    from repro.cli.table_output import print_cells
     from repro.eval import distributed
     from repro.publish import check_writable
     from repro.report.coverage import coverage

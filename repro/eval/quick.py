@@ -131,6 +131,10 @@ def score_files(
     metric (FID) gets its one value over the two sets in the means. No-reference metrics read
     ``dist`` only. Scored as ``repro eval`` scores (:func:`repro.eval.scoring.score`: channel,
     border crop, gray images, SSIM kind), after an optional mod-crop of both images."""
+    for m in metrics:  # every metric can run, before any image is read
+        if m.impl is None and not m.set_level:
+            raise ReproError(f"{m.name} is a property of the model, not of an image")
+        m.check_ready()
     with_ref = [m.name for m in metrics if m.needs_reference or m.set_level]
     if ref is None and with_ref:
         raise ReproError(f"{_names(with_ref)} with a reference: pass --ref")
