@@ -65,6 +65,11 @@ def did_you_mean(name: str, choices) -> str:
     return f"known: {shown}"
 
 
+class RegistrationError(ReproError):
+    """A model family or metric declared wrongly (a missing field, an impossible combination,
+    a broken plugin): it alone is unusable, and every use of it says why in one line."""
+
+
 class NonFiniteOutputError(ReproError):
     """A model produced NaN or inf: its output is never scored."""
 

@@ -39,9 +39,13 @@ PACKAGE_DIR = Path(repro.__file__).resolve().parent
 # Modules that list every model family or metric module, by the name of the list. The list and
 # the imports only it uses are left out of the module's hash and of the import graph.
 LISTINGS: Mapping[str, str] = {
-    "repro.models.registry": "FAMILIES",
+    "repro.models.registry": "BUILT_IN_FAMILIES",
     "repro.metrics.registry": "METRIC_MODULES",
 }
+# Modules whose computed imports load code from outside the package only (a user's
+# ``module:factory``, an entry point): that code is keyed through the model's provenance
+# (``origin.source_sha256``), so those imports do not make the whole package count.
+OUTSIDE_LOADERS = frozenset({"repro.models.plugins"})
 # A root for code whose module cannot be named (a callable without ``__module__``).
 UNKNOWN_CODE = "<unknown>"
 _DYNAMIC_IMPORTS = {"import_module", "__import__"}
@@ -119,7 +123,7 @@ class _Package:
                 if name not in self.files:
                     raise ValueError(f"code closure root {name} names no module of {self.name}")
                 mod = self.module(name)
-                everything |= mod.computed_import and name not in LISTINGS
+                everything |= mod.computed_import and name not in {*LISTINGS, *OUTSIDE_LOADERS}
                 todo += _parents(name, self.files)
             else:
                 mod = _outside(name)

@@ -38,6 +38,16 @@ def pytest_unconfigure(config):
     shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only with REPRO_SLOW=1 or when -m names the marker (-m slow)."""
+    if os.environ.get("REPRO_SLOW") == "1" or "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: set REPRO_SLOW=1 or pass -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outputs(tmp_path_factory, monkeypatch):
     """A test's workspace (results, reports, caches, run log) and downloads cache are

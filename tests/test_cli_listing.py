@@ -42,7 +42,7 @@ def test_ls_prints_a_header_and_aligned_columns(what, capsys):
 def test_ls_json_keeps_its_keys(capsys):
     _, text, _ = _run(capsys, "ls", "models", "--json")
     bicubic = next(m for m in json.loads(text) if m["id"] == "bicubic")
-    assert list(bicubic) == ["id", "scales", "settings", "weights", "description"]
+    assert list(bicubic) == ["id", "scales", "settings", "weights", "origin", "description"]
     assert bicubic["weights"] == [] and 4 in bicubic["scales"]
 
 

@@ -79,13 +79,13 @@ def _append(copy: Path, rel: str, code: str) -> None:
 
 
 def _add_toy_family(copy: Path) -> None:
-    """Two files and the registry's two lines, as the README's "Extending" says."""
+    """Two files and the registry's one line, as ``repro/models/README.md`` says."""
     (copy / "models" / "toy").mkdir()
     (copy / "models" / "toy" / "__init__.py").write_text(TOY_INIT)
     (copy / "models" / "toy" / "arch.py").write_text(TOY_ARCH)
     registry = "models/registry.py"
-    _edit(copy, registry, "\nFAMILIES", "\nfrom repro.models.toy import MODELS as TOY\n\nFAMILIES")
-    _edit(copy, registry, "NAFSSR)", "NAFSSR, TOY)")
+    nafssr = '"repro.models.nafssr",\n'
+    _edit(copy, registry, nafssr, nafssr + '    "repro.models.toy",\n')
 
 
 def _keys(copy: Path) -> dict[str, str]:

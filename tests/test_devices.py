@@ -124,8 +124,9 @@ def test_unknown_devices_are_refused(name):
         ["repro.table", "bicubic_classic", "--datasets", "Set5", "--limit", "1"],
     ],
 )
-def test_cuda_through_the_cli_is_exit_2_and_one_line(args, tmp_path):
-    _assert_clean_error(_run([*args, "--device", "cuda"], tmp_path), tmp_path, "--device cpu")
+def test_cuda_through_the_cli_is_exit_2_and_one_line(args, tmp_path, monkeypatch):
+    out = _run([*args, "--device", "cuda"], tmp_path, monkeypatch)
+    _assert_clean_error(out, tmp_path, "--device cpu")
 
 
 # -- provenance: what really ran -----------------------------------------------------------------

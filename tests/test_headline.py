@@ -59,13 +59,16 @@ def test_other_methods_rows_count_in_neither_total():
 
 
 def test_the_ci_summary_of_camixer_tab2_has_no_tick_and_says_why():
-    spec = load_spec("camixer_tab2")
-    text = summary_markdown(spec, _cells("camixer_tab2"))
+    from repro.tables.claim_verdicts import judge_claims
+
+    spec, cells = load_spec("camixer_tab2"), _cells("camixer_tab2")
+    text = summary_markdown(spec, cells, judge_claims(spec.claims, cells))
     assert "✅" not in text and text.startswith("### ⚠ `camixer_tab2`")
     lines = text.splitlines()
     measured = lines.index(f"**{TAB2_LINE}**")
+    claims = next(i for i, line in enumerate(lines) if line.startswith("**Claims:**"))
     counts = next(i for i, line in enumerate(lines) if "PASS 60" in line)
-    assert measured < counts  # what was measured comes before any verdict count
+    assert measured < claims < counts  # what was measured comes before any verdict count
     plain = lines[measured + 2]
     assert plain.startswith("**No quality number was reproduced: none of the 48 quality cells")
     # what would let it be: the two checkpoints absent here and the four large-image sets
@@ -89,6 +92,15 @@ def test_the_report_summary_states_the_counts_first():
     assert lines[:3] == ["## Summary", "", f"**{TAB2_LINE}**"]
     assert lines[4].startswith("**No quality number was reproduced")
     assert lines[6].startswith("**60 of 108 reproducible cells reproduced")
+
+
+def test_the_report_states_what_was_measured_before_the_claims_verdicts():
+    from repro.report.page import table_markdown
+    from repro.tables.claim_verdicts import judge_claims
+
+    spec, cells = load_spec("camixer_tab2"), _cells("camixer_tab2")
+    text = table_markdown(spec, cells, {}, [], judge_claims(spec.claims, cells))
+    assert text.index(f"**{TAB2_LINE}**") < text.index("## The paper's claims")
 
 
 def test_the_index_states_the_counts_before_the_status_counts(workspace):

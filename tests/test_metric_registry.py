@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from repro.errors import RegistrationError
 from repro.metrics import MetricKind, MetricSpec, all_metrics, get_metric, registry
 from repro.report.markdown import fmt, fmt_delta
 from repro.tables.compare import judge
@@ -82,8 +83,9 @@ def test_two_modules_registering_one_name_are_refused(fresh_registry):
     fresh_registry.setitem(sys.modules, "dup_metrics", module)
     fresh_registry.setattr(registry, "METRIC_MODULES", (*registry.METRIC_MODULES, "dup_metrics"))
     registry.all_metrics.cache_clear()
-    with pytest.raises(ValueError, match="registered twice: psnr"):
-        all_metrics()
+    with pytest.raises(RegistrationError, match=r"'psnr' is registered twice \(repro.metrics."):
+        get_metric("psnr")
+    assert "psnr" not in all_metrics() and get_metric("ssim").name == "ssim"  # psnr alone
 
 
 def test_cost_and_set_level_metrics_refuse_per_image_calls():

@@ -1,7 +1,7 @@
 """The table-spec schema: a bad spec is one line naming the file, the key and what was expected.
 
 Each case edits a small valid spec (written to a temporary folder), so that the only fault is the
-one under test. ``python -m repro validate`` runs the same checks plus the registries'.
+one under test. ``repro validate`` runs the same checks plus the registries'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from repro.errors import NotRunCode, SpecError
 from repro.tables.protocol import PROTOCOL_KEYS
 from repro.tables.spec import SPECS_DIR, load_spec, parse_spec, table_ids
 from repro.tables.validate import check_spec
-from tests.test_cli import run
+from tests.cli_run import run_cli
 
 BASE = {
     "id": "t",
@@ -228,7 +228,6 @@ def test_a_spec_that_names_what_no_registry_knows_fails_validate(tmp_path, edit,
 
 def test_validate_of_a_spec_with_an_unknown_model_exits_2(tmp_path):
     path = _write(tmp_path, _edited(_set("rows.0.model", "nosuch-model")))
-    out = run("repro", "validate", str(path))
-    assert out.returncode == 2, out.stderr
-    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = run_cli("validate", str(path))
+    assert out.rc == 2 and len(out.lines) == 1, str(out)
     assert "t.yaml" in out.stderr and "unknown model 'nosuch-model'" in out.stderr

@@ -278,13 +278,15 @@ def test_downloads_are_bounded(env, server, monkeypatch, route):
 
 
 def test_an_interrupted_download_leaves_nothing(env, server, monkeypatch):
-    import requests
+    reads = []
 
-    def interrupted(self, chunk_size=1, decode_unicode=False):
-        yield b"x" * 1024  # some bytes arrive, then the user presses Ctrl-C
-        raise KeyboardInterrupt
+    def interrupted(self, amt=None, decode_content=None):  # how repro.download reads a body
+        reads.append(amt)
+        if len(reads) > 1:
+            raise KeyboardInterrupt  # some bytes arrived, then the user pressed Ctrl-C
+        return b"x" * 1024
 
-    monkeypatch.setattr(requests.models.Response, "iter_content", interrupted)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pull(_entry(server[1] + "/ok.pth"), trust=True)
     assert _files(env["cache"]) == []

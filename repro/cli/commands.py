@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from repro.cli.compare_images import cmd_compare_images
 from repro.cli.evaluate import cmd_eval, cmd_score
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
@@ -33,18 +34,9 @@ def cmd_ls(args) -> int:
             for c in all_cards().values()
         ]
     elif args.what == "models":
-        from repro.models import all_models
+        from repro.models.registry import listing
 
-        items = [
-            {
-                "id": m.id,
-                "scales": list(m.scales),
-                "settings": list(m.settings),
-                "weights": sorted(w.id for w in m.weights.values()),
-                "description": m.description,
-            }
-            for m in all_models().values()
-        ]
+        items = listing()
     else:
         from repro.metrics import all_metrics
 
@@ -68,7 +60,7 @@ def cmd_ls(args) -> int:
 LS_COLUMNS = {
     "tables": ["id", "paper", "title"],
     "datasets": ["id", "task", "scales", "source"],
-    "models": ["id", "scales", "settings", "weights", "description"],
+    "models": ["id", "scales", "settings", "weights", "origin", "description"],
     "metrics": ["id", "kind", "direction", "description"],
 }
 
@@ -190,7 +182,7 @@ def _fail_on_status(result, fail_on: frozenset[str]) -> int:
         no_quality_failure,
     )
 
-    hits = failing(result.cells, fail_on)
+    hits = failing(result.cells, fail_on, result.claims)
     if hits:
         print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
     no_quality = no_quality_failure(result.spec, result.cells, fail_on)
@@ -263,4 +255,5 @@ COMMANDS = {
     "verify": cmd_verify,
     "card": cmd_card,
     "explain": cmd_explain,
+    "compare-images": cmd_compare_images,
 }

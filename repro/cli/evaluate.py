@@ -64,6 +64,7 @@ def cmd_eval(args) -> int:
         metrics=chosen_metrics(args.metrics, data.layout.hr is not None) if args.metrics else None,
         tile=args.tile,
         gray=args.gray,
+        strict=not args.non_strict,
     )
     out = Path(args.save_sr).expanduser().absolute() if args.save_sr else None
     args.log.settings.update(

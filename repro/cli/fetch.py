@@ -3,12 +3,14 @@
 What ``fetch`` downloads, where it puts it and how it verifies it: :mod:`repro.data.fetch`.
 ``verify`` reports every file of a set by what it was checked against: the card's published
 sha256, the dataset lock (trust on first use, written by ``fetch``), a build record, or nothing.
+A fetched set is also compared with every file its lock lists: one missing, changed or not
+listed (extra) is an error (exit 2), not "all good".
 """
 
 from __future__ import annotations
 
 from repro.cli.output import print_json
-from repro.errors import ReproError
+from repro.errors import ChecksumError, ReproError
 
 
 def cmd_fetch(args) -> int:
@@ -59,6 +61,24 @@ def cmd_fetch(args) -> int:
     return 0
 
 
+def _audit(data) -> None:
+    """Every file the dataset lock lists, present and unchanged, and no other: else an error."""
+    lock = data.lock
+    found = {kind: rels for kind, rels in lock.audit(data.root).items() if rels}
+    if not found:
+        return
+    parts = [
+        f"{len(rels)} {kind} ({', '.join(rels[:3])}{', ...' if len(rels) > 3 else ''})"
+        for kind, rels in found.items()
+    ]
+    raise ChecksumError(
+        f"{data.card.name} in {data.label} differs from its dataset lock "
+        f"{lock.provenance()['lock']} ({len(lock.files)} files): {'; '.join(parts)}; delete "
+        f"{data.label} and run repro fetch {data.card.name} again (an extra file: "
+        "move it out of the folder)"
+    )
+
+
 def cmd_verify(args) -> int:
     from repro.data.cards import get_card
     from repro.data.loaders import open_dataset, require_in_data_root
@@ -67,6 +87,8 @@ def cmd_verify(args) -> int:
     scale = args.scale if args.scale is not None else card.scales[0]
     require_in_data_root(args.data_root, [card.name])
     data = open_dataset(card.name, scale, data_root=args.data_root)
+    if data.lock is not None:
+        _audit(data)
     for name in data.names:
         data.verify(name)
     files = sorted(data.file_sha256)

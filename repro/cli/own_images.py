@@ -77,6 +77,7 @@ def eval_folders(args, settings: dict) -> int:
             settings=settings,
             weights_path=args.weights,
             weights_key=args.weights_key,
+            strict=not args.non_strict,
             device=device,
             out=staging,
             progress=None if args.json or args.quiet else _progress(f"{args.model} x{args.scale}"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from repro.workspace import Workspace
 
 # the commands that run models or metrics (ls, validate, card, pull, fetch and verify do not)
-LOGGED = frozenset({"table", "report", "eval", "score", "explain"})
+LOGGED = frozenset({"table", "report", "eval", "score", "explain", "compare-images"})
 _INTERNAL = {"command", "argv", "log", "func"}
 
 

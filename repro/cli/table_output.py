@@ -9,11 +9,12 @@ and no reason is printed twice.
 
 from __future__ import annotations
 
+from repro.report.conclusions import claim_numbers
 from repro.report.coverage import is_measured
 from repro.report.markdown import fmt, fmt_delta
 from repro.report.summary import Need, counts_line, measured_lines, missing, tally
+from repro.tables.claim_verdicts import ClaimStatus
 from repro.tables.compare import Cell, CellStatus, status_label
-from repro.tables.spec import column_key
 
 HEADER = ("row", "dataset", "metric", "reported", "reproduced", "delta", "status")
 
@@ -78,24 +79,25 @@ def group_lines(spec, cells: list[Cell]) -> list[str]:
     return lines
 
 
-def claim_lines(claims: list, cells: list[Cell]) -> list[str]:
-    """Each claim: its verdict and text, then the numbers behind it (the two rows' reproduced
-    values on the claim's column and the margin, in the metric's good direction). A claim not
-    run has no numbers; the cell that holds it back is in its group above."""
+def claim_lines(claims: list) -> list[str]:
+    """Each claim: its verdict and test, then the numbers behind it, here and on the paper's
+    own numbers (:mod:`repro.report.conclusions`). A claim not run has no numbers; the cells
+    that hold it back are in their group above."""
     if not claims:
         return []
-    by_key = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in cells}
     lines = ["claims:"]
     for claim in claims:
-        lines.append(f"  {status_label(claim.status, claim.code)}  {claim.id}: {claim.text}")
-        if claim.margin is None:
-            continue
-        a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
-        numbers = (
-            f"{a.label} {fmt(a.reproduced, a.metric)} vs {b.label} {fmt(b.reproduced, b.metric)}"
-            f" on {claim.column}, margin {fmt_delta(claim.margin, a.metric)}"
-        )
-        lines.append(f"    {numbers}" + (f"; {claim.reason}" if claim.reason else ""))
+        lines.append(f"  {status_label(claim.status, claim.code)}  {claim.id}: {claim.test}")
+        here, paper = claim_numbers(claim, "value"), claim_numbers(claim, "paper")
+        behind = [f"here {here}"] * bool(here)
+        if paper:
+            behind.append(f"paper {paper}" + (f" {claim.paper}" if claim.paper else ""))
+        if claim.contradicted:
+            behind.append("contradicted by the paper's own numbers")
+        if claim.reason and claim.status != ClaimStatus.NOT_RUN:
+            behind.append(claim.reason)
+        if behind:
+            lines.append("    " + "; ".join(behind))
     return lines
 
 
@@ -111,7 +113,7 @@ def print_cells(
         lines = cell_lines(shown) if shown else []
         if not show_all:
             lines += group_lines(spec, cells)
-        lines += claim_lines(result.claims, cells)
+        lines += claim_lines(result.claims)
         if lines:
             print("\n".join(lines))
     print("\n".join(line for line in measured_lines(spec, cells) if line))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repro.checksums import sha256_file
-from repro.data.hub import _hub_offline
+from repro.data.hub import hub_offline
 from repro.data.schema import BUILD_RECIPES, BuildSource, Card, fill
 from repro.data.staging import staged_folder
 from repro.errors import ChecksumError, DataError, MissingDataError, ReproError
@@ -125,8 +125,8 @@ def read_built(folder: Path) -> Built | None:
             and isinstance(sha256, dict)
             and all(isinstance(k, str) and _SHA256.match(str(v)) for k, v in sha256.items())
         )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        ok = False
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
+        ok = False  # RecursionError: JSON nested too deeply for the parser
     if not ok:
         raise DataError(f"{path} is not a build record this version reads; {redo}")
     # its paths are only looked up (for the files found), never opened: no path check needed
@@ -153,7 +153,7 @@ def _source(card: Card, build: BuildSource, from_zip, fs, block_size: int, progr
                 )
             note = f"local copy {path.name}, sha256 as the card records"
         return open(path, "rb"), f"{path.name} (local copy of {build.url})", note
-    if _hub_offline():
+    if hub_offline():
         raise MissingDataError(
             f"{card.name}: building it reads {build.file} from the Hub and HF_HUB_OFFLINE=1 is "
             f"set; unset it, or build from a local copy of {build.url}: repro fetch "

@@ -50,7 +50,7 @@ KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "layouts[].parquet": (("files", "name", "hr", "lr"), ()),
     "source": (("hub", "archive", "build", "note"), ()),
     "source.hub": (("repo", "repo_type", "revision", "subdir", "allow_patterns"), ("repo",)),
-    "source.archive": (("url", "mirrors", "sha256", "root", "manual"), ("url",)),
+    "source.archive": (("url", "mirrors", "hosts", "sha256", "root", "manual"), ("url",)),
     "source.build": (("repo", "revision", "file", "members", "recipe", "sha256"),
                      ("repo", "revision", "file", "members", "recipe")),
     "subsets.*": (("images", "note", "lr_full_size"), ("images", "note")),
@@ -59,6 +59,7 @@ _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")  # full hash, or the abbreviation the 
 _FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _MEMBERS = re.compile(r"^\d{1,4}-\d{1,4}$")  # DIV8K-style 4-digit image indexes
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 # card names become cache folder names (<repro-cache>/datasets/<name>/...): keep them plain
 _CARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -80,6 +81,10 @@ def _matches(pattern: re.Pattern):
 
 def _is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def _is_host(value: object) -> bool:
+    return isinstance(value, str) and _HOST.match(value) is not None
 
 
 def _choices(choices: tuple[str, ...]) -> str:
@@ -273,6 +278,7 @@ def _archive(f: Fields, raw: object) -> Archive | None:
         url=f.get(raw, w, "url", _is_url, "an http(s) URL"),
         sha256=f.get(raw, w, "sha256", _matches(_SHA256), "64 hex digits or null"),
         mirrors=f.items(raw, w, "mirrors", _is_url, "an http(s) URL"),
+        hosts=f.items(raw, w, "hosts", _is_host, "a host name in lower case, e.g. example.org"),
         root=f.relative(join(w, "root"), f.get(raw, w, "root", _is_str, "text", ""), empty=True),
         manual=f.get(raw, w, "manual", is_text, "text saying why no one command can fetch it"),
     )

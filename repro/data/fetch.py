@@ -1,10 +1,14 @@
 """``repro fetch <name>``: get a set from its card's source, verify it, lay it out.
 
-Sources, in order: the card's pinned Hub snapshot (the loader's own path, into the HF cache),
-then its official archive (``source.archive``: url, then mirrors; HTTP(S) or Google Drive,
-:mod:`repro.download`). An archive is unpacked safely (:mod:`repro.data.archives`) into a
-staging folder; the folder inside it that holds the card's layout (``source.archive.root``, or
-the one folder matching a layout and a ``local_dirs`` name) is checked and renamed into place:
+One fetch of a set runs at a time (a second one waits, then finds the set). Sources, in order:
+the card's pinned Hub snapshot (the loader's own path, into the HF cache), then its official
+archive (``source.archive``: url, then mirrors; HTTP(S) or Google Drive, :mod:`repro.download`:
+whole files only, resumed only on the server's proof, redirects kept to the card's hosts, a
+deadline and a minimum rate). ``HF_HUB_OFFLINE=1`` means no download at all. An archive is
+unpacked safely (:mod:`repro.data.archives`) into a staging folder; the folder inside it that
+holds the card's layout (``source.archive.root``, or the one folder matching a layout and a
+``local_dirs`` name) must hold every image the card counts, each with all its files, before
+anything is recorded; it is then renamed into place:
 
 - ``--data-root DIR``: ``DIR/<name>``;
 - otherwise ``<repro-cache>/fetched/<name>`` (:func:`repro.paths.fetched_dir`), a data root the
@@ -13,12 +17,14 @@ the one folder matching a layout and a ``local_dirs`` name) is checked and renam
 
 Verification: the card's sha256 of the archive and of each file, where it has them; for the
 rest, the first fetch records the sha256 of the archive and of every file in the dataset lock
-(:mod:`repro.data.fetch_lock`, trust on first use) and every later fetch and load is checked
+(:mod:`repro.data.fetch_lock`, trust on first use) and every later fetch, from any URL or
+mirror, or from a download an earlier run left, is held to that first record; loads are checked
 against it. Runs never call this: a missing archive set says which command to run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -30,6 +36,7 @@ from repro.data.fetch_lock import (
     VERIFIED_CARD,
     VERIFIED_TOFU,
     DatasetLock,
+    fetching,
     hash_tree,
     lock_path,
     new_lock,
@@ -37,11 +44,11 @@ from repro.data.fetch_lock import (
     shown,
     write_lock,
 )
-from repro.data.hub import hub_snapshot, snapshot_commit
+from repro.data.hub import hub_offline, hub_snapshot, snapshot_commit
 from repro.data.loaders import open_dataset, open_hub
 from repro.data.schema import Card
 from repro.data.staging import place, scratch_folder
-from repro.download import download
+from repro.download import RefusedRedirect, downloaded
 from repro.errors import ChecksumError, DataError, DownloadError, MissingDataError
 from repro.paths import cache_dir, fetched_dir, labelled_data_roots
 
@@ -109,6 +116,11 @@ def fetch(
     """Fetch dataset ``name`` unless a complete copy is found; see the module docstring."""
     card = get_card(name)
     scale = card.scales[0] if scale is None else scale
+    with fetching(card.name):  # a second fetch of the set waits, then finds it here
+        return _fetch(card, scale, data_root, progress)
+
+
+def _fetch(card: Card, scale: int, data_root, progress: bool) -> Fetched:
     present = _present(card, scale, data_root)
     if present is not None:
         return present
@@ -179,43 +191,53 @@ def _from_archive(card: Card, scale: int, target: Path, progress: bool, failed: 
             f"{target} exists but holds no complete {card.name} at x{scale}; move it away and "
             "fetch again"
         )
-    lock = read_lock(card.name)
-    try:
-        got = download(
-            archive.urls,
-            cache_dir() / "downloads",
-            sha256=archive.sha256,
-            max_bytes=MAX_FETCH_BYTES,
-            progress=progress,
-        )
-    except DownloadError as exc:
-        hub = f" (the Hub first: {'; '.join(failed)})" if failed else ""
+    hub = f" (the Hub first: {'; '.join(failed)})" if failed else ""
+    if hub_offline():
         raise MissingDataError(
-            f"{card.name}: cannot download its archive{hub}: {exc}; run the same command again "
-            f"(it resumes what arrived), or {by_hand(card)}"
-        ) from None
-    todo = f"nothing was kept: run repro fetch {card.name} again, or {by_hand(card)}"
-    try:
-        with scratch_folder(card, target) as tmp:
-            unpack_archive(card, got.path, tmp, todo=todo)
-            root = find_root(card, tmp, scale)
-            layout = match_layout(card, root, scale)
-            data = Dataset(card, root, layout, scale)  # type: ignore[arg-type]  # lists the images
-            files = hash_tree(root)
-            by_card = _check_card(card, root, files)
-            if archive.sha256 is not None or lock is None:  # the card vouches, or a first fetch
-                verified = VERIFIED_CARD if archive.sha256 is not None else VERIFIED_TOFU
-                record = new_lock(card.name, got.url, got.sha256, verified, target, files)
-                note = ""
-            else:  # the same files as the first fetch: its record stands, for one more folder
-                note = _check_lock(card, lock, got.url, got.sha256, files)
-                record = replace(
-                    _with_folder(lock, target), source=got.url, archive_sha256=got.sha256
+            f"{card.name}: HF_HUB_OFFLINE=1 is set, so nothing is downloaded{hub}; unset it to "
+            f"fetch the archive, or {by_hand(card)}"
+        )
+    lock = read_lock(card.name)
+    with contextlib.ExitStack() as stack:
+        try:
+            got = stack.enter_context(
+                downloaded(
+                    archive.urls,
+                    cache_dir() / "downloads",
+                    sha256=archive.sha256,
+                    max_bytes=MAX_FETCH_BYTES,
+                    hosts=archive.hosts,
+                    progress=progress,
                 )
-            write_lock(record)
-            place(card, root, target)
-    finally:
-        got.path.unlink(missing_ok=True)  # unpacked or refused: the archive is not kept
+            )
+        except DownloadError as exc:
+            hosts = exc.hosts if isinstance(exc, RefusedRedirect) else ()
+            listed = (
+                f"; if {', '.join(hosts)} serves the official file, list it in source.archive."
+                f"hosts of datasets/{card.name}.yaml"
+                if hosts
+                else ""
+            )
+            raise MissingDataError(
+                f"{card.name}: cannot download its archive{hub}: {exc}{listed}; run the same "
+                f"command again, or {by_hand(card)}"
+            ) from None
+        todo = f"nothing was kept: run repro fetch {card.name} again, or {by_hand(card)}"
+        tmp = stack.enter_context(scratch_folder(card, target))
+        unpack_archive(card, got.path, tmp, todo=todo)
+        root = find_root(card, tmp, scale)
+        data = _whole_set(card, root, scale, got.url, todo)
+        files = hash_tree(root)
+        by_card = _check_card(card, root, files)
+        if archive.sha256 is not None or lock is None:  # the card vouches, or a first fetch
+            verified = VERIFIED_CARD if archive.sha256 is not None else VERIFIED_TOFU
+            record = new_lock(card.name, got.url, got.sha256, verified, target, files)
+            note = ""
+        else:  # held to the first record, whatever URL, mirror or earlier download gave this
+            note = _check_lock(card, lock, got.url, got.sha256, files)
+            record = _with_folder(lock, target)
+        write_lock(record)
+        place(card, root, target)
     count = f"{len(data.names)} images" + (f" of {card.images}" if card.images else "")
     notes = (f"{count} at x{scale}, layout {data.layout.name}", note)
     return Fetched(
@@ -231,6 +253,31 @@ def _from_archive(card: Card, scale: int, target: Path, progress: bool, failed: 
         first_use=lock is None and archive.sha256 is None,
         note="; ".join(n for n in notes if n),
     )
+
+
+def _whole_set(card: Card, root: Path, scale: int, url: str, todo: str) -> Dataset:
+    """The unpacked set, refused unless it holds every image the card counts, every file each.
+
+    A short archive (a truncated download or mirror copy) is an error, never a partial set:
+    nothing of it is locked or kept.
+    """
+    layout = match_layout(card, root, scale)  # find_root found one
+    data = Dataset(card, root, layout, scale)  # type: ignore[arg-type]  # lists the images
+    if not data.complete:
+        raise DataError(
+            f"{card.name}: the archive from {url} holds {len(data.names)} images at x{scale}, "
+            f"the card counts {card.images} ('images' in datasets/{card.name}.yaml): a "
+            f"truncated or incomplete copy; {todo}"
+        )
+    for name in data.names:
+        for path in (p for paths in data.files(name).values() for p in paths):
+            if not path.is_file():
+                rel = path.relative_to(root).as_posix()
+                raise DataError(
+                    f"{card.name}: the archive from {url} lacks {rel} (image {name}, layout "
+                    f"{data.layout.name}): an incomplete copy; {todo}"
+                )
+    return data
 
 
 def find_root(card: Card, folder: Path, scale: int) -> Path:

@@ -30,7 +30,7 @@ def reset_hub_state() -> None:
     _hub_down = None
 
 
-def _hub_offline() -> bool:
+def hub_offline() -> bool:
     import huggingface_hub.constants as hfc
 
     check = getattr(hfc, "is_offline_mode", None)  # newer releases; older: the constant
@@ -87,7 +87,7 @@ def hub_snapshot(card: Card) -> Path:
         )
     from huggingface_hub import snapshot_download
 
-    offline = _hub_offline()
+    offline = hub_offline()
     if not offline and _hub_down is None:
         _hub_down = _probe_hub()
     local_only = offline or bool(_hub_down)

@@ -95,6 +95,7 @@ class Archive:
     url: str  # a file link (HTTP(S), or a Google Drive file link); with ``manual``, a page
     sha256: str | None = None  # None: trusted on first use, recorded in the dataset lock
     mirrors: tuple[str, ...] = ()  # more links to the same file, tried in order after url
+    hosts: tuple[str, ...] = ()  # more hosts the links may redirect to (beyond their own)
     root: str = ""  # folder inside the archive that holds the layout; "": found by the layouts
     manual: str | None = None  # url is a page, not a file: why no one command can fetch it
 

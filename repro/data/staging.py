@@ -1,16 +1,21 @@
 """Writing a set safely: into the repro cache (one folder per revision) or a fetch's target.
 
 Archives and parquet tables from the Hub, and fetched archives, are unpacked here; their member
-names are untrusted. A set's folder is complete or absent: it is written beside its place and
-renamed into it at the end.
+names are untrusted. A set's folder is complete or absent: it is written in a temporary folder
+beside its place (``.tmp-<name>-*``) and renamed into it at the end. A run killed on the way
+leaves its temporary folder behind; the next one to write beside it removes it, and only such
+leftovers: a folder still in use is held by its process's lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -28,6 +33,82 @@ def cache_target(card: Card) -> Path:
     return cache_dir() / "datasets" / card.name / (revision or "local")
 
 
+#: A temporary folder older than this without an owner file is a leftover (of older code).
+STALE_S = 3600.0
+_OWNER = ".owner"  # <folder>.owner: held locked (flock) by the process using the folder
+
+
+@contextlib.contextmanager
+def _temporary(target: Path) -> Iterator[Path]:
+    """A fresh folder ``.tmp-<target name>-*`` beside ``target``, removed at the end.
+
+    Its ``<folder>.owner`` file stays locked while this process uses it (created and locked
+    before the folder exists): :func:`sweep_stale` removes only folders whose owner is gone.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(target)
+    fd, owner = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}-", suffix=_OWNER)
+    tmp = Path(owner.removesuffix(_OWNER))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        tmp.mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.unlink(owner)
+        os.close(fd)
+
+
+def sweep_stale(target: Path) -> list[Path]:
+    """Remove the ``.tmp-<target name>-*`` folders of runs that ended without cleaning up.
+
+    A folder is stale when its owner lock can be taken (its process is gone), or, lacking an
+    owner file, when it is older than :data:`STALE_S`. A running process's folder is never
+    touched. Returns the folders removed.
+    """
+    removed = []
+    for path in sorted(target.parent.glob(f".tmp-{glob.escape(target.name)}-*")):
+        try:
+            if _stale(path):
+                shutil.rmtree(path, ignore_errors=True)
+                path.with_name(path.name + _OWNER).unlink(missing_ok=True)
+                removed.append(path)
+        except FileNotFoundError:
+            continue  # removed meanwhile (with its folder, or by another sweep)
+    return removed
+
+
+def _stale(path: Path) -> bool:
+    """Whether ``path`` (a ``.tmp-*`` folder) is a leftover; an orphan owner file is removed."""
+    if path.is_symlink():
+        return False
+    if path.name.endswith(_OWNER):  # a run killed after its folder was removed (not one
+        # about to make its folder: that takes microseconds, not a minute)
+        orphan = not path.with_name(path.name.removesuffix(_OWNER)).exists()
+        if orphan and time.time() - path.stat().st_mtime > 60 and _unused(path):
+            path.unlink()
+        return False
+    owner = path.with_name(path.name + _OWNER)
+    if owner.exists():
+        return path.is_dir() and _unused(owner)
+    return path.is_dir() and time.time() - path.stat().st_mtime > STALE_S
+
+
+def _unused(owner: Path) -> bool:
+    """Whether no process holds the lock ``owner`` (the one that made it ended)."""
+    try:
+        fd = os.open(owner, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return True
+
+
 @contextlib.contextmanager
 def staged_folder(card: Card, target: Path) -> Iterator[Path]:
     """A fresh temporary sibling of ``target``, renamed to ``target`` only if the body succeeds.
@@ -35,9 +116,7 @@ def staged_folder(card: Card, target: Path) -> Iterator[Path]:
     Readers thus see no folder or a complete one (with its ``.complete`` marker); a folder
     without the marker is a leftover of an interrupted run of older code and is replaced.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
-    try:
+    with _temporary(target) as tmp:
         yield tmp
         (tmp / ".complete").write_text("ok\n")
         try:
@@ -50,8 +129,6 @@ def staged_folder(card: Card, target: Path) -> Iterator[Path]:
                     f"{card.name}: cannot move the unpacked set into {target} ({exc}); remove "
                     "that folder and run again"
                 ) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -60,12 +137,8 @@ def scratch_folder(card: Card, target: Path) -> Iterator[Path]:
 
     What the body leaves in it is discarded: it moves what it keeps out with :func:`place`.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
-    try:
+    with _temporary(target) as tmp:
         yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def place(card: Card, folder: Path, target: Path) -> None:

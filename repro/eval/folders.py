@@ -133,6 +133,7 @@ def evaluate_folders(
     settings: dict | None = None,
     weights_path: str | None = None,
     weights_key: str | None = None,
+    strict: bool = True,
     device: torch.device | str = "cpu",
     out: Path | None = None,
     seed: int = 0,
@@ -155,6 +156,7 @@ def evaluate_folders(
         weights_path=weights_path,
         weights_key=weights_key,
         device=torch.device(device),
+        strict=strict,
     )
     module, model_prov, ran_on = loaded.module, loaded.provenance, loaded.device
     predict = make_predictor(info.id, module, device=ran_on, tile=protocol.get("tile"))

@@ -34,9 +34,10 @@ def load(
     weights_id: str | None = None,
     weights_path: str | None = None,
     weights_key: str | None = None,
+    strict: bool = True,
 ) -> LoadedModel:
-    """Build the model, apply its weights strictly and place it (MissingWeightsError when its
-    checkpoint is absent here)."""
+    """Build the model, apply its weights (strictly unless ``strict`` is off) and place it
+    (MissingWeightsError when its checkpoint is absent here)."""
     ran_on = placement(model_id, device)
     module, prov = load_model(
         model_id,
@@ -46,6 +47,7 @@ def load(
         weights_path=weights_path,
         weights_key=weights_key,
         device=ran_on,
+        strict=strict,
     )
     return LoadedModel(module, prov, device, ran_on)
 

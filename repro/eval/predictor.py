@@ -17,7 +17,7 @@ from repro.models import registry
 from repro.models.info import ModelInfo
 from repro.models.tiling import tiled_forward
 from repro.weights import WeightsEntry, locate
-from repro.weights.checkpoint import load_strict, read_state_dict
+from repro.weights.checkpoint import read_state_dict
 
 
 def weights_table() -> dict[str, WeightsEntry]:
@@ -51,13 +51,19 @@ def load_model(
     weights_id: str | None = None,
     weights_key: str | None = None,
     device: str | torch.device = "cpu",
+    strict: bool = True,
 ) -> tuple[torch.nn.Module, dict]:
-    """Build a model and apply its weights strictly; return it, on the device it runs on
-    (:func:`placement`), with its provenance."""
+    """Build a model and apply its weights (strictly, unless ``strict=False``: then only the
+    keys that fit, recorded); return it, on the device it runs on (:func:`placement`), with its
+    provenance."""
     info = registry.get(model_id)
     settings = dict(settings or {})
-    module = registry.build(info.id, None, scale, **settings)
+    registry.check_request(info, scale, settings)
+    # a model read from its checkpoint (spandrel) is made below, with its weights
+    module = None if info.from_checkpoint else registry.build(info.id, None, scale, **settings)
     prov = {"model": info.id, "scale": scale, "settings": settings, "weights": None}
+    if info.provenance:  # code from outside the package: where it came from, its source hash
+        prov["origin"] = dict(info.provenance)
     if not info.needs_weights and (weights_path or weights_key):
         raise WeightsError(
             f"{info.id} has no weights: drop --weights/--weights-key (they would be ignored)"
@@ -74,12 +80,15 @@ def load_model(
         found = locate(entry, weights_path)
         key = weights_key or (entry.key if entry is not None else "params_ema")
         state = read_state_dict(found.path, key)
-        load_strict(module, state, source=found.url or str(found.path))
+        module, facts = registry.load_weights(
+            info, module, state, scale=scale, source=found.url or str(found.path), strict=strict
+        )
         prov["weights"] = {
             **found.provenance(),
             "key": key,
             "id": entry.id if entry is not None else None,
         }
+        prov.update(facts)  # a non-strict load's differences; a spandrel model's architecture
     module.eval().to(placement(info.id, torch.device(device)))
     return module, prov
 

@@ -46,6 +46,7 @@ def dataset_job(
     metrics: list[tuple[str, None]] | None = None,
     tile: int | None = None,
     gray: str | None = None,
+    strict: bool = True,
 ) -> Job:
     """A job scoring ``model`` on a dataset with its card's protocol (channel, crop and gray
     policy overridable); ``metrics`` replace the task's, ``tile`` runs the model on LR tiles of
@@ -71,6 +72,7 @@ def dataset_job(
         settings=settings or {},
         weights_path=weights_path,
         weights_key=weights_key,
+        strict=strict,
     )
 
 

@@ -44,6 +44,7 @@ class Job:
     weights_id: str | None = None
     weights_path: str | None = None
     weights_key: str | None = None
+    strict: bool = True  # False: load only the checkpoint's keys that fit (recorded)
 
 
 def evaluate(
@@ -81,6 +82,7 @@ def evaluate(
         weights_id=job.weights_id,
         weights_key=job.weights_key,
         device=torch.device(device),
+        strict=job.strict,
     )
     module, model_prov, ran_on = loaded.module, loaded.provenance, loaded.device
     stereo = len(data.layout.views) == 2

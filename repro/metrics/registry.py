@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from repro.errors import UnknownNameError, did_you_mean
-from repro.metrics.spec import MetricSpec
+from repro.errors import RegistrationError, UnknownNameError, did_you_mean
+from repro.metrics.spec import MetricSpec, check_entry
 
 METRIC_MODULES = (
     "repro.metrics.builtin",  # PSNR, SSIM, WS-PSNR/WS-SSIM, stereo PSNR/SSIM
@@ -27,27 +27,51 @@ METRIC_MODULES = (
 )
 
 
-@cache
-def all_metrics() -> dict[str, MetricSpec]:
-    """Every registered metric, by name (sorted)."""
+def _load() -> tuple[dict[str, MetricSpec], dict[str, str]]:
+    """Metrics by name, and the one-line reason of each entry left out: an impossible field
+    (:func:`~repro.metrics.spec.check_entry`) or a name two entries claim. A wrong entry breaks
+    that metric alone; a module that fails to import fails loudly."""
     table: dict[str, MetricSpec] = {}
+    where: dict[str, str] = {}
+    broken: dict[str, str] = {}
     for module in METRIC_MODULES:
         for spec in importlib.import_module(module).METRICS:
-            if spec.name != spec.name.lower():
-                raise ValueError(f"{module}: metric names are lowercase: {spec.name!r}")
-            if spec.name in table:
-                raise ValueError(f"{module}: metric registered twice: {spec.name}")
-            table[spec.name] = spec
-    return dict(sorted(table.items()))
+            try:
+                check_entry(spec, module)
+            except RegistrationError as exc:
+                broken[str(getattr(spec, "name", "?")).lower()] = str(exc)
+                continue
+            if spec.name in table or spec.name in broken:
+                first = where.get(spec.name, "an entry left out")
+                broken[spec.name] = f"metric '{spec.name}' is registered twice ({first}, {module})"
+                table.pop(spec.name, None)
+                continue
+            table[spec.name], where[spec.name] = spec, module
+    return dict(sorted(table.items())), broken
+
+
+@cache
+def all_metrics() -> dict[str, MetricSpec]:
+    """Every registered metric, by name (sorted); entries left out: :func:`broken_metrics`."""
+    return _load()[0]
+
+
+def broken_metrics() -> dict[str, str]:
+    """Entries left out of the registry, by name: why, in one line."""
+    return _load()[1]
 
 
 def get_metric(name: str) -> MetricSpec:
-    """The metric called ``name`` (case-insensitive); UnknownNameError with a hint otherwise."""
+    """The metric called ``name`` (case-insensitive); UnknownNameError with a hint otherwise,
+    RegistrationError with the reason for an entry left out."""
     metrics = all_metrics()
     key = str(name).lower()
-    if key not in metrics:
-        raise UnknownNameError(
-            f"unknown metric '{name}'; {did_you_mean(key, metrics)} "
-            f"(known metrics: {', '.join(metrics)})"
-        )
-    return metrics[key]
+    if key in metrics:
+        return metrics[key]
+    broken = broken_metrics()
+    if key in broken:
+        raise RegistrationError(broken[key])
+    raise UnknownNameError(
+        f"unknown metric '{name}'; {did_you_mean(key, metrics)} "
+        f"(known metrics: {', '.join(metrics)})"
+    )

@@ -2,16 +2,20 @@
 
 Comparison (direction), reports (decimals, unit), plots (cost axis), table runs (kind, set-level,
 readiness) and the CLI read these fields; no other list of metric names exists.
+:func:`check_entry` says in one line which field of an entry is wrong or impossible with the
+others; the registry then drops that metric alone.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from repro.errors import ReproError
+from repro.errors import RegistrationError, ReproError
 from repro.weights import WeightsEntry, check_found
 
 
@@ -89,3 +93,62 @@ class MetricSpec:
         if self.requires is not None:  # a missing backend is said before missing weights
             self.requires()
         check_found(self.weights, self.weights_label)
+
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
+# kinds a set-level metric can be: it compares the SR set with the HR set
+_SET_LEVEL_KINDS = (MetricKind.FIDELITY, MetricKind.PERCEPTUAL)
+
+
+def check_entry(spec: object, module: str) -> None:
+    """Raise a one-line RegistrationError naming the metric and the field at the first wrong or
+    impossible field of a registry entry (declared in ``module``)."""
+    if not isinstance(spec, MetricSpec):
+        raise RegistrationError(f"{module}: declares a {type(spec).__name__}, not a MetricSpec")
+    name = spec.name if isinstance(spec.name, str) else repr(spec.name)
+
+    def bad(field_name: str, why: str) -> RegistrationError:
+        return RegistrationError(f"metric '{name}' ({module}): field '{field_name}' {why}")
+
+    if not isinstance(spec.name, str) or not _NAME.fullmatch(spec.name):
+        raise bad("name", "must be lowercase letters, digits and '_' (e.g. 'psnr_y')")
+    if not isinstance(spec.kind, MetricKind):
+        raise bad("kind", f"must be one of {[str(k) for k in MetricKind]}")
+    for flag in ("higher_is_better", "set_level"):
+        if not isinstance(getattr(spec, flag), bool):
+            raise bad(flag, "must be True or False")
+    lo_hi = spec.range
+    if not (
+        isinstance(lo_hi, tuple)
+        and len(lo_hi) == 2
+        and all(isinstance(v, (int, float)) and not math.isnan(v) for v in lo_hi)
+        and lo_hi[0] < lo_hi[1]
+    ):
+        raise bad("range", "must be (low, high) numbers with low < high")
+    for text in ("description", "unit", "weights_label"):
+        if not isinstance(getattr(spec, text), str):
+            raise bad(text, "must be a string")
+    cost = spec.kind is MetricKind.COST
+    if cost and spec.impl is not None:
+        raise bad("impl", "is given, but a cost metric is measured per model: leave it None")
+    if not cost and not callable(spec.impl):
+        raise bad("impl", f"must be the callable that scores a {spec.kind} metric")
+    if spec.set_level and spec.kind not in _SET_LEVEL_KINDS:
+        raise bad("set_level", f"is True, but a {spec.kind} metric has no HR set to compare with")
+    for decimal_field in ("decimals", "cost_axis"):
+        value = getattr(spec, decimal_field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise bad(decimal_field, "must be a whole number >= 0")
+    if spec.cost_axis and not cost:
+        raise bad("cost_axis", f"is {spec.cost_axis}, but only cost metrics are plot axes")
+    if not isinstance(spec.protocol_keys, Mapping) or not isinstance(spec.fixed, Mapping):
+        raise bad("protocol_keys", "and 'fixed' must be mappings")
+    both = set(spec.protocol_keys.values()) & set(spec.fixed)
+    if both:
+        raise bad("fixed", f"fixes {sorted(both)}, which protocol_keys also set from the protocol")
+    if not isinstance(spec.weights, tuple) or not all(
+        isinstance(w, WeightsEntry) for w in spec.weights
+    ):
+        raise bad("weights", "must be a tuple of WeightsEntry")
+    if spec.requires is not None and not callable(spec.requires):
+        raise bad("requires", "must be a callable or None")

@@ -3,7 +3,8 @@
 One package per model family (``camixersr/``, ``esc/``, ``nafssr/``; ``bicubic`` is one small
 module): architecture modules that mirror the official classes, ``flops``, ``weights`` (the
 family's catalogue) and an ``__init__`` declaring the family's variants as ``MODELS``, which
-:mod:`repro.models.registry` lists.
+:mod:`repro.models.registry` lists. Models from outside the package (a ``module.path:factory``,
+entry-point families, any spandrel checkpoint) enter through the same registry: README.md here.
 
 Code kept more than once on purpose (the one list of such mirrors; ``duplicates`` shows no
 other pair under ``repro/models``): ``LayerNorm2d``, a channels-first layer norm, in

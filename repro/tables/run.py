@@ -33,11 +33,13 @@ from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.eval.sr_files import output_folder
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
+from repro.models import get as get_model
 from repro.paths import data_roots
 from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
+from repro.tables.claim_verdicts import ClaimResult, judge_claims
 from repro.tables.code_key import table_code
-from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
+from repro.tables.compare import Cell, CellStatus, compare, mark_built, saved_value
 from repro.tables.context import RunContext, prepare
 from repro.tables.spec import Column, Row, TableSpec, column_key
 from repro.workspace import Workspace, current
@@ -92,6 +94,11 @@ class RowPlan:
     images: dict[str, list[Column]]  # dataset -> its image columns whose metric runs here
     unready: dict[str, NotRun]  # column key -> why its metric cannot run here
 
+    def keys(self, cost: bool = True) -> list[str]:
+        """The column keys this row measures (the cost columns too, unless ``cost`` is off)."""
+        image = [c.key for cols in self.images.values() for c in cols] + list(self.unready)
+        return ([c.key for c in self.cost] if cost else []) + image
+
 
 @dataclass
 class Plan:
@@ -144,14 +151,23 @@ def measure(ctx: RunContext, the_plan: Plan, sr_root: Path | None = None) -> Mea
     for rp in the_plan.rows:
         try:
             model = ctx.model(rp.row)
+        except NotRun as exc:  # a backend the model needs is not installed (spandrel)
+            for key in rp.keys():
+                m.not_run[(rp.row.id, key)] = exc
+            continue
         except MissingWeightsError as exc:
-            # only the image columns need the checkpoint's values
-            architecture = ctx.architecture(rp.row)
+            # only the image columns need the checkpoint's values; a model whose architecture
+            # is read from its checkpoint (spandrel) has none to count without it
+            from_checkpoint = get_model(rp.row.model).from_checkpoint
+            architecture = None if from_checkpoint else ctx.architecture(rp.row)
+            missing = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
             for c in rp.cost:
-                _measure_cost(ctx.spec, rp.row, c, architecture, m)
-            keys = [c.key for cols in rp.images.values() for c in cols] + list(rp.unready)
-            for key in keys:
-                m.not_run[(rp.row.id, key)] = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
+                if architecture is None:
+                    m.not_run[(rp.row.id, c.key)] = missing
+                else:
+                    _measure_cost(ctx.spec, rp.row, c, architecture, m)
+            for key in rp.keys(cost=False):
+                m.not_run[(rp.row.id, key)] = missing
             continue
         for c in rp.cost:
             _measure_cost(ctx.spec, rp.row, c, model, m)
@@ -357,6 +373,7 @@ def recompare(
             CellStatus(c["status"])
             if c["status"] == CellStatus.NOT_RUN:
                 NotRunCode(c["code"])
+        measured = {k: saved_value(c) for k, c in old.items() if c["reproduced"] is not None}
     except (KeyError, TypeError, ValueError) as exc:
         raise SavedResultsError(
             spec.id, f"saved cells of {spec.id} are malformed ({exc})"
@@ -365,7 +382,6 @@ def recompare(
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
         raise ReproError(f"saved results of {spec.id} predate the spec's cell {first}; {rerun}")
-    measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
     not_run = {
         k: NotRun(NotRunCode(c["code"]), c["reason"] or "")
         for k, c in old.items()
