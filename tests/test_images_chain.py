@@ -10,6 +10,7 @@ The model is bicubic (MATLAB imresize of the LR): its outputs are known exactly.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
@@ -26,10 +27,16 @@ SET5 = DATA / "Set5"
 NAMES = ["baby", "bird", "butterfly", "head", "woman"]
 
 
+PROGRESS = re.compile(r".+: \d+ images, \d+\.\d s\n")
+
+
 def _run(capsys, *argv) -> tuple[int, str, str]:
+    """The exit status, stdout without the job's progress line (tests/test_quiet_log.py), and
+    stderr."""
     rc = main(list(argv))
     out = capsys.readouterr()
-    return rc, out.out, out.err
+    printed = [line for line in out.out.splitlines(True) if not PROGRESS.fullmatch(line)]
+    return rc, "".join(printed), out.err
 
 
 def _json(capsys, *argv) -> dict:

@@ -2,8 +2,9 @@
 explain}`` (also ``python -m repro``; ``python -m repro.table`` is ``repro table``).
 
 Errors print one line on stderr and exit non-zero, without a traceback. With ``--json`` a command
-prints exactly one JSON document on stdout (progress goes to stderr: bars on a terminal, one plain
-line per dataset otherwise; none with ``--quiet``). Every command runs in one workspace
+prints exactly one JSON document on stdout and shows no progress; otherwise progress is a bar on
+stderr where stderr is a terminal, else one plain line per job on stdout, and none with
+``--quiet``. Every command runs in one workspace
 (:mod:`repro.workspace`), resolved and checked before it starts; the commands that run something
 append a record to its run log (:mod:`repro.cli.runlog`).
 """

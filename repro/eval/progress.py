@@ -1,8 +1,11 @@
-"""Progress of a loop over images, on stderr: a bar on a terminal, one plain line otherwise.
+"""Progress of a loop over images: a bar on stderr when it is a terminal, one plain line
+otherwise.
 
 A bar redraws itself with carriage returns, which fill a CI log or a redirected file with
 fragments; where stderr is not a terminal, a job says instead, once it is done, how many images
-it went through and how long it took.
+it went through and how long it took. That line is a record of the run, so it goes with the
+run's other lines to stdout (a command with ``--json`` shows no progress): stderr keeps only
+warnings and the one line of an error.
 """
 
 from __future__ import annotations
@@ -26,4 +29,4 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
     for item in items:
         yield item
         done += 1
-    print(f"{desc}: {done} images, {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(f"{desc}: {done} images, {time.perf_counter() - start:.1f} s")
