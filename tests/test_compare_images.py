@@ -20,6 +20,7 @@ from repro.report.compare_images import (
     comparison_figure,
     pick_box,
 )
+from repro.workspace import current
 
 
 def _y(img: np.ndarray) -> np.ndarray:
@@ -121,6 +122,10 @@ def test_a_learned_model_beside_bicubic_on_a_real_image(tmp_path, capsys):
     png = tmp_path / "Set5_butterfly_x4_compare.png"
     assert doc["figure"] == str(png) and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == [png.name]
+    # the run log records it: the command, the resolved device and the figure written
+    (record,) = [json.loads(line) for line in current().log_file.read_text().splitlines()]
+    assert record["command"][:2] == ["repro", "compare-images"] and record["exit"] == 0
+    assert record["settings"]["device"] == "cpu" and record["files"] == [str(png)]
 
 
 def test_command_errors_are_one_line_and_write_nothing(tmp_path, capsys):

@@ -87,11 +87,11 @@ def test_lr_only_with_out_writes_the_sr_images_and_niqe_scores_them(capsys, tmp_
     lr_dir = SET5 / "LR_bicubic" / "X4"
     doc = _json(capsys, "--scale", "4", "--lr", str(lr_dir), "--out", str(out), "--metrics", "niqe")
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(f"{n}x4.png" for n in NAMES)
+    assert written == sorted(f"{n}.png" for n in NAMES)  # the HR names: without the x4 suffix
     niqe = get_metric("niqe")
     for row in doc["rows"]:
         lr = read_image(lr_dir / row["image"])
-        sr = read_image(out / row["image"])
+        sr = read_image(out / row["image"].replace("x4.png", ".png"))
         assert sr.shape == (4 * lr.shape[0], 4 * lr.shape[1], 3)
         # the saved PNG is the model's output: bicubic is MATLAB imresize x4 of the LR
         assert np.array_equal(sr, upscale_uint8(lr, 4))
@@ -112,7 +112,7 @@ def test_tiled_upscaling_runs_a_learned_model_tile_by_tile(capsys, tmp_path):
     for name, tile in (("tiled", ["--tile", "32"]), ("whole", [])):
         rc = main(["eval", *model, "--lr", str(lr_dir), "--out", str(tmp_path / name), *tile])
         assert rc == 0, capsys.readouterr().err
-        outs[name] = read_image(tmp_path / name / "birdx4.png")
+        outs[name] = read_image(tmp_path / name / "bird.png")
     assert outs["tiled"].shape == outs["whole"].shape == (288, 288, 3)
     assert not np.array_equal(outs["tiled"], outs["whole"])
     psnr = get_metric("psnr").fn(outs["tiled"], outs["whole"], channel="rgb", crop=0)

@@ -69,13 +69,15 @@ def _saved_cells(spec) -> list[Cell]:
 def test_the_summary_names_table_paper_counts_failures_and_what_is_missing(tiny):
     text = summary_markdown(tiny, _saved_cells(tiny), report="reports/tiny.md")
     lines = text.splitlines()
-    assert lines[0] == "### ❌ 1 FAIL · `tiny`: two CAMixerSR rows (test spec)"
+    assert lines[0] == "### ❌ `tiny`: two CAMixerSR rows (test spec)"
     assert lines[2] == (
         'CAMixerSR: Only Details Need More "Attention" (Y. Wang et al., CVPR 2024), '
         "supplementary material, Table 2"
     )
+    # what was measured first: S's Set5 PSNR of 4 PSNR cells, both params
+    assert lines[4] == "**quality cells measured: 1 of 4 · cost cells measured: 2 of 2**"
     # 6 cells, all reproducible; params of both rows pass, Set5 PSNR of S is 0.10 dB short
-    assert lines[4] == (
+    assert lines[6] == (
         "**2 of 6 reproducible cells reproduced (6 cells in all)** · PASS 2 · FAIL 1 · "
         "NOT-RUN 3 (MISSING-WEIGHTS 2, MISSING-DATA 1)"
     )
@@ -125,7 +127,7 @@ def test_report_exit_code_follows_fail_on(saved_bicubic, tmp_path, fail_on, code
     assert cli_main(argv) == code
     assert FAIL_ON_EXIT not in (0, 2, 130)  # distinct from success, errors and interrupts
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("### ✅ no FAIL · `bicubic_classic`")
+    assert text.startswith("### ✅ `bicubic_classic`")
     assert "**16 of 18 reproducible cells reproduced (18 cells in all)**" in text
     err = capsys.readouterr().err
     assert ("2 cell(s) match --fail-on" in err) == (code == FAIL_ON_EXIT)

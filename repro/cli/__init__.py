@@ -2,8 +2,11 @@
 explain}`` (also ``python -m repro``; ``python -m repro.table`` is ``repro table``).
 
 Errors print one line on stderr and exit non-zero, without a traceback. With ``--json`` a command
-prints exactly one JSON document on stdout (progress bars go to stderr). Every command runs in
-one workspace (:mod:`repro.workspace`), resolved and checked before it starts.
+prints exactly one JSON document on stdout and shows no progress; otherwise progress is a bar on
+stderr where stderr is a terminal, else one plain line per job on stdout, and none with
+``--quiet``. Every command runs in one workspace
+(:mod:`repro.workspace`), resolved and checked before it starts; the commands that run something
+append a record to its run log (:mod:`repro.cli.runlog`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from repro.cli.commands import COMMANDS
 from repro.cli.options import resolve_workspace
 from repro.cli.output import escape_unprintable_names, one_line
 from repro.cli.parser import build_parser
+from repro.cli.runlog import run_logged
 from repro.errors import ReproError
 from repro.workspace import using
 
@@ -24,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # the run log records the command as typed
     try:
-        with using(resolve_workspace(args)):
-            return COMMANDS[args.command](args)
+        ws = resolve_workspace(args)
+        with using(ws):
+            return run_logged(args, ws, COMMANDS[args.command])
     except ReproError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code

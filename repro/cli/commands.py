@@ -5,14 +5,16 @@ are imported inside a command, so ``--help`` and ``ls tables`` stay fast."""
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from repro.cli.compare_images import cmd_compare_images
+from repro.cli.evaluate import cmd_eval, cmd_score
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
 from repro.cli.options import summary_target
-from repro.cli.output import clean, print_cells, print_columns, print_json, scoring_line
-from repro.cli.own_images import cmd_card, eval_folders
+from repro.cli.output import clean, print_columns, print_json
+from repro.cli.own_images import cmd_card
 from repro.errors import ReproError
 from repro.workspace import current
 
@@ -74,7 +76,7 @@ def cmd_validate(args) -> int:
             f"{report['table']}: spec OK (protocol v{report['protocol_version']}, "
             f"{report['rows']} rows x {report['columns']} columns)"
         )
-        for line in report["missing"]:
+        for line in report["missing"]:  # one line per thing to get, with the rows it holds
             print(f"  missing: {line}")
         for line in report["ready"]:
             print(f"  ready:   {line}")
@@ -95,8 +97,10 @@ def cmd_table(args) -> int:
 
 
 def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
+    from repro.cli.table_output import print_cells
     from repro.eval import distributed
     from repro.publish import check_writable
+    from repro.report.coverage import coverage
     from repro.report.writer import publish_result
     from repro.tables.context import prepare
     from repro.tables.run import run
@@ -110,11 +114,13 @@ def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
         limit=args.limit,
         data_root=args.data_root,
         use_cache=not args.no_cache,
-        progress=not args.json,
+        progress=not (args.json or args.quiet),
         seed=args.seed,
         summary_md=summary_md,
         fail_on=fail_on,
+        save_sr=args.save_sr,
     )
+    args.log.watch(ctx)  # its settings and warnings go to the run log
     check_writable(ctx.destination)
     result = run(ctx)
     if not distributed.is_main():
@@ -123,20 +129,18 @@ def _table(args, summary_md: Path | None, fail_on: frozenset[str]) -> int:
     if kept_back:
         result.partial = True  # published beside the saved run, never over it
     paths = publish_result(result, extra_sections=gap_sections(ctx, result))
+    args.log.files = sorted(paths)
     if args.json:
-        print_json(clean({**cells_document(result), "files": paths}))
+        cov = asdict(coverage(result.cells))
+        print_json(clean({**cells_document(result), "coverage": cov, "files": paths}))
     else:
-        print_cells(result, paths)
+        print_cells(result, paths, show_all=args.all, quiet=args.quiet)
     _write_summary(ctx.summary_md, result, paths)
-    for warning in ctx.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     if kept_back:
         print(f"error: {kept_back}", file=sys.stderr)
-        status = 2
-    else:
-        status = _fail_on_status(result, ctx.fail_on)
-    _log_run(args, ctx.workspace, ctx.describe(), paths, status, ctx.warnings, kept_back)
-    return status
+        args.log.error = kept_back
+        return 2
+    return _fail_on_status(result, ctx.fail_on)
 
 
 def gap_sections(ctx, result) -> list[str]:
@@ -167,17 +171,27 @@ def _write_summary(path: Path | None, result, paths: dict[str, str]) -> None:
 
 
 def _fail_on_status(result, fail_on: frozenset[str]) -> int:
-    """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, or (STALE) the
-    saved results were produced by other code; else 0."""
-    from repro.report.summary import FAIL_ON_EXIT, STALE, fail_on_message, failing
+    """--fail-on: FAIL_ON_EXIT (3) when a cell has a listed status or code, the table measured
+    no quality cell (NO-QUALITY), or (STALE) the saved results were produced by other code;
+    else 0."""
+    from repro.report.summary import (
+        FAIL_ON_EXIT,
+        STALE,
+        fail_on_message,
+        failing,
+        no_quality_failure,
+    )
 
     hits = failing(result.cells, fail_on, result.claims)
     if hits:
         print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
+    no_quality = no_quality_failure(result.spec, result.cells, fail_on)
+    if no_quality:
+        print(f"fail-on: {no_quality}", file=sys.stderr)
     stale = STALE in fail_on and result.other_code
     if stale:
         print(f"fail-on: {result.spec.id}: {STALE}: {_other_code(result)}", file=sys.stderr)
-    return FAIL_ON_EXIT if hits or stale else 0
+    return FAIL_ON_EXIT if hits or no_quality or stale else 0
 
 
 def _other_code(result) -> str:
@@ -185,134 +199,6 @@ def _other_code(result) -> str:
         f"the saved results of {result.spec.id} were produced by other code than this one; "
         f"rerun: repro table {result.spec.id}"
     )
-
-
-def _log_run(
-    args, ws, settings: dict, paths, status: int, warnings: list[str], error: str = ""
-) -> None:
-    """One line of the workspace's run log: the command, what it resolved, what it wrote, the
-    warnings it gave (and why it exited 2 after publishing, if it did)."""
-    record = {
-        "command": ["repro", *args.argv],
-        "settings": settings,
-        "exit": status,
-        "files": sorted(paths),
-        "warnings": warnings,
-    }
-    ws.log({**record, "error": error} if error else record)
-
-
-def _parse_settings(pairs: list[str]) -> dict:
-    import yaml
-
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ReproError(f"--set expects KEY=VALUE, got '{pair}'")
-        key, value = pair.split("=", 1)
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ReproError(
-                f"--set {pair}: '{value}' is not a value (a number, true/false, a word, or a "
-                "[list]); quote it for the shell, e.g. --set 'ratio=0.5'"
-            ) from None
-    return out
-
-
-def cmd_eval(args) -> int:
-    if args.hr or args.lr:
-        return eval_folders(args, _parse_settings(args.set))
-    from repro.data.loaders import open_dataset, require_in_data_root
-    from repro.eval import distributed
-    from repro.eval.quick import chosen_metrics, dataset_job
-    from repro.eval.runner import evaluate, means, to_frame
-    from repro.machine import resolve_device
-
-    if not args.dataset:
-        raise ReproError(
-            "name the images: --dataset NAME (repro ls datasets), or your own "
-            "folders: --hr DIR and/or --lr DIR"
-        )
-    if args.out:
-        raise ReproError("--out saves the SR images of --hr/--lr folders, not of a --dataset")
-    settings = _parse_settings(args.set)
-    device = resolve_device(args.device)  # refused before any data is opened
-    require_in_data_root(args.data_root, [args.dataset])
-    lr_mode = "bicubic" if args.make_lr else "official"
-    data = open_dataset(args.dataset, args.scale, data_root=args.data_root, lr_mode=lr_mode)
-    data.limit(args.limit)
-    job = dataset_job(
-        args.model,
-        args.scale,
-        data,
-        channel=args.channel,
-        crop=args.crop,
-        settings=settings,
-        weights_path=args.weights,
-        weights_key=args.weights_key,
-        metrics=chosen_metrics(args.metrics, data.layout.hr is not None) if args.metrics else None,
-        tile=args.tile,
-        gray=args.gray,
-        strict=not args.non_strict,
-    )
-    rows, prov = evaluate(job, data, device=device, progress=not args.json)
-    if not distributed.is_main():
-        return 0
-    frame = to_frame(rows)
-    mean = means(frame)
-    if args.json:
-        print_json(
-            clean(
-                {
-                    "model": args.model,
-                    "dataset": job.dataset,
-                    "scale": args.scale,
-                    "protocol": {**job.protocol, "crop": job.crop},
-                    "rows": rows,
-                    "means": mean.to_dict(orient="records"),
-                    "provenance": prov,
-                }
-            )
-        )
-        return 0
-    import pandas as pd
-
-    lr = "its LR files" if data.lr_source == "official" else f"LR made here ({data.lr_source})"
-    print(f"{args.model} x{args.scale} on {job.dataset}: {len(data)} images, {lr}")
-    columns = [f"{m}@{v}" if v else m for m, v in job.metrics]
-    print(scoring_line(columns, job.protocol, job.crop))
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(frame.drop(columns=["row", "settings"], errors="ignore").to_string(index=False))
-        print("\nmean:")
-        print(mean.drop(columns=["row", "settings"], errors="ignore").to_string(index=False))
-    return 0
-
-
-def cmd_score(args) -> int:
-    from repro.eval.quick import score_files
-    from repro.metrics import get_metric
-
-    metric = get_metric(args.metric)
-    ref = Path(args.ref) if args.ref else None
-    values, mean = score_files(metric, ref, Path(args.dist), channel=args.channel, crop=args.crop)
-    if args.json:
-        print_json(
-            clean(
-                {
-                    "metric": metric.name,
-                    "channel": args.channel,
-                    "crop": args.crop,
-                    "values": values,
-                    "mean": mean,
-                }
-            )
-        )
-        return 0
-    for name, v in values.items():
-        print(f"{name:<30} {v:.6f}")
-    print(f"{'mean':<30} {mean:.6f}")
-    return 0
 
 
 def cmd_report(args) -> int:
@@ -329,19 +215,20 @@ def cmd_report(args) -> int:
     # every table is read and checked before anything is written; the explainer runs on CPU
     contexts = [prepare(t, workspace=ws, device="cpu", progress=False) for t in args.tables]
     results = [recompare(ctx.spec, workspace=ws) for ctx in contexts]
-    status, written = 0, {}
+    args.log.settings["tables"] = [c.spec.id for c in contexts]
+    say = (lambda text: None) if args.quiet else print
+    status = 0
     for ctx, result in zip(contexts, results, strict=True):
         if result.other_code:
-            print(f"note: {_other_code(result)}")
+            say(f"note: {_other_code(result)}")
         paths = publish_result(result, keep_frame=True, extra_sections=gap_sections(ctx, result))
-        written.update(paths)
-        print(f"wrote {next(p for p in paths.values() if p.endswith('.md'))}")
+        args.log.files += list(paths)
+        say(f"wrote {next(p for p in paths.values() if p.endswith('.md'))}")
         _write_summary(summary_md, result, paths)
         status = max(status, _fail_on_status(result, fail_on))
     index = write_index(ws)
-    print(f"wrote {index}")
-    settings = {"tables": [c.spec.id for c in contexts], **ws.describe()}
-    _log_run(args, ws, settings, {**written, "reports:index.md": index}, status, [])
+    args.log.files.append("reports:index.md")
+    say(f"wrote {index}")
     return status
 
 

@@ -109,6 +109,7 @@ def cmd_compare_images(args: argparse.Namespace) -> int:
     if args.scale < 1:
         raise ReproError(f"--scale {args.scale}: give a whole number >= 1, e.g. 4")
     device = resolve_device(args.device)
+    args.log.settings["device"] = str(device)  # the run log's resolved settings
     out = Path(args.figures).expanduser() if args.figures else current().reports / "compare"
     # every image is compared before any figure is written: a bad name writes nothing
     comparisons = [
@@ -128,6 +129,7 @@ def cmd_compare_images(args: argparse.Namespace) -> int:
     for c in comparisons:
         path = write_comparison(c, out / f"{c.dataset}_{c.image}_x{c.scale}_compare.png")
         docs.append({**c.to_dict(), "figure": path})
+        args.log.files.append(str(path))
         if not args.json:
             b = c.box
             print(f"wrote {path}: box x={b.x} y={b.y} {b.w}x{b.h} ({c.picked})")

@@ -1,14 +1,11 @@
 """What the CLI prints: one-line errors, JSON documents, aligned lists, per-image scores and
-what they were scored on, the compared cells of a table."""
+what they were scored on (a table run's cells: :mod:`repro.cli.table_output`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
-
-from repro.report.markdown import fmt, fmt_delta
-from repro.tables.compare import status_counts, status_label
 
 
 def escape_unprintable_names() -> None:
@@ -67,8 +64,9 @@ _GRAY = {"rgb3": "as three identical channels", "gray": "on their one channel"}
 _SSIM = {"matlab": "MATLAB's ssim_index", "skimage": "scikit-image's defaults"}
 
 
-def scoring_line(metrics: list[str], protocol: dict, crop: int) -> str:
-    """What the values were scored on: channel, border crop, gray images, SSIM kind.
+def scoring_line(metrics: list[str], protocol: dict, crop: int, mod_crop: int | None = None) -> str:
+    """What the values were scored on: channel, border crop, gray images, SSIM kind (and the
+    mod-crop ``repro score --mod-crop`` applied first).
 
     ``metrics`` are column names (``psnr``, ``psnr@pair_mean``); no-reference metrics are
     named apart, as they see the SR image alone.
@@ -82,6 +80,8 @@ def scoring_line(metrics: list[str], protocol: dict, crop: int) -> str:
         cropped = f"{crop} border pixels cropped" if crop else "no border crop"
         gray = _GRAY.get(protocol.get("gray", "rgb3"), protocol.get("gray"))
         part = f"{', '.join(full)} on {_CHANNELS[protocol.get('channel', 'y')]}, {cropped}"
+        if mod_crop and mod_crop > 1:
+            part += f" after a mod-crop of both images to a multiple of {mod_crop}"
         part += f", gray images {gray}"
         if "ssim" in full:
             part += f", SSIM as {_SSIM.get(protocol.get('ssim', 'matlab'))}"
@@ -94,41 +94,34 @@ def scoring_line(metrics: list[str], protocol: dict, crop: int) -> str:
     return "scored: " + ("; ".join(parts) if parts else "nothing (no metric)")
 
 
-def print_image_rows(rows: list[dict], means: dict[str, float], metrics: list[str]) -> None:
-    """One line per image (its metrics and seconds), then the means."""
-    columns = [*metrics, "seconds"]
-    width = max([len("image"), len("mean")] + [len(r["image"]) for r in rows])
-    print(f"{'image':<{width}}" + "".join(f" {c:>10}" for c in columns))
-    for r in rows:
-        print(f"{r['image']:<{width}}" + "".join(f" {r[c]:>10.4f}" for c in columns))
-    if metrics:
-        print(f"{'mean':<{width}}" + "".join(f" {means[c]:>10.4f}" for c in metrics))
+def print_image_rows(
+    rows: list[dict],
+    means: dict[str, float],
+    metrics: list[str],
+    *,
+    seconds: bool = True,
+    quiet: bool = False,
+) -> None:
+    """One line per image (a stereo pair: per view) with its metrics (and the forward's seconds),
+    then the means; ``quiet``: the means alone."""
+    columns = [*metrics, "seconds"] if seconds else list(metrics)
+    names = [r["image"] + (f" ({r['view']})" if r.get("view") else "") for r in rows]
+    width = max([len("image"), len("mean")] + [len(n) for n in names])
+    widths = [max(10, len(c)) for c in columns]
 
-
-def print_cells(result, paths: dict[str, str]) -> None:
-    spec = result.spec
-    title = f"{spec.id}: {spec.title}"
-    print(title + ("  [PARTIAL RUN: not for reporting]" if result.partial else ""))
-    print(
-        f"{'row':<24} {'dataset':<10} {'metric':<22} {'reported':>10} {'reproduced':>11} "
-        f"{'delta':>8}  status"
-    )
-    for c in result.cells:
-        status = status_label(c.status, c.code, (c.images, c.images_total), c.built)
-        metric = c.metric + (f"@{c.variant}" if c.variant else "")
-        print(
-            f"{c.label[:24]:<24} {(c.dataset or '-')[:10]:<10} {metric[:22]:<22} "
-            f"{fmt(c.reported, c.metric):>10} {fmt(c.reproduced, c.metric):>11} "
-            f"{fmt_delta(c.delta, c.metric):>8}  {status}"
+    def line(label: str, values: list) -> str:
+        texts = ["–" if v is None else f"{v:.4f}" for v in values]
+        # the mean line stops before the seconds column
+        return f"{label:<{width}}" + "".join(
+            f" {t:>{w}}" for t, w in zip(texts, widths, strict=False)
         )
-    print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
-    for claim in result.claims:
-        margin = f" (margin {claim.margin:+.4f})" if claim.margin is not None else ""
-        print(f"claim {claim.id}: {status_label(claim.status, claim.code)}{margin}")
-    prov = result.provenance
-    print(
-        f"images: {prov.get('images_computed', 0)} computed, "
-        f"{prov.get('images_from_cache', 0)} reused from the cache (same code and files)"
-    )
-    report = next((p for p in paths.values() if p.endswith(f"{spec.id}.md")), "")
-    print(f"wrote {paths.get(f'results:{spec.id}.csv', '')}, {report}")
+
+    if not quiet:
+        print(
+            f"{'image':<{width}}"
+            + "".join(f" {c:>{w}}" for c, w in zip(columns, widths, strict=True))
+        )
+        for name, r in zip(names, rows, strict=True):
+            print(line(name, [r.get(c) for c in columns]))
+    if metrics:
+        print(line("mean", [means[c] for c in metrics]))

@@ -14,24 +14,26 @@ from repro.errors import ReproError
 
 def _progress(desc: str):
     def bar(items):
-        from tqdm import tqdm
+        from repro.eval.progress import progress
 
-        return tqdm(items, desc=desc, unit="img", leave=False, dynamic_ncols=True)
+        return progress(items, desc, len(items))
 
     return bar
 
 
+def save_sr_option(args) -> str:
+    """How ``repro eval`` names its SR folder in messages: as the user typed it (``--save-sr``,
+    or its older spelling ``--out``)."""
+    typed = any(a == "--out" or a.startswith("--out=") for a in getattr(args, "argv", ()))
+    return "--out" if typed else "--save-sr"
+
+
 def eval_folders(args, settings: dict) -> int:
     """``repro eval --hr DIR [--lr DIR] [--out DIR]`` or ``--lr DIR`` alone."""
-    from repro.eval.folders import (
-        FOLDER_PROTOCOL,
-        LR_SOURCE,
-        evaluate_folders,
-        match_folders,
-        output_folder,
-    )
+    from repro.eval.folders import FOLDER_PROTOCOL, LR_SOURCE, evaluate_folders, match_folders
     from repro.eval.quick import chosen_metrics
     from repro.eval.runner import finite_mean
+    from repro.eval.sr_files import output_folder
     from repro.machine import resolve_device
 
     if args.dataset:
@@ -47,9 +49,9 @@ def eval_folders(args, settings: dict) -> int:
         metrics = chosen_metrics(args.metrics, hr is not None)
     else:
         metrics = [("psnr", None), ("ssim", None)] if hr is not None else []
-    if not metrics and not args.out:
+    if not metrics and not args.save_sr:
         raise ReproError(
-            "LR images alone have no ground truth: save their SR images (--out DIR) and/or "
+            "LR images alone have no ground truth: save their SR images (--save-sr DIR) and/or "
             "score them with no-reference metrics (--metrics niqe)"
         )
     protocol = {
@@ -60,8 +62,11 @@ def eval_folders(args, settings: dict) -> int:
     if args.tile:
         protocol["tile"] = {"size": args.tile}
     crop = args.crop if args.crop is not None else args.scale
-    out = Path(args.out).expanduser().absolute() if args.out else None
-    with output_folder(out) as staging:
+    out = Path(args.save_sr).expanduser().absolute() if args.save_sr else None
+    args.log.settings.update(
+        device=str(device), protocol={**protocol, "crop": crop}, metrics=[m for m, _ in metrics]
+    )
+    with output_folder(out, save_sr_option(args)) as staging:
         rows, prov = evaluate_folders(
             args.model,
             args.scale,
@@ -75,7 +80,7 @@ def eval_folders(args, settings: dict) -> int:
             strict=not args.non_strict,
             device=device,
             out=staging,
-            progress=None if args.json else _progress(f"{args.model} x{args.scale}"),
+            progress=None if args.json or args.quiet else _progress(f"{args.model} x{args.scale}"),
         )
     columns = [m for m, _ in metrics]
     means = {c: finite_mean(r[c] for r in rows) for c in columns}
@@ -108,9 +113,9 @@ def eval_folders(args, settings: dict) -> int:
     print(f"{args.model} x{args.scale} on {len(rows)} images {where}")
     if columns:
         print(scoring_line(columns, protocol, crop))
-    print_image_rows(rows, means, columns)
+    print_image_rows(rows, means, columns, quiet=args.quiet)
     if out:
-        print(f"wrote {len(rows)} SR images (PNG) to {out}")
+        print(f"wrote {len(rows)} SR images (PNG, named as the HR files) to {out}")
     return 0
 
 

@@ -5,72 +5,11 @@ from __future__ import annotations
 import argparse
 
 from repro.cli.compare_images import add_parser as add_compare_images
+from repro.cli.examples import EXAMPLES
 from repro.cli.explain import add_parser as add_explain
 from repro.cli.options import add_reference_option, add_workspace_options
 
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
-
-EXAMPLES = {
-    "main": """examples:
-  repro ls tables
-  repro validate bicubic_classic
-  repro table bicubic_classic
-  repro eval --model bicubic --scale 4 --dataset Set5 --json
-  repro score psnr --ref HR/ --dist SR/ --channel y --crop 4
-  repro report""",
-    "ls": """examples:
-  repro ls tables
-  repro ls datasets
-  repro ls models --json""",
-    "validate": """examples:
-  repro validate bicubic_classic
-  repro validate camixer_tab2 --data-root /data/sr""",
-    "table": """examples:
-  repro table bicubic_classic
-  repro table bicubic_classic --datasets Set5 Set14 --json
-  repro table camixer_tab3 --data-root /data/sr --limit 5
-  repro table bicubic_classic --out ~/sr-runs     # into that workspace
-  torchrun --nproc-per-node 2 --no-python repro table bicubic_classic   # images sharded
-  repro table bicubic_classic --summary-md "$GITHUB_STEP_SUMMARY" --fail-on FAIL""",
-    "eval": """examples:
-  repro eval --model bicubic --scale 2 --dataset Set14
-  repro eval --model camixersr-s --scale 4 --dataset Set5 --set ratio=0.5 --json
-  repro eval --model esc-light --scale 4 --dataset B100 --weights ESC_light_X4.pth
-  repro eval --model esc-light --scale 4 --hr my_photos/    # LR made the papers' way
-  repro eval --model esc-light --scale 4 --hr HR/ --lr LR/ --json
-  repro eval --model camixersr-s --scale 4 --lr LR/ --out SR/ --tile 64
-  repro eval --model esc-real --scale 4 --lr real_photos/ --metrics niqe
-  repro eval --model mynets:build --scale 4 --dataset Set14 --weights mine_x4.pth
-  repro eval --model spandrel --scale 4 --dataset Set14 --weights 4x_SwinIR.pth""",
-    "card": """examples:
-  repro card new my_photos/                  # <workspace>/cards/my_photos.yaml
-  repro card new /data/sr/MySet -o cards/MySet.yaml --scales 2 4
-  repro card new real_photos/ --lr-only --name RealPhotos""",
-    "score": """examples:
-  repro score psnr --ref hr.png --dist sr.png --channel y --crop 4
-  repro score ssim --ref HR/ --dist SR/ --channel rgb --json
-  repro score niqe --dist SR/""",
-    "report": """examples:
-  repro report                    # the index over every table
-  repro report camixer_tab3       # re-compare saved results with the spec, re-render
-  repro report bicubic_classic --summary-md summary.md --fail-on FAIL,IMPROVED,STALE
-  repro report --out ~/sr-runs              # the index of another workspace""",
-    "pull": """examples:
-  repro pull camixersr-s --scale 4
-  repro pull esc-x4-dflip
-  repro pull esc-light --scale 4 --trust-unverified   # no published sha256
-  repro pull musiq maniqa     # a metric's weight files, from the Hub at a pinned commit
-  HF_HUB_OFFLINE=1 repro pull fid   # offline: from the Hugging Face cache only""",
-    "fetch": """examples:
-  repro fetch Test2K                  # into <cache>/fetched/Test2K (runs look there)
-  repro fetch KITTI2012 --scale 4 --data-root /data/sr   # into /data/sr/KITTI2012
-  repro fetch Urban100                # a Hub set: the pinned snapshot, unpacked
-  repro fetch Test8K --build          # built from DIV8K on the Hub (range reads)""",
-    "verify": """examples:
-  repro verify Set5
-  repro verify B100 --scale 3 --data-root /data/sr
-  repro verify Test2K                 # after fetch: checked against the dataset lock""",
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,8 +50,20 @@ def _add_ci_options(s: argparse.ArgumentParser) -> None:
         "--fail-on",
         metavar="STATUS[,STATUS...]",
         help="exit 3 (after writing everything) when a cell has one of these statuses: FAIL, "
-        "IMPROVED, NOT-RUN, PARTIAL, ... or a NOT-RUN code such as MISSING-WEIGHTS; STALE "
-        "(repro report): saved results produced by other code (errors and usage errors exit 2)",
+        "IMPROVED, NOT-RUN, PARTIAL, ... or a NOT-RUN code such as MISSING-WEIGHTS; NO-QUALITY: "
+        "the table has quality cells (any metric that is not a cost) and none was measured; "
+        "STALE (repro report): saved results produced by other code (errors and usage errors "
+        "exit 2)",
+    )
+
+
+def _add_quiet_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress, and only the last lines (what was measured, the counts, the files "
+        "written); warnings and errors are still said, and the run log keeps everything",
     )
 
 
@@ -166,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="recompute every image")
     s.add_argument("--seed", type=int, default=0, help="seed set before each image (default 0)")
     s.add_argument("--json", action="store_true", help="print the compared cells as JSON")
+    s.add_argument(
+        "--all",
+        action="store_true",
+        help="list every cell (default: the measured cells, and the others as groups with the "
+        "one thing that would run them)",
+    )
+    s.add_argument(
+        "--save-sr",
+        metavar="DIR",
+        help="also save every SR image as PNG in this new folder, as DIR/<row id>/<dataset>/ "
+        "under the HR file names (every image is then computed: the cache holds scores, not "
+        "images)",
+    )
+    _add_quiet_option(s)
     _add_ci_options(s)
     add_workspace_options(s)
     add_reference_option(s)
@@ -195,10 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         "they are upscaled (--out) or scored by no-reference metrics (--metrics niqe)",
     )
     s.add_argument(
+        "--save-sr",
         "--out",
+        dest="save_sr",
         metavar="DIR",
-        help="save the SR images as PNG (same names) in this new folder (--dataset runs keep "
-        "their per-image cache in the workspace: REPRO_OUT)",
+        help="save the SR images as PNG in this new folder, under the HR file names (an LR "
+        "image alone: without its x<scale> suffix), so that repro score --ref HR --dist DIR "
+        "pairs them; --out is the same (the per-image cache of --dataset runs is in the "
+        "workspace: REPRO_OUT)",
     )
     s.add_argument(
         "--metrics",
@@ -258,18 +227,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default: CUDA when a GPU is visible, else cpu), cpu, or cuda[:N]",
     )
     s.add_argument("--json", action="store_true")
+    _add_quiet_option(s)
     add_workspace_options(s, out=False)
 
-    s = add("score", "score an image pair or two folders (files matched by name)")
-    s.add_argument("metric", help="metric name (repro ls metrics)")
+    s = add(
+        "score",
+        "score an image pair or two folders (files matched by name) with one or more metrics",
+    )
+    s.add_argument("metrics", nargs="+", metavar="METRIC", help="metric names (repro ls metrics)")
     s.add_argument(
         "--ref",
         help="reference image or folder (ground truth; not for no-reference metrics such as niqe)",
     )
     s.add_argument("--dist", required=True, help="distorted image or folder (e.g. SR output)")
-    s.add_argument("--channel", default="y", choices=["y", "rgb", "gray"])
-    s.add_argument("--crop", type=_non_negative, default=0, help="pixels removed from every border")
+    s.add_argument(
+        "--channel",
+        default="y",
+        choices=["y", "rgb", "gray"],
+        help="y (default: BT.601 luma, as SR papers), rgb, or gray (MATLAB rgb2gray)",
+    )
+    s.add_argument(
+        "--crop",
+        type=_non_negative,
+        default=0,
+        help="pixels removed from every border (default 0; SR papers crop the scale)",
+    )
+    s.add_argument(
+        "--mod-crop",
+        type=_positive,
+        metavar="S",
+        help="first crop both images at the bottom and right to a multiple of S (an HR image "
+        "beside its x S output, as repro eval crops it)",
+    )
+    s.add_argument(
+        "--gray",
+        choices=["rgb3", "gray"],
+        default="rgb3",
+        help="one-channel images scored as three identical channels (rgb3, BasicSR; the "
+        "default) or on their one channel (gray, MATLAB-era code)",
+    )
     s.add_argument("--json", action="store_true")
+    _add_quiet_option(s)
 
     s = add(
         "report", "re-render a workspace's reports from its saved results (no run), and its index"
@@ -280,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tables (ids or spec files) to re-compare with their (edited) specs from "
         "results/<id>.cells.json",
     )
+    _add_quiet_option(s)
     _add_ci_options(s)
     add_workspace_options(s)
     add_reference_option(s)

@@ -16,6 +16,11 @@ def backend_for(device: str | torch.device) -> str:
     return "nccl" if torch.device(device).type == "cuda" else "gloo"
 
 
+def sharded() -> bool:
+    """Launched by torchrun with more than one process (asked before joining any group)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def world(device: str | torch.device | None = None) -> tuple[int, int]:
     """(rank, world size); the first call under torchrun joins the process group.
 

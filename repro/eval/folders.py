@@ -3,15 +3,11 @@
 A folder of HR images (the LR made the papers' way: mod-crop, MATLAB bicubic, uint8 rounding),
 an HR/LR folder pair (files matched by name), or LR images alone (upscaled and saved, or scored
 with no-reference metrics) go through a registered model. The SR images go, on request, to a
-new folder that appears only once every image is written.
+new folder that appears only once every image is written (:mod:`repro.eval.sr_files`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,8 +20,9 @@ from repro.data.imresize import make_lr
 from repro.errors import DataError, NonFiniteOutputError
 from repro.eval.loaded import load
 from repro.eval.predictor import make_predictor, refuse_non_finite
+from repro.eval.runner import warm_up
 from repro.eval.scoring import score
-from repro.files import default_mode
+from repro.eval.sr_files import sr_name
 from repro.imageio import IMAGE_SUFFIXES, is_image_file, read_image, write_image
 from repro.machine import device_provenance
 from repro.models import registry
@@ -125,30 +122,6 @@ def load_image(image: Image, scale: int) -> tuple[np.ndarray, np.ndarray | None]
     return lr, hr[:h, :w]
 
 
-@contextlib.contextmanager
-def output_folder(path: Path | None) -> Iterator[Path | None]:
-    """A new folder's staging copy beside ``path``: renamed to ``path`` when all is written,
-    removed on any error, so a failed run leaves no partial folder. Never overwrites."""
-    if path is None:
-        yield None
-        return
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise DataError(f"--out {path} exists and is not an empty folder; name a new folder")
-    if not path.parent.is_dir():
-        raise DataError(f"--out {path}: its parent folder {path.parent} does not exist")
-    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
-    try:
-        yield staging
-        mode = default_mode()
-        os.chmod(staging, mode | (mode & 0o444) >> 2)  # a folder is searchable where readable
-        if path.exists():
-            path.rmdir()
-        os.replace(staging, path)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-
-
 def evaluate_folders(
     model: str,
     scale: int,
@@ -168,7 +141,10 @@ def evaluate_folders(
 ) -> tuple[list[dict], dict]:
     """One row per image (its metrics and the forward's seconds), and the run's provenance.
 
-    With ``out`` each SR output is saved as ``<name stem>.png`` there.
+    With ``out`` each SR output is saved there as PNG under its HR file's name (an LR image
+    alone: its name without the ``x{scale}`` suffix, :func:`repro.eval.sr_files.sr_name`), so
+    that ``repro score --ref HR --dist OUT`` pairs them. ``seconds`` is the forward pass alone,
+    after one untimed warm-up forward (:func:`repro.eval.runner.warm_up`).
     """
     info = registry.get(model)
     if info.stereo and not info.any_views:
@@ -187,8 +163,10 @@ def evaluate_folders(
     rows = []
     guard = module.register_forward_hook(refuse_non_finite)
     try:
-        for image in progress(images) if progress else images:
+        for i, image in enumerate(progress(images) if progress else images):
             lr, hr = load_image(image, scale)
+            if i == 0:
+                warm_up(predict, lr, seed, image.name)
             torch.manual_seed(seed)  # models that sample (CAMixerSR official mode) are seeded
             start = time.perf_counter()
             try:
@@ -196,8 +174,9 @@ def evaluate_folders(
             except NonFiniteOutputError as exc:
                 raise NonFiniteOutputError(f"{image.name}: {exc}") from None
             seconds = time.perf_counter() - start
-            if out is not None:
-                write_image(out / f"{Path(image.name).stem}.png", sr)
+            if out is not None:  # under the HR's name (an LR alone: without its x4 suffix)
+                name = Path(image.name).stem + ".png" if image.hr else sr_name(image.name, scale)
+                write_image(out / name, sr)
             values = score(sr, hr, metrics, protocol, crop) if metrics else {}
             rows.append({"image": image.name, **values, "seconds": seconds})
     finally:

@@ -1,19 +1,23 @@
-"""Evaluation outside a table: one model on one dataset (``repro eval``) and one metric on
-image files (``repro score``). The policy lives here; the CLI only parses and prints."""
+"""Evaluation outside a table: one model on one dataset (``repro eval``) and metrics on image
+files (``repro score``). The policy lives here; the CLI only parses and prints."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from repro.data.dataset import Dataset
 from repro.data.schema import Card
 from repro.errors import ReproError
 from repro.eval.runner import Job, finite_mean
+from repro.eval.scoring import score
 from repro.imageio import is_image_file, read_image
 from repro.metrics import MetricSpec, get_metric
 from repro.metrics.iqa import fid
 
-# PSNR/SSIM as most SR papers report them, for `repro score` (no card gives a protocol there)
+# PSNR/SSIM as most SR papers report them, for `repro score` (no card gives a protocol there;
+# --channel, --crop, --gray change it)
 SCORE_PROTOCOL = {"gray": "rgb3", "ssim": "matlab"}
 
 
@@ -107,27 +111,61 @@ def file_pairs(ref: Path, dist: Path) -> list[tuple[Path, Path]]:
     return [(refs[n], dists[n]) for n in common]
 
 
+def mod_crop(image: np.ndarray, multiple: int | None) -> np.ndarray:
+    """The image cropped at its bottom and right to a multiple of ``multiple`` (as the papers
+    crop an HR image before making its LR); unchanged for None or 1."""
+    if not multiple or multiple == 1:
+        return image
+    h, w = image.shape[:2]
+    return image[: h - h % multiple, : w - w % multiple]
+
+
 def score_files(
-    metric: MetricSpec, ref: Path | None, dist: Path, *, channel: str, crop: int
-) -> tuple[dict[str, float], float]:
-    """Per-file values and their mean; no-reference metrics read ``dist`` only, FID the sets."""
-    if ref is None and metric.needs_reference:
-        raise ReproError(f"metric {metric.name} compares with a reference: pass --ref")
+    metrics: list[MetricSpec],
+    ref: Path | None,
+    dist: Path,
+    *,
+    protocol: dict,
+    crop: int,
+    multiple: int | None = None,
+) -> tuple[list[dict], dict[str, float]]:
+    """One row per file (``image`` and each per-image metric) and the means; a set-level
+    metric (FID) gets its one value over the two sets in the means. No-reference metrics read
+    ``dist`` only. Scored as ``repro eval`` scores (:func:`repro.eval.scoring.score`: channel,
+    border crop, gray images, SSIM kind), after an optional mod-crop of both images."""
+    for m in metrics:  # every metric can run, before any image is read
+        if m.impl is None and not m.set_level:
+            raise ReproError(f"{m.name} is a property of the model, not of an image")
+        m.check_ready()
+    with_ref = [m.name for m in metrics if m.needs_reference or m.set_level]
+    if ref is None and with_ref:
+        raise ReproError(f"{_names(with_ref)} with a reference: pass --ref")
     pairs = file_pairs(ref or dist, dist)
-    if metric.set_level:  # FID compares the two sets, not pairs
-        return {}, fid([read_image(d) for _, d in pairs], [read_image(r) for r, _ in pairs])
-    protocol = {**SCORE_PROTOCOL, "channel": channel, "crop": crop}
-    values: dict[str, float] = {}
+    per_image = [(m.name, None) for m in metrics if not m.set_level]
+    set_level = [m for m in metrics if m.set_level]
+    paired = [m.name for m in metrics if m.needs_reference]  # FID needs no pairs of one size
+    protocol = {**SCORE_PROTOCOL, **protocol}
+    rows, kept = [], []
     for r, d in pairs:
-        if not metric.needs_reference:
-            values[d.name] = float(metric.fn(read_image(d), **protocol))
-            continue
-        distorted, reference = read_image(d), read_image(r)
-        if distorted.shape[:2] != reference.shape[:2]:
+        distorted = mod_crop(read_image(d), multiple)
+        reference = mod_crop(read_image(r), multiple) if ref is not None else None
+        if paired and distorted.shape[:2] != reference.shape[:2]:
+            hint = "" if multiple else " (or --mod-crop SCALE when the reference is not cropped)"
             raise ReproError(
                 f"{d} is {distorted.shape[1]}x{distorted.shape[0]} but {r} is "
-                f"{reference.shape[1]}x{reference.shape[0]}; {metric.name} compares images of "
-                "one size: pass the reference cropped to the distorted image's size"
+                f"{reference.shape[1]}x{reference.shape[0]}; {_names(paired, 'images')} of "
+                f"one size: pass the reference cropped to the distorted image's size{hint}"
             )
-        values[d.name] = float(metric.fn(distorted, reference, **protocol))
-    return values, finite_mean(values.values())
+        rows.append({"image": d.name, **score(distorted, reference, per_image, protocol, crop)})
+        if set_level:
+            kept.append((distorted, reference))
+    means = {m: finite_mean(row[m] for row in rows) for m, _ in per_image}
+    for m in set_level:  # FID compares the two sets, not pairs
+        means[m.name] = float(fid([d for d, _ in kept], [r for _, r in kept]))
+    return rows, means
+
+
+def _names(names: list[str], what: str = "") -> str:
+    """``psnr compares`` / ``psnr, ssim compare`` (+ `` what``)."""
+    verb = "compares" if len(names) == 1 else "compare"
+    return f"{', '.join(names)} {verb}" + (f" {what}" if what else "")

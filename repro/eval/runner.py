@@ -20,7 +20,9 @@ from repro.eval.code_key import job_code
 from repro.eval.loaded import LoadedModel, load
 from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
+from repro.eval.progress import progress as progress_of
 from repro.eval.scoring import score, score_views
+from repro.eval.sr_files import write_sr
 from repro.machine import device_provenance, tf32_policy
 from repro.metrics import get_metric
 
@@ -56,6 +58,7 @@ def evaluate(
     loaded: LoadedModel | None = None,
     prefetch: int = 2,
     cache_dir: Path | None = None,
+    save_sr: Path | None = None,
 ) -> tuple[list[dict], dict]:
     """Score every image of ``data`` (this process's shard under torchrun); gather all rows.
 
@@ -64,7 +67,12 @@ def evaluate(
     to reuse one across datasets; by default the job's model is loaded here, on ``device``.
     ``prefetch`` images are read (verified, decoded, LR made) ahead of the model by a background
     thread; 0 reads each image when its turn comes. ``cache_dir``: the workspace's row cache
-    (default: the active workspace's).
+    (default: the active workspace's). ``save_sr``: a folder to write every SR output into,
+    under its HR file's name (:mod:`repro.eval.sr_files`); every image is then predicted (the
+    row cache holds scores, not images), and its rows are cached as usual.
+
+    ``seconds`` of an image is its forward pass alone, after one untimed warm-up forward on the
+    first image to compute (:func:`warm_up`).
     """
     loaded = loaded or load(
         job.model,
@@ -109,23 +117,30 @@ def evaluate(
     def read(name: str) -> tuple[dict, list[dict] | None, Sample | None]:
         """An image's file hashes, and its cached rows or else its decoded sample."""
         shas = data.verify(name)
-        cached = cache.get(name, shas, metric_columns)
+        cached = None if save_sr else cache.get(name, shas, metric_columns)
         return shas, cached, None if cached is not None else data.load(name)
 
     rows: list[dict] = []
     guard = module.register_forward_hook(refuse_non_finite)
     # only the reader thread touches ``data`` and reads ``cache`` until the loop ends
     with ReadAhead(read, data.names[rank::size], depth=prefetch) as reads:
-        bar = _progress(reads, f"{job.model} x{job.scale} {data.card.name}", progress and rank == 0)
+        desc = f"{job.model} x{job.scale} {data.card.name}"
+        bar = progress_of(reads, desc, len(reads)) if progress and rank == 0 else reads
+        warm = False
         try:
             for shas, cached, sample in bar:
                 if cached is not None:
                     rows.extend(cached)
                     continue
+                if not warm:
+                    warm_up(predict, sample.lr, seed, f"{data.card.name}/{sample.name}")
+                    warm = True
                 image_rows, sr = _score_image(
                     sample, shas, data, predict, per_image, model_prov, seed, cache
                 )
                 rows.extend(image_rows)
+                if save_sr is not None:
+                    write_sr(save_sr, data, sample.name, sr)
                 if kept is not None and sample.hr is not None:
                     kept.append((sample.name, sr, sample.hr))
         finally:
@@ -234,12 +249,16 @@ def _settings_str(settings: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
-def _progress(items, desc: str, enabled: bool):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, total=len(items), unit="img", leave=False, dynamic_ncols=True)
+def warm_up(predict, lr: np.ndarray, seed: int, where: str) -> None:
+    """One untimed forward pass before the first timed one. The first forward of a model in a
+    process pays for lazy initialisation (allocations, kernel choice, thread pools: seconds on a
+    CPU), which would otherwise land in the first image's time. Seeded as the image's own
+    forward is, so the outputs do not depend on it."""
+    torch.manual_seed(seed)
+    try:
+        predict(lr)
+    except NonFiniteOutputError as exc:
+        raise NonFiniteOutputError(f"{where}: {exc}") from None
 
 
 def finite_mean(values) -> float:

@@ -30,7 +30,7 @@ def quantity(claim: ClaimResult, value: float | None, metric: str) -> str:
     return fmt(value, metric)
 
 
-def _numbers(claim: ClaimResult, side: str) -> str:
+def claim_numbers(claim: ClaimResult, side: str) -> str:
     """The numbers behind a verdict: one comparison's quantity, or 'k of n hold (low … high)'
     (only the span, where the verdict is not decided)."""
     known = [c for c in claim.comparisons if _finite(getattr(c, side))]
@@ -84,10 +84,10 @@ def conclusions_section(claims: list[ClaimResult]) -> str:
         "|---|---|---|---|---|",
     ]
     for c in claims:
-        paper = " ".join(filter(None, [_numbers(c, "paper"), _verdict(c.paper)]))
+        paper = " ".join(filter(None, [claim_numbers(c, "paper"), _verdict(c.paper)]))
         if c.contradicted:
             paper += " ⚠ contradicted by its own numbers"
-        here = " ".join(filter(None, [_numbers(c, "value"), _verdict(c.status, c.code)]))
+        here = " ".join(filter(None, [claim_numbers(c, "value"), _verdict(c.status, c.code)]))
         out.append(
             f"| **{_md(c.id)}**: “{_md(c.text)}” | {_md(c.where)} | {_md(c.test)} | "
             f"{_md(paper)} | {_md(here)} |"

@@ -111,8 +111,8 @@ def index_markdown(entries: list[dict]) -> str:
     lines = [
         "# repro: all tables",
         "",
-        "| table | title | protocol | claims | status counts | report |",
-        "|---|---|---|---|---|---|",
+        "| table | title | protocol | measured | claims | status counts | report |",
+        "|---|---|---|---|---|---|---|",
     ]
     for e in entries:
         counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
@@ -120,8 +120,10 @@ def index_markdown(entries: list[dict]) -> str:
             counts += f" ({e['note']})"
         counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
+        measured = e.get("measured") or "–"  # quality apart from cost, before any verdict
         claims = ", ".join(f"{k} {v}" for k, v in (e.get("claims") or {}).items()) or "–"
         lines.append(
-            f"| `{e['id']}` | {e['title']} | v{e['version']} | {claims} | {counts} | {report} |"
+            f"| `{e['id']}` | {e['title']} | v{e['version']} | {measured} | {claims} | {counts} "
+            f"| {report} |"
         )
     return "\n".join(lines) + "\n"

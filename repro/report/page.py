@@ -1,7 +1,8 @@
 """The report of one compared table, in the order a researcher reads it.
 
-1. the citation (paper, table), then the paper's claims with their verdicts on the paper's own
-   numbers and here (:mod:`repro.report.conclusions`): the conclusions come first;
+1. the citation (paper, table), what was measured (quality cells apart from cost cells), then
+   the paper's claims with their verdicts on the paper's own numbers and here
+   (:mod:`repro.report.conclusions`): the conclusions come first;
 2. the table in the paper's layout (:mod:`repro.report.layout`), and where its numbers come
    from when not from the cited table (a repository's docs, a third-party list...);
 3. the summary: cells reproduced / reproducible / total, the failing cells, any extra sections
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro.report.conclusions import comparisons_section, conclusions_section
+from repro.report.coverage import coverage
 from repro.report.export import export_names
 from repro.report.layout import layout_table, legend
 from repro.report.markdown import cells_table, fmt, fmt_delta, reasons_section
@@ -30,6 +32,7 @@ from repro.report.summary import (
     column_name,
     counts_line,
     headline,
+    measured_lines,
     missing,
     tally,
 )
@@ -117,15 +120,20 @@ def missing_section(spec: TableSpec, cells: list[Cell]) -> str:
 
 
 def summary_section(spec: TableSpec, cells: list[Cell]) -> str:
+    """What was measured, quality apart from cost (a table that measured no quality cell says
+    so plainly, with what would let it be), then the verdict counts."""
     t = tally(cells)
     return "\n".join(
         [
             "## Summary",
             "",
+            *measured_lines(spec, cells, markdown=True),
             f"**{headline(t)}** · {counts_line(t)}",
             "",
-            "Reproducible: cells with a paper number this suite measures, given the checkpoint, "
-            "the data and the device; reproduced: those within the paper's tolerance (PASS).",
+            "Quality cells: every metric that is not a cost; cost cells: params, FLOPs, latency, "
+            "memory, measured on the model alone. Reproducible: cells with a paper number this "
+            "suite measures, given the checkpoint, the data and the device; reproduced: those "
+            "within the paper's tolerance (PASS).",
         ]
     )
 
@@ -158,6 +166,8 @@ def table_markdown(
         f"**Paper:** {citation(spec).rstrip('.')}.",
         "",
         *banner,
+        f"**{coverage(cells).line()}**",  # what was measured, before any verdict
+        "",
         conclusions_section(claims or []),
         "",
         "## The table, reproduced",

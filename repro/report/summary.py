@@ -19,6 +19,7 @@ from repro.data.cards import get_card
 from repro.errors import NotRunCode, ReproError, WeightsError
 from repro.eval.predictor import find_weights_entry
 from repro.models import registry
+from repro.report.coverage import coverage, is_cost, is_measured
 from repro.report.markdown import fmt, fmt_delta
 from repro.tables.claim_verdicts import ClaimResult, ClaimStatus
 from repro.tables.compare import Cell, CellStatus, status_label
@@ -113,6 +114,24 @@ class Need:
     advice: str  # how to get it ("" for reasons)
     labels: tuple[str, ...]  # rows it holds back, in the spec's order
     cells: int
+    fix: str = ""  # the one thing to do, short: a command (``repro pull ID``) or a phrase
+
+
+# what to do about the NOT-RUN codes that are not a checkpoint or a dataset to get
+_CODE_FIX = {
+    NotRunCode.NEEDS_GPU: "run on a machine with a GPU (--device cuda)",
+    NotRunCode.NOT_SELECTED: "run without --datasets",
+    NotRunCode.NON_FINITE_OUTPUT: "check the checkpoint and the settings",
+}
+
+
+def data_fix(name: str) -> str:
+    """The one way to get a dataset: ``repro fetch NAME`` where one command can, else where."""
+    card = get_card(name)
+    pinned = card.hub is not None and card.hub.revision is not None
+    if pinned or (card.archive is not None and card.archive.manual is None):
+        return f"repro fetch {name}"
+    return f"get {name} from {card.source_hint()}, then pass --data-root DIR"
 
 
 def _row_entry(spec: TableSpec, row_id: str) -> WeightsEntry | None:
@@ -133,10 +152,10 @@ def missing(spec: TableSpec, cells: list[Cell]) -> list[Need]:
     A MISSING-WEIGHTS cell counts for its row's checkpoint when its reason names it; other
     files (a metric's weights) keep their recorded reason.
     """
-    groups: dict[tuple[str, str], tuple[str, list[str], list[int]]] = {}
+    groups: dict[tuple[str, str], tuple[str, str, list[str], list[int]]] = {}
 
-    def add(kind: str, name: str, advice: str, label: str) -> None:
-        _, labels, count = groups.setdefault((kind, name), (advice, [], [0]))
+    def add(kind: str, name: str, advice: str, label: str, fix: str = "") -> None:
+        _, _, labels, count = groups.setdefault((kind, name), (advice, fix, [], [0]))
         if label not in labels:
             labels.append(label)
         count[0] += 1
@@ -146,15 +165,16 @@ def missing(spec: TableSpec, cells: list[Cell]) -> list[Need]:
             continue
         entry = _row_entry(spec, c.row) if c.code == NotRunCode.MISSING_WEIGHTS else None
         if entry is not None and f"'{entry.id}'" in (c.reason or ""):
-            add("weights", entry.id, fetch_advice(entry), c.label)
+            add("weights", entry.id, fetch_advice(entry), c.label, f"repro pull {entry.id}")
         elif c.code == NotRunCode.MISSING_DATA and c.dataset:
-            add("data", c.dataset, get_card(c.dataset).source_hint(), c.label)
+            source = get_card(c.dataset).source_hint()
+            add("data", c.dataset, source, c.label, data_fix(c.dataset))
         else:
-            add(str(c.code), c.reason or "", "", c.label)
+            add(str(c.code), c.reason or "", "", c.label, _CODE_FIX.get(c.code, ""))
     order = {"weights": 0, "data": 1}
     needs = [
-        Need(kind, name, advice, tuple(labels), count[0])
-        for (kind, name), (advice, labels, count) in groups.items()
+        Need(kind, name, advice, tuple(labels), count[0], fix)
+        for (kind, name), (advice, fix, labels, count) in groups.items()
     ]
     return sorted(needs, key=lambda n: order.get(n.kind, 2))  # stable: first seen first
 
@@ -181,21 +201,60 @@ def missing_line(needs: list[Need]) -> str:
     return "; ".join(parts)
 
 
+def no_quality_text(spec: TableSpec, cells: list[Cell], *, markdown: bool = False) -> str:
+    """What a run that measured no quality cell says plainly: which cells were not measured
+    and why, what was compared instead, and what would let them be measured."""
+    quality = [c for c in cells if c.status != CellStatus.REPORTED_ONLY and not is_cost(c)]
+    codes: dict[str, int] = {}
+    for c in quality:
+        key = str(c.code or c.status)
+        codes[key] = codes.get(key, 0) + 1
+    metrics = ", ".join(dict.fromkeys(c.metric for c in quality))
+    cost = ", ".join(dict.fromkeys(c.metric for c in cells if is_cost(c) and is_measured(c)))
+    text = (
+        f"No quality number was reproduced: none of the {len(quality)} quality cells "
+        f"({metrics}) was measured ({', '.join(f'{k} {n}' for k, n in codes.items())})"
+    )
+    if cost:
+        text += f"; only cost cells ({cost}) were compared"
+    needs = missing(spec, quality)
+    pulls = [n.name for n in needs if n.kind == "weights"]  # one pull takes every checkpoint
+    fixes = [f"repro pull {' '.join(pulls)}"] * bool(pulls)
+    fixes += [n.fix for n in needs if n.fix and n.kind != "weights"]
+    if not fixes:
+        return text + ". Nothing this suite can fetch would let them be measured here."
+    shown = [f"`{f}`" if markdown and f.startswith("repro ") else f for f in fixes]
+    return text + ". To measure them: " + "; ".join(shown) + "."
+
+
+def measured_lines(spec: TableSpec, cells: list[Cell], *, markdown: bool = False) -> list[str]:
+    """The lines every summary opens with, each followed by an empty line: quality and cost
+    cells measured, then, when no quality cell was, the plain statement of it."""
+    line = coverage(cells).line()
+    lines = [f"**{line}**" if markdown else line, ""]
+    if coverage(cells).no_quality:
+        text = no_quality_text(spec, cells, markdown=markdown)
+        lines += [f"**{text}**" if markdown else text, ""]
+    return lines
+
+
 # ----------------------------------------------------------------------- --fail-on
 STALE = "STALE"  # repro report: saved results produced by other code than this one
+NO_QUALITY = "NO-QUALITY"  # the table has quality cells and none was measured
 # a claim status is named with its prefix (PARTIAL and NOT-RUN are cell statuses too)
 CLAIM_PREFIX = "claim:"
 FAIL_ON_CHOICES = (
     *(str(s) for s in CellStatus),
     *(str(c) for c in NotRunCode),
     *(f"{CLAIM_PREFIX}{s}" for s in ClaimStatus),
+    NO_QUALITY,
     STALE,
 )
 
 
 def parse_fail_on(text: str | None) -> frozenset[str]:
-    """``FAIL,NOT-RUN`` -> the statuses (or NOT-RUN codes, or STALE) that make a run exit
-    non-zero; None (no --fail-on) -> none, and an empty list is an error."""
+    """``FAIL,NOT-RUN`` -> the statuses (or NOT-RUN codes, NO-QUALITY, STALE) that make a run
+    exit non-zero; None (no --fail-on) -> none, and an empty list is an error."""
     if text is None:
         return frozenset()
     wanted = [_choice(w) for w in text.split(",") if w.strip()]
@@ -204,7 +263,8 @@ def parse_fail_on(text: str | None) -> frozenset[str]:
         raise ReproError(
             f"--fail-on {text!r}: unknown {', '.join(unknown) or 'empty list'}; give a comma "
             f"list of {', '.join(FAIL_ON_CHOICES)} (a NOT-RUN code means NOT-RUN cells of it; "
-            f"{CLAIM_PREFIX}STATUS means claims of that status)"
+            f"{CLAIM_PREFIX}STATUS means claims of that status; {NO_QUALITY}: a table with "
+            "quality cells measured none of them)"
         )
     return frozenset(wanted)
 
@@ -226,6 +286,15 @@ def failing(
         c for c in cells if str(c.status) in fail_on or (c.code and str(c.code) in fail_on)
     ]
     return hits + [c for c in claims if f"{CLAIM_PREFIX}{c.status}" in fail_on]
+
+
+def no_quality_failure(spec: TableSpec, cells: list[Cell], fail_on: frozenset[str]) -> str:
+    """``--fail-on NO-QUALITY``: why this run fails (a table with quality cells measured none
+    of them), or ''."""
+    cov = coverage(cells)
+    if NO_QUALITY not in fail_on or not cov.no_quality:
+        return ""
+    return f"{spec.id}: {NO_QUALITY}: {cov.line()}"
 
 
 def fail_on_message(
@@ -259,18 +328,21 @@ def summary_markdown(
     partial: bool = False,
     report: str | None = None,
 ) -> str:
-    """The short markdown of one table for a CI job's summary page."""
+    """The short markdown of one table for a CI job's summary page: what was measured (quality
+    apart from cost) first, then the verdicts. ✅ only when quality cells were measured (or the
+    table has none) and none fails."""
     t = tally(cells)
     fails = [c for c in cells if c.status == CellStatus.FAIL]
-    mark = f"❌ {len(fails)} FAIL" if fails else "✅ no FAIL"
+    mark = "❌" if fails else "⚠" if coverage(cells).no_quality else "✅"
     lines = [
-        f"### {mark} · `{spec.id}`: {spec.title}"
+        f"### {mark} `{spec.id}`: {spec.title}"
         + ("  [PARTIAL RUN: not for reporting]" if partial else ""),
         "",
         citation(spec),
         "",
+        *measured_lines(spec, cells, markdown=True),
     ]
-    if claims:  # the conclusions first
+    if claims:  # the conclusions first, after what was measured
         lines += [f"**Claims:** {claims_line(claims)}", ""]
         for c in claims:
             paper = f"; on the paper's own numbers {c.paper}" if c.paper else ""
@@ -290,7 +362,9 @@ def summary_markdown(
                 f"| {c.label.replace('|', '/')} | {column_name(c)} | {fmt(c.reported, c.metric)}"
                 f" | {fmt(c.reproduced, c.metric)} | {fmt_delta(c.delta, c.metric)} | {tol} |"
             )
-    todo = missing_line(missing(spec, cells))
+    # the cells the no-quality statement above already told how to measure are not told again
+    told = coverage(cells).no_quality
+    todo = missing_line(missing(spec, [c for c in cells if not (told and not is_cost(c))]))
     if todo:
         lines += ["", f"Missing here: {todo}."]
     if report:

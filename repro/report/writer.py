@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from repro.errors import UnknownNameError
 from repro.files import atomic_write_text
 from repro.publish import (
     Destination,
@@ -14,6 +15,7 @@ from repro.publish import (
     load_saved,
     publish,
 )
+from repro.report.coverage import coverage
 from repro.report.export import write_exports
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
@@ -91,14 +93,15 @@ def write_index(ws: Workspace) -> str:
         spec = load_spec(table_id)
         counts: dict[str, int] = {}
         claims: dict[str, int] = {}
-        note = ""
+        measured, note = "", ""
         try:
             saved = load_saved(Destination(table_id, workspace=ws))
             cells = saved["cells"]
             if cells.get("protocol_version") != spec.version:  # never mix protocol versions
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
-                counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
+                compared = [Cell.from_dict(c) for c in cells["cells"]]
+                counts, measured = status_counts(compared), coverage(compared).line()
                 claims = claim_counts(cells.get("claims") or [])
                 if made_by_other_code(saved, spec):
                     note = "produced by other code than this checkout's: rerun to refresh"
@@ -108,13 +111,14 @@ def write_index(ws: Workspace) -> str:
             )
         except SavedResultsError as exc:
             note = exc.problem
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError, UnknownNameError) as exc:  # a hand-edited set
             note = f"saved cells do not parse ({exc}): rerun"
         entries.append(
             {
                 "id": table_id,
                 "title": spec.title,
                 "version": spec.version,
+                "measured": measured,
                 "counts": counts,
                 "claims": claims,
                 "note": note,

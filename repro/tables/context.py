@@ -21,6 +21,7 @@ from repro.data.dataset import Dataset
 from repro.data.loaders import open_dataset, require_in_data_root
 from repro.errors import MissingDataError, MissingWeightsError, ReproError, UnknownNameError
 from repro.eval.loaded import LoadedModel, architecture, load
+from repro.eval.sr_files import check_new
 from repro.machine import resolve_device
 from repro.publish import Destination
 from repro.tables.spec import Row, TableSpec, load_spec
@@ -50,6 +51,7 @@ class RunContext:
     weights: dict[str, str] = field(default_factory=dict)  # row id -> checkpoint path
     summary_md: Path | None = None  # CI: --summary-md, checked writable
     fail_on: frozenset[str] = frozenset()  # CI: --fail-on, parsed
+    save_sr: Path | None = None  # --save-sr: a new folder for the SR images (<row>/<dataset>/)
     warnings: list[str] = field(default_factory=list)  # said once, and kept in the run log
     _sets: dict = field(default_factory=dict, repr=False)
     _models: dict = field(default_factory=dict, repr=False)
@@ -129,6 +131,7 @@ class RunContext:
             "seed": self.seed,
             "cache": self.use_cache,
             "partial": self.partial,
+            "save_sr": str(self.save_sr) if self.save_sr else None,
             **self.workspace.describe(),
         }
 
@@ -158,6 +161,7 @@ def prepare(
     weights: dict[str, str] | None = None,
     summary_md: Path | None = None,
     fail_on: frozenset[str] = frozenset(),
+    save_sr: str | Path | None = None,
 ) -> RunContext:
     """Resolve and check everything a run needs before anything runs (module docstring);
     ``workspace`` defaults to the active one."""
@@ -174,6 +178,9 @@ def prepare(
         raise ReproError(f"--limit must be a positive number of images, got {limit}")
     device = resolve_device(device)  # refused before anything runs
     require_in_data_root(data_root, datasets or spec.datasets)
+    if save_sr is not None:
+        save_sr = Path(save_sr).expanduser().absolute()
+        check_new(save_sr, "--save-sr")
     return RunContext(
         spec=spec,
         workspace=workspace or current(),
@@ -187,4 +194,5 @@ def prepare(
         weights=dict(weights or {}),
         summary_md=summary_md,
         fail_on=fail_on,
+        save_sr=save_sr,
     )

@@ -13,7 +13,9 @@ Reading saved results back and comparing them with the (edited) spec again is :f
 from __future__ import annotations
 
 import platform
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -28,6 +30,7 @@ from repro.errors import (
 from repro.eval.complexity import measure as measure_cost
 from repro.eval.loaded import LoadedModel
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
+from repro.eval.sr_files import output_folder
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
 from repro.models import get as get_model
@@ -76,8 +79,11 @@ def run(ctx: RunContext) -> TableResult:
 
     A run that measures nothing because data or weights are missing raises instead of
     returning a table of NOT-RUN cells, so that it can never pass for (or replace) a result.
+    With ``ctx.save_sr`` the SR images go to that new folder, which appears only when the run
+    completes (:func:`repro.eval.sr_files.output_folder`).
     """
-    return compare_run(ctx, measure(ctx, plan(ctx)))
+    with output_folder(ctx.save_sr, "--save-sr") as sr_root:
+        return compare_run(ctx, measure(ctx, plan(ctx), sr_root))
 
 
 # --------------------------------------------------------------------------- plan
@@ -138,8 +144,9 @@ class Measured:
     jobs: list[dict] = field(default_factory=list)  # each job's provenance
 
 
-def measure(ctx: RunContext, the_plan: Plan) -> Measured:
-    """Measure every planned cell: cost columns on the model, image columns on each dataset."""
+def measure(ctx: RunContext, the_plan: Plan, sr_root: Path | None = None) -> Measured:
+    """Measure every planned cell: cost columns on the model, image columns on each dataset
+    (their SR images written under ``sr_root/<row id>/<dataset>/`` when given)."""
     m = Measured(not_run=dict(the_plan.not_selected))
     for rp in the_plan.rows:
         try:
@@ -168,7 +175,7 @@ def measure(ctx: RunContext, the_plan: Plan) -> Measured:
             m.not_run[(rp.row.id, key)] = why
         for name, cols in rp.images.items():
             if cols:
-                _measure_images(ctx, rp.row, name, cols, model, m)
+                _measure_images(ctx, rp.row, name, cols, model, m, sr_root)
     return m
 
 
@@ -183,7 +190,13 @@ def _measure_cost(spec: TableSpec, row: Row, col: Column, model: LoadedModel, m:
 
 
 def _measure_images(
-    ctx: RunContext, row: Row, name: str, cols: list[Column], model: LoadedModel, m: Measured
+    ctx: RunContext,
+    row: Row,
+    name: str,
+    cols: list[Column],
+    model: LoadedModel,
+    m: Measured,
+    sr_root: Path | None,
 ) -> None:
     """One row's image columns on one dataset: a job of the per-image runner."""
     try:
@@ -203,6 +216,7 @@ def _measure_images(
         settings=row.settings,
         weights_id=row.weights,
     )
+    save_sr = sr_root / row.id / name if sr_root else None
     try:
         job_rows, prov = evaluate(
             job,
@@ -213,8 +227,11 @@ def _measure_images(
             seed=ctx.seed,
             loaded=model,
             cache_dir=ctx.workspace.row_cache,
+            save_sr=save_sr,
         )
     except NonFiniteOutputError as exc:
+        if save_sr is not None:  # a job that stopped leaves none of its images
+            shutil.rmtree(save_sr, ignore_errors=True)
         for c in cols:
             m.not_run[(row.id, c.key)] = NotRun(NotRunCode.NON_FINITE_OUTPUT, str(exc))
         return

@@ -66,10 +66,15 @@ def check_spec(spec: TableSpec) -> None:
 
 def validate(table: str, data_root: str | None = None) -> dict:
     """Check a spec (a table id, or the path of a spec file) without running it; SpecError for
-    a malformed one, else what is missing."""
+    a malformed one, else what is missing and what is ready.
+
+    ``missing`` holds one line per thing to get, each saying which rows wait for it (rows that
+    share a checkpoint, or a reason, are grouped on one line: its advice is said once).
+    """
     spec = load_spec(table)
     check_spec(spec)
-    missing, ready = [], []
+    waiting: dict[str, list[str]] = {}  # what is missing (its line's head and advice) -> rows
+    ready = []
     scales_by_dataset: dict[str, set[int]] = {}
     for row in spec.rows:
         if row.status or row.model is None:
@@ -82,15 +87,15 @@ def validate(table: str, data_root: str | None = None) -> dict:
         try:
             entry = find_weights_entry(info, row.scale, row.weights)
         except MissingWeightsError as exc:
-            missing.append(f"weights for row {row.id}: {exc}")
+            waiting.setdefault(f"weights: {exc}", []).append(row.id)
             continue
         if entry is None:
-            missing.append(f"weights for row {row.id}: no released checkpoint; use --weights")
+            waiting.setdefault("weights: no released checkpoint; use --weights", []).append(row.id)
         elif converted_path(entry).is_file() or find_local(entry):
             ready.append(f"weights {entry.id}")
         else:
-            missing.append(f"weights {entry.id} (row {row.id}): {fetch_advice(entry)}")
-
+            waiting.setdefault(f"weights {entry.id}: {fetch_advice(entry)}", []).append(row.id)
+    missing = [_with_rows(what, rows) for what, rows in waiting.items()]
     for name, scales in scales_by_dataset.items():
         for scale in sorted(scales):
             try:
@@ -108,3 +113,10 @@ def validate(table: str, data_root: str | None = None) -> dict:
         "missing": sorted(set(missing)),
         "ready": sorted(set(ready)),
     }
+
+
+def _with_rows(what: str, rows: list[str]) -> str:
+    """``weights X: advice`` -> ``weights X (rows a, b): advice``."""
+    head, _, advice = what.partition(": ")
+    noun = "row" if len(rows) == 1 else "rows"
+    return f"{head} ({noun} {', '.join(rows)}): {advice}"
