@@ -45,6 +45,7 @@ def pip_install(src: Path, target: Path) -> None:
             "--no-deps",
             "--no-index",
             "--no-build-isolation",
+            "--no-cache-dir",
             "--target",
             str(target),
             str(src),

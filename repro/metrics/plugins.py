@@ -21,21 +21,21 @@ from repro.metrics.spec import MetricSpec
 ENTRY_POINT_GROUP = "repro.metrics"
 
 
-def installed() -> list[EntryPoint]:
+def entry_points_installed() -> list[EntryPoint]:
     """The ``repro.metrics`` entry points installed here, by name."""
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
-def origin(ep: EntryPoint) -> str:
+def entry_point_origin(ep: EntryPoint) -> str:
     """Where a metric came from, as ``repro ls metrics`` shows it (the models' wording)."""
     dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "no distribution"
     return f"entry point {ep.name} = {ep.value} ({dist})"
 
 
-def declared(ep: EntryPoint) -> tuple[object, ...]:
+def declared_entries(ep: EntryPoint) -> tuple[object, ...]:
     """The entries an entry point declares (each checked by the registry); one line naming it
     if it cannot be loaded or names neither a MetricSpec nor a tuple of them."""
-    where = f"metric entry point '{ep.name}' ({origin(ep)})"
+    where = f"metric entry point '{ep.name}' ({entry_point_origin(ep)})"
     try:
         value = ep.load()
     except Exception as exc:  # third-party code may raise anything while importing

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 
 from repro.errors import RegistrationError, UnknownNameError, did_you_mean
-from repro.metrics import plugins
+from repro.metrics.plugins import declared_entries, entry_point_origin, entry_points_installed
 from repro.metrics.spec import MetricSpec, check_entry
 
 METRIC_MODULES = (
@@ -90,10 +90,10 @@ def _registry() -> _Registry:
     found = _Registry()
     for module in METRIC_MODULES:
         found.add(importlib.import_module(module).METRICS, Declaration(module, BUILT_IN), module)
-    for ep in plugins.installed():
-        where = Declaration(ep.module, plugins.origin(ep))
+    for ep in entry_points_installed():
+        where = Declaration(ep.module, entry_point_origin(ep))
         try:
-            entries = plugins.declared(ep)
+            entries = declared_entries(ep)
         except RegistrationError as exc:
             found.broken.setdefault(ep.name, str(exc))
             found.broken_origin.setdefault(ep.name, where.origin)
