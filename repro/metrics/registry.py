@@ -63,22 +63,23 @@ class _Registry:
             try:
                 check_entry(spec, label)
             except RegistrationError as exc:
-                self._leave_out(str(getattr(spec, "name", "?")).lower(), str(exc), where, plugin)
+                self.leave_out(str(getattr(spec, "name", "?")).lower(), str(exc), where, plugin)
                 continue
             name = spec.name
             if plugin and (name in self.metrics or name in self.broken):
                 first = self.declared[name].origin if name in self.metrics else "an entry left out"
                 why = f"metric '{name}' ({label}): the name is registered already ({first})"
-                self._leave_out(name, why, where, plugin)
+                self.leave_out(name, why, where, plugin)
             elif name in self.metrics or name in self.broken:
                 first = self.declared[name].module if name in self.metrics else "an entry left out"
                 why = f"metric '{name}' is registered twice ({first}, {label})"
                 self.metrics.pop(name, None)
-                self._leave_out(name, why, where, plugin)
+                self.leave_out(name, why, where, plugin)
             else:
                 self.metrics[name], self.declared[name] = spec, where
 
-    def _leave_out(self, name: str, why: str, where: Declaration, plugin: bool) -> None:
+    def leave_out(self, name: str, why: str, where: Declaration, plugin: bool) -> None:
+        """Record why ``name`` is left out (``plugin``: an entry point's entry)."""
         if plugin and name in self.broken:
             return  # the first reason stands; a plugin never hides a shipped entry's
         self.broken[name], self.broken_origin[name] = why, where.origin
@@ -95,8 +96,7 @@ def _registry() -> _Registry:
         try:
             entries = declared_entries(ep)
         except RegistrationError as exc:
-            found.broken.setdefault(ep.name, str(exc))
-            found.broken_origin.setdefault(ep.name, where.origin)
+            found.leave_out(ep.name, str(exc), where, plugin=True)
             continue
         found.add(entries, where, where.origin)
     found.metrics = dict(sorted(found.metrics.items()))
