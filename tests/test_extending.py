@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 from cli_run import run_cli
-from conftest import DATA
 from plugin_dist import install_dist_info, pip_install
 
 from repro.data.imresize import imresize_uint8
@@ -25,7 +24,7 @@ from repro.errors import RegistrationError
 from repro.eval.code_key import job_code, job_roots
 from repro.metrics import get_metric, registry
 from repro.models import registry as models
-from repro.paths import REPO_ROOT, source_checkout
+from repro.paths import REPO_ROOT, shared_root, source_checkout
 from repro.provenance import PACKAGE_DIR, code_closure
 from repro.workspace import resolve, using
 
@@ -97,7 +96,9 @@ def test_the_readme_extending_section_runs_as_written(tmp_path, monkeypatch, plu
     user = tmp_path / "me"  # the user's folder: photos, specs, and the default workspace
     (user / "photos" / "MyShots").mkdir(parents=True)
     for name in PHOTOS:
-        shutil.copy(DATA / "Set5" / "HR" / f"{name}.png", user / "photos" / "MyShots")
+        shutil.copy(
+            shared_root() / "data" / "Set5" / "HR" / f"{name}.png", user / "photos" / "MyShots"
+        )
     spec_path = user / "my_tables" / "sharp_vs_bicubic.yaml"
     spec_path.parent.mkdir()
     spec_path.write_text(blocks["my_tables/sharp_vs_bicubic.yaml"])
