@@ -176,6 +176,10 @@ def test_exports_are_written_beside_the_report(tmp_path):
         result.spec, result.cells
     )
     assert (tmp_path / "camixer_tab3_table.csv").is_file()
+    links = re.findall(
+        r"\]\((camixer_tab3_table\.\w+)\)", (tmp_path / "camixer_tab3.md").read_text()
+    )
+    assert links == ["camixer_tab3_table.tex", "camixer_tab3_table.csv"]  # the report links both
     other = tmp_path / "other"
     other.mkdir()
     spec = load_spec("bicubic_classic")

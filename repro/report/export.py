@@ -195,9 +195,14 @@ def _plain(value, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+def export_names(table_id: str) -> tuple[str, str]:
+    """The LaTeX and CSV exports' file names, beside the report."""
+    return f"{table_id}_table.tex", f"{table_id}_table.csv"
+
+
 def write_exports(spec: TableSpec, cells: list[Cell], folder: Path) -> list[Path]:
     """``<id>_table.tex`` and ``<id>_table.csv`` in ``folder`` (beside the report)."""
-    tex, sheet = folder / f"{spec.id}_table.tex", folder / f"{spec.id}_table.csv"
+    tex, sheet = (folder / name for name in export_names(spec.id))
     atomic_write_text(tex, table_latex(spec, cells))
     atomic_write_text(sheet, table_csv(spec, cells))
     return [tex, sheet]

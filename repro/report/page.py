@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro.report.conclusions import comparisons_section, conclusions_section
+from repro.report.export import export_names
 from repro.report.layout import layout_table, legend
 from repro.report.markdown import cells_table, fmt, fmt_delta, reasons_section
 from repro.report.summary import (
@@ -179,6 +180,8 @@ def table_markdown(
     ]
     if plots:
         parts += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in plots] + [""]
+    tex, sheet = export_names(spec.id)
+    parts += [f"The table for a paper: [{tex}]({tex}) (LaTeX), [{sheet}]({sheet}) (CSV).", ""]
     parts += [
         f"## Protocol (version {spec.version})",
         "",
