@@ -65,6 +65,12 @@ def did_you_mean(name: str, choices) -> str:
     return f"known: {shown}"
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception raised by code we do not own."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 class RegistrationError(ReproError):
     """A model family or metric declared wrongly (a missing field, an impossible combination,
     a broken plugin): it alone is unusable, and every use of it says why in one line."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from plugin_dist import install_dist_info, pip_install
 from safetensors.torch import save_file
 
 from repro.data.loaders import open_dataset
@@ -291,16 +292,6 @@ def _readme_template() -> str:
     return block
 
 
-def _install_dist_info(site: Path, name: str, module: str, source: str, value: str) -> None:
-    """A distribution as an installer leaves it: the module and a .dist-info with its entry
-    point (importlib.metadata finds both on sys.path)."""
-    (site / f"{module}.py").write_text(source)
-    info = site / f"{name.replace('-', '_')}-0.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n")
-    (info / "entry_points.txt").write_text(f"[repro.models]\n{value}\n")
-
-
 @pytest.fixture
 def site(tmp_path, monkeypatch, fresh_registry) -> Path:
     folder = tmp_path / "site"
@@ -312,8 +303,11 @@ def site(tmp_path, monkeypatch, fresh_registry) -> Path:
 
 
 def test_an_entry_point_family_registers_like_a_built_in_one(site, tmp_path):
-    _install_dist_info(
-        site, "tinysr-dist", "tinysr_family", _readme_template(), "tinysr = tinysr_family:MODELS"
+    install_dist_info(
+        site,
+        "tinysr-dist",
+        {"tinysr_family": _readme_template()},
+        {"repro.models": {"tinysr": "tinysr_family:MODELS"}},
     )
     info = registry.get("TinySR")
     assert info.origin == "entry point tinysr = tinysr_family:MODELS (tinysr-dist 0.3)"
@@ -353,25 +347,7 @@ def test_the_readme_template_installs_with_pip_and_evaluates(tmp_path, monkeypat
         """)
     )
     target = tmp_path / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(src),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    pip_install(src, target)
     monkeypatch.syspath_prepend(str(target))
     monkeypatch.delitem(sys.modules, "tinysr_family", raising=False)
     assert registry.get("tinysr").origin.endswith("(tinysr-family 1.2)")
@@ -392,12 +368,11 @@ def test_the_readme_template_installs_with_pip_and_evaluates(tmp_path, monkeypat
 
 
 def test_a_plugin_that_fails_to_import_breaks_only_itself(site):
-    _install_dist_info(
+    install_dist_info(
         site,
         "bad-dist",
-        "zoo_bad_family",
-        "raise RuntimeError('no CUDA')\n",
-        "badfam = zoo_bad_family:MODELS",
+        {"zoo_bad_family": "raise RuntimeError('no CUDA')\n"},
+        {"repro.models": {"badfam": "zoo_bad_family:MODELS"}},
     )
     with pytest.raises(RegistrationError) as caught:
         registry.get("badfam-large")
@@ -416,8 +391,11 @@ def test_a_plugin_taking_a_built_in_id_or_another_family_s_name_is_refused(site)
         .replace('id="tinysr"', 'id="esc-light"')
         .replace('family="tinysr"', 'family="esc"')
     )
-    _install_dist_info(
-        site, "clash-dist", "zoo_clash_family", source, "esc = zoo_clash_family:MODELS"
+    install_dist_info(
+        site,
+        "clash-dist",
+        {"zoo_clash_family": source},
+        {"repro.models": {"esc": "zoo_clash_family:MODELS"}},
     )
     assert registry.get("esc-light").origin == "built-in"
     broken = [f for f in registry.families() if f.error]

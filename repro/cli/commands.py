@@ -38,17 +38,9 @@ def cmd_ls(args) -> int:
 
         items = listing()
     else:
-        from repro.metrics import all_metrics
+        from repro.metrics.registry import listing as metric_listing
 
-        items = [
-            {
-                "id": m.name,
-                "kind": str(m.kind),
-                "direction": "higher" if m.higher_is_better else "lower",
-                "description": m.description,
-            }
-            for m in all_metrics().values()
-        ]
+        items = metric_listing()
     if args.json:
         print_json(items)
         return 0
@@ -61,7 +53,7 @@ LS_COLUMNS = {
     "tables": ["id", "paper", "title"],
     "datasets": ["id", "task", "scales", "source"],
     "models": ["id", "scales", "settings", "weights", "origin", "description"],
-    "metrics": ["id", "kind", "direction", "description"],
+    "metrics": ["id", "kind", "direction", "origin", "description"],
 }
 
 

@@ -6,15 +6,21 @@ runner, and through its imports prediction, tiling, scoring and the row cache), 
 builder, its uint8 forward and its complexity counter, and the family's package) and, for each
 metric, the module that declares its :class:`~repro.metrics.MetricSpec` and the modules of its
 implementation. The closure adds every module these import.
+
+A metric from outside the package (an entry point) counts its own source whole: every module of
+the top-level package that declares it, as a plugin model's ``source_sha256`` covers its
+package (:mod:`repro.models.plugins`); the closure hashes each of them from its file.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
+import importlib.util
 from collections.abc import Iterable
+from pathlib import Path
 
-from repro.metrics import MetricSpec, get_metric
+from repro.metrics import get_metric
+from repro.metrics.registry import BUILT_IN, declaration
 from repro.models import registry
 from repro.provenance import UNKNOWN_CODE, CodeClosure, code_closure
 
@@ -34,10 +40,14 @@ def model_roots(model_id: str) -> set[str]:
 
 
 def metric_roots(name: str) -> set[str]:
-    """The modules declaring a metric's entry, and those of its implementation and check."""
+    """The module declaring a metric's entry, and those of its implementation and check; for
+    a plugin's metric, every module of the package declaring it."""
     spec = get_metric(name)
+    declared = declaration(name)
     roots = {module_of(fn) for fn in (spec.impl, spec.requires) if fn is not None}
-    return roots | _declaring_modules(spec)
+    if declared.origin != BUILT_IN:
+        return roots | package_modules(declared.module)
+    return roots | {declared.module}
 
 
 def job_roots(model_id: str, metrics: Iterable[str]) -> set[str]:
@@ -65,11 +75,19 @@ def module_of(fn: object) -> str:
     return name if isinstance(name, str) else UNKNOWN_CODE
 
 
-def _declaring_modules(spec: MetricSpec) -> set[str]:
-    """The modules whose ``METRICS`` hold ``spec`` (its protocol keys and fixed arguments)."""
-    found = set()
-    for name, module in list(sys.modules.items()):
-        listed = vars(module).get("METRICS") if hasattr(module, "__dict__") else None
-        if isinstance(listed, (tuple, list)) and any(s is spec for s in listed):
-            found.add(name)
-    return found or {UNKNOWN_CODE}
+def package_modules(module: str) -> set[str]:
+    """``module`` and every module of the top-level package holding it (a module outside
+    ``repro``): the names of its ``.py`` files, found without importing them."""
+    top = module.split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):  # the closure then finds no source: never reused
+        spec = None
+    found = {module}
+    for folder in (spec.submodule_search_locations or ()) if spec is not None else ():
+        for path in Path(folder).rglob("*.py"):
+            parts = path.relative_to(folder).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            if all(part.isidentifier() for part in parts):
+                found.add(".".join((top, *parts)))
+    return found

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from repro.errors import RegistrationError, ReproError
+from repro.errors import RegistrationError, ReproError, one_line
 from repro.models.info import ANY_SCALE, ModelInfo, check_built
 
 ENTRY_POINT_GROUP = "repro.models"
@@ -181,9 +181,3 @@ def source_sha256(module) -> str | None:
     for f in files:
         h.update(f"{f.relative_to(root)}\0".encode() + f.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` of an exception from code we do not own."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
