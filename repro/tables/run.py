@@ -30,7 +30,6 @@ from repro.eval.loaded import LoadedModel
 from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
-from repro.models import get as get_model
 from repro.paths import data_roots
 from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
@@ -148,10 +147,9 @@ def measure(ctx: RunContext, the_plan: Plan) -> Measured:
                 m.not_run[(rp.row.id, key)] = exc
             continue
         except MissingWeightsError as exc:
-            # only the image columns need the checkpoint's values; a model whose architecture
-            # is read from its checkpoint (spandrel) has none to count without it
-            from_checkpoint = get_model(rp.row.model).from_checkpoint
-            architecture = None if from_checkpoint else ctx.architecture(rp.row)
+            # only the image columns need the checkpoint's values; a network only its
+            # checkpoint defines (spandrel, no catalogue entry) has none to count without it
+            architecture = ctx.architecture(rp.row)
             missing = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
             for c in rp.cost:
                 if architecture is None:

@@ -329,6 +329,11 @@ def locate(entry: WeightsEntry | None, path: os.PathLike | str | None = None) ->
         raise _not_here([entry])
     if entry.kind == "model" and found == converted_path(entry):
         return verify_converted(found, entry)
+    if entry.member:  # the official archive, found in a weights folder: unpacked by pull
+        raise MissingWeightsError(
+            f"weights '{entry.id}' are inside the archive {found}: unpack them into the cache "
+            f"with: repro pull {entry.id}"
+        )
     if entry.cache == "hf":  # a snapshot folder: the HF cache checks its own files
         return WeightsFile(found, "", VERIFIED_NONE)
     return check_file(found, entry)
