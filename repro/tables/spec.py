@@ -61,7 +61,7 @@ class OtherMethod(StrEnum):
 
     WEIGHTS_NOT_RELEASED = "WEIGHTS-NOT-RELEASED"  # no public checkpoint of this model
     TRAINED_FOR_THE_TABLE = "TRAINED-FOR-THE-TABLE"  # trained for this table, not released
-    ARCHITECTURE_UNAVAILABLE = "ARCHITECTURE-UNAVAILABLE"  # no permissive implementation here
+    ARCHITECTURE_UNAVAILABLE = "ARCHITECTURE-UNAVAILABLE"  # not in spandrel nor a family here
     NON_COMMERCIAL = "NON-COMMERCIAL-ARCHITECTURE"  # only a non-commercial implementation
 
 

@@ -129,7 +129,7 @@ _REALESRGAN = Checkpoint(
         sha256_source="Sygil-Dev/sygil-webui@08c23c0 entrypoint.sh (the release asset's sha256)",
     ),
     architecture="ESRGAN",
-    network="RRDBNet",
+    network="ESRGAN",
     scale=4,
     # inference_realesrgan.py: RRDBNet(num_feat=64, num_block=23, num_grow_ch=32, scale=4)
     config={"in_nc": 3, "out_nc": 3, "num_filters": 64, "num_blocks": 23, "scale": 4},
