@@ -9,6 +9,7 @@ from pathlib import Path
 
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
+from repro.cli.get import cmd_get
 from repro.cli.options import summary_target
 from repro.cli.output import clean, print_cells, print_columns, print_json, scoring_line
 from repro.cli.own_images import cmd_card, eval_folders
@@ -75,6 +76,8 @@ def cmd_validate(args) -> int:
         )
         for line in report["missing"]:
             print(f"  missing: {line}")
+        if report["missing"]:
+            print(f"  get them all: repro get {report['table']} (the plan; --yes fetches it)")
         for line in report["ready"]:
             print(f"  ready:   {line}")
     return 0
@@ -367,4 +370,5 @@ COMMANDS = {
     "verify": cmd_verify,
     "card": cmd_card,
     "explain": cmd_explain,
+    "get": cmd_get,
 }

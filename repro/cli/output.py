@@ -97,6 +97,8 @@ def print_image_rows(rows: list[dict], means: dict[str, float], metrics: list[st
 
 
 def print_cells(result, paths: dict[str, str]) -> None:
+    from repro.report.summary import missing, missing_line
+
     spec = result.spec
     title = f"{spec.id}: {spec.title}"
     print(title + ("  [PARTIAL RUN: not for reporting]" if result.partial else ""))
@@ -113,6 +115,9 @@ def print_cells(result, paths: dict[str, str]) -> None:
             f"{fmt_delta(c.delta, c.metric):>8}  {status}"
         )
     print("status: " + ", ".join(f"{k} {v}" for k, v in status_counts(result.cells).items()))
+    todo = missing_line(missing(spec, result.cells), spec.id)
+    if todo:
+        print(f"to run the rest: {todo.replace('`', '')}")
     for claim in result.claims:
         margin = f" (margin {claim.margin:+.4f})" if claim.margin is not None else ""
         print(f"claim {claim.id}: {status_label(claim.status, claim.code)}{margin}")

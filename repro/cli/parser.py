@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from repro.cli.explain import add_parser as add_explain
+from repro.cli.get import add_parser as add_get
 from repro.cli.options import add_reference_option, add_workspace_options
 
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
@@ -14,6 +15,7 @@ EXAMPLES = {
   repro ls tables
   repro validate bicubic_classic
   repro table bicubic_classic
+  repro get esc_main --yes        # the datasets and checkpoints a table needs
   repro eval --model bicubic --scale 4 --dataset Set5 --json
   repro score psnr --ref HR/ --dist SR/ --channel y --crop 4
   repro report""",
@@ -361,4 +363,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_workspace_options(s)
 
     add_explain(sub, fmt)
+    add_get(sub, fmt)
     return p

@@ -18,12 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from repro.report.layout import layout_table, legend
-from repro.report.markdown import cells_table, claims_section, fmt, fmt_delta, reasons_section
+from repro.report.markdown import (
+    cells_table,
+    claims_section,
+    fmt,
+    fmt_delta,
+    other_methods_section,
+    reasons_section,
+)
 from repro.report.summary import (
     UNRUNNABLE,
     Need,
     column_name,
     counts_line,
+    get_them_all,
     headline,
     missing,
     tally,
@@ -79,6 +87,8 @@ def missing_section(spec: TableSpec, cells: list[Cell]) -> str:
         out += ["### To run the rest", ""]
         for need in todo:
             out += _need_bullet(need)
+        if any(n.kind in ("weights", "data") for n in todo):
+            out += ["", get_them_all(spec.id)]
     if any(n.kind == "data" for n in todo):
         out += [
             "",
@@ -151,6 +161,8 @@ def table_markdown(
         claims_section(claims or []),
         "",
         missing_section(spec, cells),
+        "",
+        other_methods_section(cells),
         "",
     ]
     if plots:

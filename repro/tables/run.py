@@ -298,14 +298,12 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
     if datasets:
         parts.append(
             f"datasets not found: {', '.join(datasets)} (pass --data-root DIR, set REPRO_DATA, "
-            "or point REPRO_SHARED at the shared folder; repro validate "
-            f"{spec.id} lists where each comes from)"
+            "or point REPRO_SHARED at the shared folder; repro get "
+            f"{spec.id} lists where each comes from and --yes gets them)"
         )
     if weights:
         shown = ", ".join(weights[:4]) + (", ..." if len(weights) > 4 else "")
-        parts.append(
-            f"weights missing for {shown} (repro validate {spec.id} says how to get them)"
-        )
+        parts.append(f"weights missing for {shown} (repro get {spec.id} says how to get them)")
     error = MissingDataError if datasets else MissingWeightsError
     raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
 
