@@ -43,10 +43,13 @@ def unpacked_member(archive: Path, pattern: str, *, source: str = "") -> Iterato
             found = matching(list(infos), pattern)
             if len(found) != 1:
                 shown = ", ".join(sorted(infos)[:_SHOWN]) + (", ..." if len(infos) > _SHOWN else "")
-                what = "no member" if not found else f"{len(found)} members ({', '.join(found)})"
+                what = (
+                    "no member of the archive matches"
+                    if not found
+                    else f"{len(found)} members ({', '.join(found)}) of the archive match"
+                )
                 raise WeightsError(
-                    f"{where}: {what} of the archive matches '{pattern}' (it holds {shown}); "
-                    "is it the official archive?"
+                    f"{where}: {what} '{pattern}' (it holds {shown}); is it the official archive?"
                 )
             info = infos[found[0]]
             if info.file_size > MAX_MEMBER_BYTES:

@@ -17,7 +17,6 @@ retrained SRResNet/RCAN) says so in its spec (``other_method``) and stays REPORT
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,6 +274,8 @@ def catalogue(architecture: str | None = None) -> dict[str, WeightsEntry]:
 def blank_state(checkpoint: Checkpoint) -> dict:
     """A state dict of the checkpoint's network with random values: spandrel's own class built
     with the official hyper-parameters (needs spandrel)."""
-    module = importlib.import_module(f"spandrel.architectures.{checkpoint.architecture}")
-    network = getattr(module, checkpoint.network)(**checkpoint.config)
-    return network.state_dict()
+    from spandrel.architectures import ATD, ESRGAN, RCAN, OmniSR, SwinIR
+
+    modules = {"ATD": ATD, "ESRGAN": ESRGAN, "OmniSR": OmniSR, "RCAN": RCAN, "SwinIR": SwinIR}
+    network = getattr(modules[checkpoint.architecture], checkpoint.network)
+    return network(**checkpoint.config).state_dict()
