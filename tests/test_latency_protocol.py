@@ -18,6 +18,7 @@ import pytest
 import torch
 import yaml
 
+import repro.metrics.sampled as sampled
 import repro.models.timing as timing
 from repro.errors import NotRun, NotRunCode, SpecError
 from repro.eval.complexity import measure
@@ -104,7 +105,7 @@ def test_a_setting_that_runs_needs_one_input_size(tmp_path):
 
 def test_the_schema_names_what_timing_knows():
     assert set(schema.LATENCY_DTYPES) == set(timing.DTYPES)
-    assert set(schema.LATENCY_STATISTICS) == set(timing.STATISTICS)
+    assert set(schema.LATENCY_STATISTICS) == set(sampled.STATISTICS)
     fields = {f.name for f in dataclasses.fields(timing.LatencySetting)}
     assert set(schema.LATENCY_KEYS) == fields | {"input"}
 
@@ -238,9 +239,10 @@ def test_a_backend_on_a_model_without_one_is_not_implemented():
     assert info.value.code is NotRunCode.NOT_IMPLEMENTED and "sdpa" in info.value.detail
 
 
-def test_a_ratio_alternates_the_two_states_per_round(monkeypatch):
-    # rounds of (reference, measured): ratios 6/10, 3/10, 9/10 -> median 0.6
-    _fake_clock(monkeypatch, [10.0, 6.0, 10.0, 3.0, 10.0, 9.0])
+def test_a_ratio_alternates_the_two_states_per_round_in_abba_order(monkeypatch):
+    # rounds (reference, measured), (measured, reference), ...: ratios 6/10, 3/10, 9/10 ->
+    # median 0.6, 5th-95th percentile of the three ratios [0.33, 0.87]
+    _fake_clock(monkeypatch, [10.0, 6.0, 3.0, 10.0, 10.0, 9.0])
     model, states = Counting(), []
     setting = _setting(warmup=1, repeats=3)
     got = timing.measure_ratio(
@@ -251,7 +253,8 @@ def test_a_ratio_alternates_the_two_states_per_round(monkeypatch):
         scale=4,
     )
     assert got == pytest.approx(0.6)
-    assert states == ["ref", "mine"] * 3
+    assert (got.repeats, got.spread) == (3, pytest.approx((0.33, 0.87)))
+    assert states == ["ref", "mine", "mine", "ref", "ref", "mine"]
     assert model.calls == 3 * 2 * (1 + 1)
 
 

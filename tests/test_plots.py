@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repro.report.plot_cost import BOTH, COST_ONLY, cost_figure
+from repro.metrics import get_metric
+from repro.report.plot_cost import BOTH, COST_ONLY, OTHER, REPORTED, cost_figure
+from repro.report.plot_delta import MARK as MARKS
 from repro.report.plot_delta import cell_text, delta_figure, fmt
 from repro.report.plots import delta_heatmap, quality_vs_cost
-from repro.tables.compare import Cell, CellStatus
+from repro.tables.compare import Cell, CellStatus, judge
 from repro.tables.spec import column_key, load_spec
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -64,16 +66,30 @@ def _sorted(points, width: int = 2) -> np.ndarray:
 
 
 def _collections(fig) -> dict[str, list]:
-    """Legend label -> the points drawn under it, over every panel."""
+    """Legend label -> the points drawn under it, over every panel (and strip); points
+    without a legend entry ('_' labels) are left out."""
     drawn: dict[str, list] = {}
     for ax in fig.axes:
         for coll in ax.collections:
-            drawn.setdefault(coll.get_label(), []).extend(map(tuple, coll.get_offsets()))
+            if not coll.get_label().startswith("_"):
+                drawn.setdefault(coll.get_label(), []).extend(map(tuple, coll.get_offsets()))
     return drawn
 
 
 def _panel(fig, scale: int):
     return next(ax for ax in fig.axes if ax.get_title() == f"×{scale}")
+
+
+def _panels(fig) -> list:
+    """The quality-vs-cost panels (titled by scale), without the cost-only strips."""
+    return [ax for ax in fig.axes if ax.get_title()]
+
+
+def _strip(fig, scale: int):
+    """The cost-only strip under a scale's panel (it shares the panel's cost axis)."""
+    panel = _panel(fig, scale)
+    shared = panel.get_shared_x_axes()
+    return next(ax for ax in fig.axes if not ax.get_title() and shared.joined(ax, panel))
 
 
 # --------------------------------------------------------------------------- files
@@ -135,6 +151,8 @@ def test_every_legend_entry_has_points_and_every_point_kind_an_entry(table_id):
 
 @pytest.mark.parametrize("table_id", sorted(COST_AXES))
 def test_a_reproduced_point_for_every_row_with_a_reproduced_cost(table_id):
+    """Measured quality and cost: a point; a measured cost alone: a tick on the strip under
+    the panel, at the reproduced cost (there is no reproduced quality to draw)."""
     spec, cells = _saved(table_id)
     (qd, qm), (kd, km) = COST_AXES[table_id]
     by = {(c.row, c.dataset, c.metric): c for c in cells}
@@ -142,48 +160,74 @@ def test_a_reproduced_point_for_every_row_with_a_reproduced_cost(table_id):
     divisor = {"params": 1e6, "flops": 1.0, "madds": 1.0}[km]  # params of these tables: > 1M
     total = 0
     for scale in sorted({r.scale for r in spec.rows}):
-        expected: dict[str, list] = {BOTH: [], COST_ONLY: []}
+        both, cost_only = [], []
         for row in (r for r in spec.rows if r.scale == scale):
             q, k = by[(row.id, qd, qm)], by[(row.id, kd, km)]
             if k.status not in MEASURED or k.reproduced is None:
                 continue
             if q.status in MEASURED and q.reproduced is not None:
-                expected[BOTH].append((k.reproduced / divisor, q.reproduced))
-            elif q.reported is not None:
-                expected[COST_ONLY].append((k.reproduced / divisor, q.reported))
-        if not any(expected.values()):
+                both.append((k.reproduced / divisor, q.reproduced))
+            elif q.reported is not None and k.reported is not None:
+                cost_only.append(k.reproduced / divisor)
+        if not both and not cost_only:
             continue
         ax = _panel(fig, scale)
-        for kind, points in expected.items():
-            drawn = [xy for c in ax.collections if c.get_label() == kind for xy in c.get_offsets()]
-            assert _sorted(drawn) == pytest.approx(_sorted(points)), (table_id, scale, kind)
-            total += len(points)
+        drawn = [xy for c in ax.collections if c.get_label() == BOTH for xy in c.get_offsets()]
+        assert _sorted(drawn) == pytest.approx(_sorted(both)), (table_id, scale)
+        assert not [c for c in ax.collections if c.get_label() == COST_ONLY]
+        if cost_only:
+            strip = _strip(fig, scale)
+            ticks = [
+                x
+                for c in strip.collections
+                if c.get_label() == COST_ONLY
+                for x, _ in c.get_offsets()
+            ]
+            assert sorted(ticks) == pytest.approx(sorted(cost_only)), (table_id, scale)
+        total += len(both) + len(cost_only)
     assert total > 0  # every one of these tables has reproduced costs
+
+
+@pytest.mark.parametrize("table_id", ["camixer_tab2", "nafssr_flickr1024", "camixer_light"])
+def test_a_cost_only_reproduction_is_not_drawn_at_the_papers_quality(table_id):
+    """No quality was measured in these tables: every point in a panel is the paper's, and the
+    reproduced costs are ticks on strips with no quality axis, labelled as costs alone."""
+    spec, cells = _saved(table_id)
+    fig = cost_figure(spec, cells)
+    quality = [c for c in cells if c.dataset and get_metric(c.metric).unit == "dB"]
+    assert not any(c.status in MEASURED for c in quality)  # the premise: nothing measured
+    for ax in _panels(fig):
+        labels = {c.get_label() for c in ax.collections}
+        assert labels <= {REPORTED, OTHER}, labels
+        assert not ax.lines  # nothing joins a paper's point to a reproduction
+    (legend,) = fig.legends
+    assert COST_ONLY in [t.get_text() for t in legend.get_texts()]
+    assert "quality not measured" in COST_ONLY
+    strips = [ax for ax in fig.axes if not ax.get_title()]
+    assert len(strips) == len(_panels(fig))
+    for strip in strips:
+        assert strip.get_ylim() == (0, 1) and not len(strip.get_yticks())  # no quality axis
+        assert "cost" in strip.get_ylabel()
+        assert any(c.get_label() == COST_ONLY for c in strip.collections)
 
 
 def test_measured_quality_and_cost_make_a_filled_point_joined_to_the_paper():
     spec, cells = _saved("camixer_tab2")
     cells = _with_quality(cells, "F2K", "psnr")
     by = {(c.row, c.dataset, c.metric): c for c in cells}
-    both = [
-        (by[(r.id, "F2K", "flops")], by[(r.id, "F2K", "psnr")])
-        for r in spec.rows
-        if by[(r.id, "F2K", "psnr")].status == CellStatus.PASS
-    ]
+    pairs = [(by[(r.id, "F2K", "flops")], by[(r.id, "F2K", "psnr")]) for r in spec.rows]
+    both = [(k, q) for k, q in pairs if q.status == CellStatus.PASS]
     assert len(both) == 6
     fig = cost_figure(spec, cells)
     drawn = _collections(fig)
     assert _sorted(drawn[BOTH]) == pytest.approx(
         _sorted((k.reproduced, q.reproduced) for k, q in both)
     )
-    assert len(drawn[COST_ONLY]) == len(spec.rows) - len(both)
-    (ax,) = fig.axes
+    assert len(drawn[COST_ONLY]) == len(spec.rows) - len(both)  # the others: ticks
+    (ax,) = _panels(fig)
     joins = _sorted((line.get_xydata().ravel() for line in ax.lines), 4)
-    # every row is joined from the paper's point to its reproduced one
-    expected = [
-        (k.reported, q.reported, k.reproduced, q.reproduced if q.reproduced else q.reported)
-        for k, q in ((by[(r.id, "F2K", "flops")], by[(r.id, "F2K", "psnr")]) for r in spec.rows)
-    ]
+    # every row with a reproduced point is joined from the paper's point to it
+    expected = [(k.reported, q.reported, k.reproduced, q.reproduced) for k, q in both]
     assert joins == pytest.approx(_sorted(expected, 4))
     assert BOTH in [t.get_text() for t in fig.legends[0].get_texts()]
 
@@ -194,9 +238,11 @@ def test_measured_quality_and_cost_make_a_filled_point_joined_to_the_paper():
 )
 def test_one_panel_per_scale(table_id, scales):
     fig = cost_figure(*_saved(table_id))
-    assert [ax.get_title() for ax in fig.axes] == [f"×{s}" for s in scales]
-    for ax in fig.axes:
-        assert ax.get_xlabel().endswith(("(G)", "(M)", "(K)"))
+    assert [ax.get_title() for ax in _panels(fig)] == [f"×{s}" for s in scales]
+    for scale in scales:
+        ax = _panel(fig, scale)
+        under = _strip(fig, scale)  # these tables measured no quality: a strip under each
+        assert under.get_xlabel().endswith(("(G)", "(M)", "(K)"))
         assert ax.get_ylabel().endswith("(dB)")
 
 
@@ -235,9 +281,9 @@ def test_every_row_is_labelled_by_name_or_by_a_listed_number():
     for scale in (2, 3, 4):
         ax = _panel(fig, scale)
         shown = {t.get_text() for t in ax.texts}
-        keys = dict(
+        keys = dict(  # listed under the panel, or under its cost-only strip
             line.split("  ", 1)
-            for t in ax.texts
+            for t in (*ax.texts, *_strip(fig, scale).texts)
             if t.xycoords == "axes fraction"
             for line in t.get_text().split("\n")
         )
@@ -277,7 +323,7 @@ def test_not_run_cells_are_hatched_and_show_their_code(table_id):
     for c in not_run:
         gid = f"{c.row}|{column_key(c.dataset, c.metric, c.variant)}"
         assert hatched.get(gid), gid
-        assert texts[gid].replace("\n", "") == str(c.code)
+        assert texts[gid].replace("\n", "").removesuffix(" ⚑") == str(c.code)
     assert len(hatched) == len(not_run)
 
 
@@ -306,7 +352,7 @@ def test_verdicts_have_their_mark_and_the_colour_their_direction():
         if mark is None:
             continue
         seen.add(c.status)
-        assert texts[f"{c.row}|{key}"].endswith(mark)
+        assert texts[f"{c.row}|{key}"].removesuffix(" ⚑").endswith(mark)
         value = values[rows.index(c.row), keys.index(key)]
         if c.status == CellStatus.FAIL:  # worse than the paper: the bad side, beyond 1
             assert value <= -1
@@ -338,3 +384,100 @@ def test_values_take_their_metrics_decimals():
         *(None, None, 2, 5),
     )
     assert cell_text(cell) == "+0.012\n2/5 img"
+
+
+def _colours(table_id: str, cells: list[Cell] | None = None) -> tuple[list[Cell], dict, object]:
+    """Each verdict cell's drawn colour (RGB) by ``row|column key``, the cells and the figure
+    (``cells``: in place of the saved ones)."""
+    spec, saved = _saved(table_id)
+    cells = saved if cells is None else cells
+    fig = delta_figure(spec, cells)
+    image = fig.axes[0].images[0]
+    rows = [r.id for r in spec.rows if r.model is not None]  # the heatmap's rows
+    keys = [c.key for c in spec.columns]
+    values = image.get_array()
+    colours = {}
+    for c in cells:
+        if c.status in MARKS:
+            key = column_key(c.dataset, c.metric, c.variant)
+            v = values[rows.index(c.row), keys.index(key)]
+            colours[f"{c.row}|{key}"] = np.array(image.cmap(image.norm(v))[:3])
+    return cells, colours, fig
+
+
+def _blue(rgb) -> bool:
+    return rgb[2] - rgb[0] > 0.15
+
+
+def _red(rgb) -> bool:
+    return rgb[0] - rgb[2] > 0.15
+
+
+def _neutral(rgb) -> bool:
+    return np.ptp(rgb) < 0.02 and rgb.min() > 0.9
+
+
+def test_colour_is_better_blue_worse_red_and_a_pass_neutral():
+    """On real saved cells: the FAIL MAdds cell (+0.823 G, lower is better) is red; the same
+    cell mirrored below the paper (-0.823 G: IMPROVED) blue, as is every saved IMPROVED cell
+    whatever the sign of its Δ (latency ratios: negative; SSIM: positive); every PASS cell is
+    neutral whatever the sign of its Δ."""
+    cells, colours, _ = _colours("camixer_tab1")
+    fail = next(c for c in cells if c.status == CellStatus.FAIL)
+    assert fail.metric == "madds" and fail.delta > 0 and fail.row == "infer-r0.5"
+    assert _red(colours["infer-r0.5|-/madds"])
+    mirrored = fail.reported - fail.delta
+    status, delta = judge("madds", fail.reported, mirrored, fail.tolerance)
+    assert status == CellStatus.IMPROVED and delta < 0
+    changed = [
+        dataclasses.replace(c, reproduced=mirrored, delta=delta, status=status) if c is fail else c
+        for c in cells
+    ]
+    _, flipped, _ = _colours("camixer_tab1", changed)
+    assert _blue(flipped["infer-r0.5|-/madds"])
+    signs = set()
+    for table_id in ("camixer_tab1", "bicubic_classic", "camixer_tab2", "esc_main"):
+        saved, drawn, _ = _colours(table_id)
+        for c in saved:
+            key = f"{c.row}|{column_key(c.dataset, c.metric, c.variant)}"
+            if c.status == CellStatus.IMPROVED:
+                assert _blue(drawn[key]), key
+                signs.add(("improved", get_metric(c.metric).higher_is_better, c.delta > 0))
+            elif c.status == CellStatus.PASS:
+                assert _neutral(drawn[key]), key
+                signs.add(("pass", c.delta > 0))
+    # both signs of PASS, and IMPROVED cells above the paper (SSIM: higher is better)
+    assert {("pass", True), ("pass", False), ("improved", True, True)} <= signs
+
+
+def test_the_caption_explains_the_printed_sign_and_lower_is_better_columns():
+    spec, cells, ax, texts, _ = _heat("camixer_tab1")
+    headers = [t.get_text() for t in ax.get_xticklabels()]
+    assert all("↓" in h for h in headers)  # madds, latency_ms, latency_ratio: lower is better
+    spec, cells, ax, texts, _ = _heat("bicubic_classic")
+    assert not any("↓" in t.get_text() for t in ax.get_xticklabels())  # psnr, ssim
+    fig = delta_figure(*_saved("camixer_tab1"))
+    words = " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
+    assert "Δ = reproduced − reported" in words
+    assert "↓ lower is better (madds, latency_ms, latency_ratio)" in words
+    assert "negative Δ is better than the paper" in words
+    assert "red = worse than the paper, blue = better" in words
+    assert "neutral = within the tolerance (PASS)" in words
+
+
+def test_a_flagged_paper_number_is_marked_in_its_cell():
+    """camixer_tab3's two x4 γ=0.5 MAdds cells (53.8G, contradicted by the paper's own
+    endpoints) carry the spec's flag; no other cell does."""
+    spec, cells, ax, texts, _ = _heat("camixer_tab3")
+    marked = sorted(gid for gid, text in texts.items() if "⚑" in text)
+    assert marked == ["camixersr-x4-r0.5-df2k|-/madds", "camixersr-x4-r0.5|-/madds"]
+    assert texts["camixersr-x4-r0.5|-/madds"] == "+0.823 ✗ ⚑"
+    fig = delta_figure(spec, cells)
+    assert "⚑ the spec flags the paper's number" in " ".join(t.get_text() for t in fig.texts)
+    # a flag on a cell not run here is shown too: the paper's number is in doubt all the same
+    spec, cells, ax, texts, _ = _heat("camixer_tab2")
+    marked = sorted(gid for gid, text in texts.items() if "⚑" in text)
+    assert marked == [
+        f"camixersr-b-r{g}|{d}/psnr" for g in ("0.5", "1.0") for d in ("F2K", "Test2K")
+    ]
+    assert texts["camixersr-b-r1.0|F2K/psnr"] == "MISSING-\nWEIGHTS ⚑"

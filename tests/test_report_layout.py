@@ -14,7 +14,8 @@ import pytest
 from repro.models import registry
 from repro.paths import REPO_ROOT
 from repro.report.writer import render_table_report
-from repro.tables.compare import Cell, judge_claims
+from repro.tables.claim_verdicts import judge_claims
+from repro.tables.compare import Cell
 from repro.tables.run import TableResult
 from repro.tables.spec import load_spec, parse_spec
 
@@ -71,9 +72,9 @@ def test_a_report_opens_with_the_citation_and_the_paper_layout(tab2):
     # of the paper's counter; F2K is not on this machine
     assert small[1 + keys.index("-/params")] == "351,000 → 351,238 ✅"
     assert small[1 + keys.index("F2K/flops")] == "0.894 → 0.895 ✅"
-    assert small[1 + keys.index("F2K/psnr")] == "29.120 → NOT-RUN (MISSING-DATA)"
+    assert small[1 + keys.index("F2K/psnr")] == "29.12 → NOT-RUN (MISSING-DATA)"
     medium = rows[[r.id for r in spec.rows].index("camixersr-m-r0.5")]
-    assert medium[1 + keys.index("Test8K/psnr")] == "33.710 → NOT-RUN (MISSING-WEIGHTS)"
+    assert medium[1 + keys.index("Test8K/psnr")] == "33.71 → NOT-RUN (MISSING-WEIGHTS)"
 
 
 def test_the_summary_counts_and_names_what_is_missing(tab2):
@@ -125,7 +126,7 @@ def test_classic_bicubic_marks_pass_and_improved_cells(tmp_path):
     assert [r[0] for r in rows] == ["Bicubic x2", "Bicubic x3", "Bicubic x4"]
     # RCAN Table 3 prints 0.8682 for Set5 x3 SSIM; MATLAB-protocol bicubic gives 0.8689 here
     assert rows[1][2] == "0.8682 → 0.8689 ⬆"
-    assert rows[0][1] == "33.660 → 33.673 ✅"
+    assert rows[0][1] == "33.66 → 33.67 ✅"  # the paper's decimals
     headline = "**16 of 18 reproducible cells reproduced (18 cells in all)**"
     assert f"{headline} · PASS 16 · IMPROVED 2" in text
     assert "### To run the rest" not in text  # nothing is missing
@@ -140,7 +141,7 @@ def test_failing_cells_are_listed_and_extra_sections_join_the_summary(tmp_path):
     assert "| γ=0.50↑ x4 | madds | 53.800 | 54.623 | +0.823 | ±0.538 |" in fails
     where = text.index(extra)
     assert text.index("### Cells that fail") < where < text.index("## Appendix: every cell")
-    assert "γ=0.50 x4 | 765,000 → 765,322 ✅ | 53.800 → 54.623 ❌ |" in text
+    assert "γ=0.50 x4 | 765,000 → 765,322 ✅ | 53.8 ⚑1 → 54.6 ❌ |" in text  # flagged
 
 
 def test_a_citation_ending_in_a_period_gets_one(tmp_path):

@@ -190,7 +190,9 @@ def saved_elsewhere(workspace):
 
     def made_by(code: str) -> None:
         path = workspace.results / "bicubic_classic.manifest.json"
-        path.write_text(json.dumps({**manifest, "code_sha256": code}))
+        # a report re-renders the set and re-lists its files
+        current = json.loads(path.read_text()) if path.exists() else manifest
+        path.write_text(json.dumps({**current, "code_sha256": code}))
 
     return made_by
 

@@ -12,7 +12,7 @@ import sys
 
 from repro.cli.commands import COMMANDS
 from repro.cli.options import resolve_workspace
-from repro.cli.output import one_line
+from repro.cli.output import escape_unprintable_names, one_line
 from repro.cli.parser import build_parser
 from repro.errors import ReproError
 from repro.workspace import using
@@ -20,6 +20,7 @@ from repro.workspace import using
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    escape_unprintable_names()
     args = build_parser().parse_args(argv)
     args.argv = argv  # the run log records the command as typed
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from repro.cli.compare_images import cmd_compare_images
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
 from repro.cli.get import cmd_get
@@ -173,7 +174,7 @@ def _fail_on_status(result, fail_on: frozenset[str]) -> int:
     saved results were produced by other code; else 0."""
     from repro.report.summary import FAIL_ON_EXIT, STALE, fail_on_message, failing
 
-    hits = failing(result.cells, fail_on)
+    hits = failing(result.cells, fail_on, result.claims)
     if hits:
         print(f"fail-on: {fail_on_message(result.spec, hits, fail_on)}", file=sys.stderr)
     stale = STALE in fail_on and result.other_code
@@ -370,5 +371,6 @@ COMMANDS = {
     "verify": cmd_verify,
     "card": cmd_card,
     "explain": cmd_explain,
+    "compare-images": cmd_compare_images,
     "get": cmd_get,
 }

@@ -1,5 +1,6 @@
-"""``repro explain <table> <row> <dataset> <metric>``: why a cell differs from the
-paper (:mod:`repro.tables.explain`)."""
+"""``repro explain <table> <row> <dataset> <metric>``: why a cell differs from the paper
+(:mod:`repro.tables.explain`); for a cost cell (params, FLOPs, time: dataset ``-``), what decides
+it (:mod:`repro.tables.explain_cost`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ EXAMPLES = """examples:
   repro explain bicubic_classic bicubic-x2 Set14 psnr
   repro explain bicubic_classic "Bicubic x4" Set14 psnr --protocol gray=rgb3
   repro explain bicubic_classic bicubic-x3 Set5 ssim --json
+  repro explain camixer_light CAMixerSR - madds
   repro explain camixer_tab2 camixersr-s-r0.5 F2K psnr --data-root /data/sr"""
 
 
@@ -28,7 +30,9 @@ def add_parser(sub, formatter_class) -> None:
     )
     s.add_argument("table", help="table id (repro ls tables), or the path of a spec file")
     s.add_argument("row", help="row id or label, e.g. bicubic-x2 or 'Bicubic x2'")
-    s.add_argument("dataset", help="a dataset column of the table, e.g. Set14")
+    s.add_argument(
+        "dataset", help="a dataset column of the table, e.g. Set14; - for params, FLOPs..."
+    )
     s.add_argument("metric", help="the column's metric, e.g. psnr (stereo: psnr@pair_mean)")
     s.add_argument(
         "--protocol",
@@ -64,8 +68,10 @@ def _pairs(items: list[str]) -> dict[str, str]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from repro.tables.context import prepare
-    from repro.tables.explain import explain_cell
+    from repro.tables.explain import explain_cell, find_cell
+    from repro.tables.explain_cost import explain_cost, format_cost_text
     from repro.tables.explain_text import format_text
+    from repro.tables.run import is_cost
 
     ctx = prepare(  # spec checked, device resolved: as a table run's
         args.table,
@@ -75,6 +81,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
         progress=not args.json,
         seed=args.seed,
     )
+    _, col, _ = find_cell(ctx.spec, args.row, args.dataset, args.metric)
+    if is_cost(col.metric):  # a property of the model: no images to re-score
+        if args.protocol or args.vary:
+            raise ReproError(
+                f"{col.frame_metric} is a cost of the model: --protocol and --vary change how "
+                "images are scored; leave them out"
+            )
+        cost = explain_cost(ctx, args.row, args.dataset, args.metric)
+        if args.json:
+            print_json(clean(cost.to_dict()))
+        else:
+            print(format_cost_text(cost))
+        return 0
     result = explain_cell(
         ctx,
         args.row,

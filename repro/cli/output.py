@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 from repro.report.markdown import fmt, fmt_delta
 from repro.tables.compare import status_counts, status_label
+
+
+def escape_unprintable_names() -> None:
+    """A file name that is not valid UTF-8 (surrogates after decoding) prints escaped instead of
+    raising UnicodeEncodeError on a strict UTF-8 terminal."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def one_line(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from repro.cli.compare_images import add_parser as add_compare_images
 from repro.cli.explain import add_parser as add_explain
 from repro.cli.get import add_parser as add_get
 from repro.cli.options import add_reference_option, add_workspace_options
@@ -363,5 +364,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_workspace_options(s)
 
     add_explain(sub, fmt)
+    add_compare_images(sub, fmt)
     add_get(sub, fmt)
     return p

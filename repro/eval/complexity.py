@@ -13,6 +13,7 @@ import torch
 
 from repro.errors import NotRun, NotRunCode, ReproError
 from repro.metrics import MetricKind, get_metric
+from repro.metrics.sampled import Sampled
 from repro.models import registry
 from repro.models.timing import check_runnable, latency_setting, measure_latency, peak_memory_mib
 
@@ -22,7 +23,8 @@ def count_params(model: torch.nn.Module) -> int:
 
 
 def measure(metric: str, row, spec, model: torch.nn.Module, variant: str | None) -> float:
-    """One cost column of a table row; NotRun when this machine or suite cannot measure it."""
+    """One cost column of a table row; NotRun when this machine or suite cannot measure it.
+    A timed column returns a :class:`~repro.models.timing.Sampled` number (repeats, spread)."""
     if get_metric(metric).kind is not MetricKind.COST:
         raise ReproError(f"{metric} is measured on images, not on the model: not a cost column")
     info = registry.get(row.model)
@@ -40,4 +42,5 @@ def measure(metric: str, row, spec, model: torch.nn.Module, variant: str | None)
     counted = info.complexity(
         metric, model, scale=row.scale, protocol=spec.protocol, variant=variant
     )
-    return float(counted)
+    # a timed number keeps its samples and spread (the verdict reads them)
+    return counted if isinstance(counted, Sampled) else float(counted)

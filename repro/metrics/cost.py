@@ -41,4 +41,13 @@ METRICS = (
     _cost("latency_ms", "median wall time of one forward on the protocol's input", unit="ms"),
     _cost("latency_ratio", "latency relative to the same model with every window attended"),
     _cost("memory_mb", "peak allocated memory of one forward above the input", unit="MiB"),
+    *(
+        _cost(
+            f"share_{part}",
+            f"share of a CAMixer's runtime spent in its {part} (CAMixerSR supplementary Fig. 6)",
+            unit="%",
+            decimals=1,
+        )
+        for part in ("predictor", "attention", "convolution", "others")
+    ),
 )

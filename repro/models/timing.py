@@ -5,15 +5,18 @@ one setting, and/or named settings that a column's ``variant`` selects; :func:`l
 reads one as a :class:`LatencySetting`. Every measurement runs on the setting's device, with its
 threads, TF32 policy, cuDNN autotuning and attention backend, all restored afterwards; the input
 is built on the model's device and dtype. CUDA forwards are timed with CUDA events, CPU ones with
-``time.perf_counter``. Low in the layers (models and eval both time forwards), so that no model
-family imports eval.
+``time.perf_counter`` (or, with ``clock: cpu``, the process's CPU time: on cores shared with
+other work a wall clock mostly measures the others). Every measurement returns a
+:class:`Sampled` number: the statistic, and how many samples it came from with their
+spread (the 5th-95th percentile range), which the verdict reads (a spread wider than the
+tolerance decides nothing). Low in the layers (models and eval both time forwards), so that
+no model family imports eval.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -23,15 +26,12 @@ from typing import Any
 import torch
 
 from repro.errors import NotRun, NotRunCode
+from repro.metrics.sampled import Sampled
 
 # the names repro.tables.protocol accepts (a test checks that both lists agree)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-STATISTICS: dict[str, Callable[[list[float]], float]] = {
-    "median": statistics.median,
-    "mean": statistics.fmean,
-    "min": min,
-}
 MIB = 2**20
+CLOCKS = ("wall", "cpu")  # wall: perf_counter; cpu: the process's CPU time (CPU settings only)
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,15 @@ class LatencySetting:
     repeats: int = 3  # timed forwards (in a ratio: rounds)
     statistic: str = "median"  # of the timed forwards (in a ratio: of the per-round ratios)
     threads: int | None = None  # CPU threads during the measurement; None: the process's
+    clock: str = "wall"  # cpu: the process's CPU time, for a CPU shared with other work
     note: str | None = None  # recorded
 
     @property
     def timing(self) -> str:
-        """How a forward is timed: chosen by the device."""
-        return "cuda_events" if self.device == "cuda" else "perf_counter"
+        """How a forward is timed: chosen by the device (and, on the CPU, the clock)."""
+        if self.device == "cuda":
+            return "cuda_events"
+        return "process_time" if self.clock == "cpu" else "perf_counter"
 
     def lr_size(self, scale: int) -> tuple[int, int]:
         """(height, width) of the LR input for a model of upscaling factor ``scale``."""
@@ -102,8 +105,9 @@ def check_runnable(setting: LatencySetting, metric: str) -> None:
 
 def measure_latency(
     model: torch.nn.Module, setting: LatencySetting, *, scale: int, channels: int = 3
-) -> float:
-    """The setting's statistic of timed forwards (ms) on a random input, after its warm-up."""
+) -> Sampled:
+    """The setting's statistic of timed forwards (ms) on a random input, after its warm-up,
+    with the spread of the timed forwards."""
     module, device = _placed(model, setting)
     x = _input(module, device, setting, scale, channels)
     timer = _timer(setting)
@@ -111,7 +115,7 @@ def measure_latency(
         for _ in range(setting.warmup):
             module(x)
         times = [timer(lambda: module(x)) for _ in range(setting.repeats)]
-    return STATISTICS[setting.statistic](times)
+    return Sampled.of(times, setting.statistic)
 
 
 def measure_ratio(
@@ -122,14 +126,16 @@ def measure_ratio(
     measured: Callable[[torch.nn.Module], object],
     scale: int,
     channels: int = 3,
-) -> float:
+) -> Sampled:
     """Latency in the ``measured`` state over the ``reference`` state (each callable puts the
     module in its state), same input, same process.
 
     The two are timed in alternation: in each of ``repeats`` rounds, each side gets ``warmup``
-    untimed forwards and one timed one, and the statistic of the per-round ratios is returned;
-    drift and other load then hit both sides alike (timing all of one side first let a CPU
-    ratio wander from 0.60 to 0.78 between runs on a shared machine).
+    untimed forwards and one timed one, and the statistic of the per-round ratios is returned
+    with their spread; drift and other load then hit both sides alike (timing all
+    of one side first let a CPU ratio wander from 0.60 to 0.78 between runs on a shared
+    machine). Odd rounds time the measured side first (ABBA order), so that any advantage of
+    running second in a round (caches the first side warmed) cancels out.
     """
     module, device = _placed(model, setting)
     x = _input(module, device, setting, scale, channels)
@@ -143,10 +149,40 @@ def measure_ratio(
 
     ratios = []
     with _conditions(module, setting, device):
-        for _ in range(setting.repeats):
-            base = one(reference)
-            ratios.append(one(measured) / base)
-    return STATISTICS[setting.statistic](ratios)
+        for i in range(setting.repeats):
+            if i % 2 == 0:
+                base = one(reference)
+                mine = one(measured)
+            else:
+                mine = one(measured)
+                base = one(reference)
+            ratios.append(mine / base)
+    return Sampled.of(ratios, setting.statistic)
+
+
+@contextmanager
+def timed_forward(
+    model: torch.nn.Module, setting: LatencySetting, *, scale: int, channels: int = 3
+) -> Iterator[tuple[torch.nn.Module, torch.Tensor, Callable[[], float]]]:
+    """For timing parts of a forward by hand: the model on the setting's device, a random
+    input, and a clock in ms (the setting's: CPU time with ``clock: cpu``; on CUDA it waits for
+    the device first), under the setting's conditions."""
+    module, device = _placed(model, setting)
+    x = _input(module, device, setting, scale, channels)
+    if setting.timing == "cuda_events":
+
+        def clock() -> float:
+            torch.cuda.synchronize(device)
+            return time.perf_counter() * 1000
+
+    else:
+        tick = time.process_time if setting.timing == "process_time" else time.perf_counter
+
+        def clock() -> float:
+            return tick() * 1000
+
+    with _conditions(module, setting, device):
+        yield module, x, clock
 
 
 def peak_memory_mib(
@@ -196,13 +232,23 @@ def _input(
 
 
 def _timer(setting: LatencySetting) -> Callable[[Callable[[], object]], float]:
-    return _cuda_event_ms if setting.timing == "cuda_events" else _perf_counter_ms
+    if setting.timing == "cuda_events":
+        return _cuda_event_ms
+    return _process_time_ms if setting.timing == "process_time" else _perf_counter_ms
 
 
 def _perf_counter_ms(forward: Callable[[], object]) -> float:
     start = time.perf_counter()
     forward()
     return (time.perf_counter() - start) * 1000
+
+
+def _process_time_ms(forward: Callable[[], object]) -> float:
+    """CPU time of the process (all its threads) during the forward: time lost to other
+    processes on shared cores is not counted."""
+    start = time.process_time()
+    forward()
+    return (time.process_time() - start) * 1000
 
 
 def _cuda_event_ms(forward: Callable[[], object]) -> float:

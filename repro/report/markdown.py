@@ -1,38 +1,74 @@
 """Markdown pieces of reports: numbers as a metric prints them, the per-cell appendix, the
-reasons cells were not run, the claims, and the index of all tables (a table's whole report:
+reasons cells were not run, and the index of all tables (a table's whole report:
 :mod:`repro.report.page`)."""
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 from repro.metrics import get_metric
 from repro.tables.compare import Cell, CellStatus, status_label
+from repro.tables.spec import TableSpec
 
 
-def fmt(value, metric: str) -> str:
-    """A value with its metric's decimals; thousands separated from 1,000 on."""
+def fmt(value, metric: str, decimals: int | None = None) -> str:
+    """A value with ``decimals`` (the paper's, :func:`paper_decimals`), else its metric's;
+    thousands separated by commas at any size (``887`` beside ``1,287``, never a switch)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float) and math.isinf(value):
         return "+inf" if value > 0 else "-inf"
-    decimals = get_metric(metric).decimals
-    if abs(value) >= 1000:
-        decimals = min(decimals, 1)
+    decimals = get_metric(metric).decimals if decimals is None else decimals
     return f"{value:,.{decimals}f}"
 
 
-def fmt_delta(value, metric: str) -> str:
+def fmt_delta(value, metric: str, decimals: int | None = None) -> str:
+    """A signed difference, formatted as :func:`fmt`."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return f"{value:+.{get_metric(metric).decimals}f}"
+    decimals = get_metric(metric).decimals if decimals is None else decimals
+    return f"{value:+,.{decimals}f}"
 
 
-MARKS = {CellStatus.PASS: "✅", CellStatus.FAIL: "❌", CellStatus.IMPROVED: "⬆"}
+def written_decimals(value: float | int) -> int:
+    """Decimals of a number as the spec holds it (YAML keeps no trailing zero: 29.10 -> 1)."""
+    if isinstance(value, int):
+        return 0
+    return max(0, -int(Decimal(repr(float(value))).as_tuple().exponent))
+
+
+def paper_decimals(spec: TableSpec) -> dict[str, int]:
+    """Column key -> the decimals the paper prints there: the most that any reported number of
+    the column has (a number printed as 29.10 is stored as 29.1, its neighbours keep the
+    precision); the metric's own decimals where the paper prints no number."""
+    out = {}
+    for i, col in enumerate(spec.columns):
+        numbers = [r.reported[i] for r in spec.rows if r.reported[i] is not None]
+        written = [written_decimals(v) for v in numbers]
+        out[col.key] = max(written) if written else get_metric(col.metric).decimals
+    return out
+
+
+MARKS = {
+    CellStatus.PASS: "✅",
+    CellStatus.FAIL: "❌",
+    CellStatus.IMPROVED: "⬆",
+    CellStatus.UNSTABLE: "❔",
+}
+
+
+def fmt_reproduced(cell: Cell) -> str:
+    """The reproduced value; a timed one with the spread of its repeats."""
+    text = fmt(cell.reproduced, cell.metric)
+    if cell.spread and cell.repeats:
+        low, high = (fmt(v, cell.metric) for v in cell.spread)
+        text += f" [{low}, {high}] ({cell.repeats} repeats)"
+    return text
 
 
 def cells_table(cells: list[Cell]) -> str:
-    """Every cell on its own line: the appendix of a report."""
+    """Every cell on its own line: the appendix of a report (a timed cell with its spread)."""
     lines = [
         "| row | dataset | scale | metric | reported | reproduced | Δ | status |",
         "|---|---|---|---|---|---|---|---|",
@@ -43,7 +79,7 @@ def cells_table(cells: list[Cell]) -> str:
         status = f"{MARKS[c.status]} {status}" if c.status in MARKS else status
         lines.append(
             f"| {c.label} | {c.dataset or '–'} | x{c.scale} | {metric} | "
-            f"{fmt(c.reported, c.metric)} | {fmt(c.reproduced, c.metric)} | "
+            f"{fmt(c.reported, c.metric)} | {fmt_reproduced(c)} | "
             f"{fmt_delta(c.delta, c.metric)} | {status} |"
         )
     return "\n".join(lines)
@@ -89,29 +125,12 @@ def other_methods_section(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
-def claims_section(claims: list) -> str:
-    """The paper's qualitative claims, checked on the reproduced values."""
-    if not claims:
-        return ""
-    out = [
-        "### Claims of the paper",
-        "",
-        "| claim | better row | than row | column | margin | status |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c in claims:
-        margin = f"{c.margin:+.4f}" if c.margin is not None else "–"
-        status = status_label(c.status, c.code)
-        out.append(f"| {c.text} | {c.better} | {c.than} | {c.column} | {margin} | {status} |")
-    return "\n".join(out)
-
-
 def index_markdown(entries: list[dict]) -> str:
     lines = [
         "# repro: all tables",
         "",
-        "| table | title | protocol | status counts | report |",
-        "|---|---|---|---|---|",
+        "| table | title | protocol | claims | status counts | report |",
+        "|---|---|---|---|---|---|",
     ]
     for e in entries:
         counts = ", ".join(f"{k} {v}" for k, v in e["counts"].items())
@@ -119,5 +138,8 @@ def index_markdown(entries: list[dict]) -> str:
             counts += f" ({e['note']})"
         counts = counts or e.get("note") or "not run yet"
         report = f"[{e['id']}.md]({e['id']}.md)" if e.get("has_report") else "–"
-        lines.append(f"| `{e['id']}` | {e['title']} | v{e['version']} | {counts} | {report} |")
+        claims = ", ".join(f"{k} {v}" for k, v in (e.get("claims") or {}).items()) or "–"
+        lines.append(
+            f"| `{e['id']}` | {e['title']} | v{e['version']} | {claims} | {counts} | {report} |"
+        )
     return "\n".join(lines) + "\n"

@@ -1,11 +1,14 @@
 """The report of one compared table, in the order a researcher reads it.
 
-1. the citation (paper, table) and the table in the paper's layout (:mod:`repro.report.layout`);
-2. the summary: cells reproduced / reproducible / total, the failing cells, any extra sections
-   the caller passes (``extra_sections``: e.g. a gap explainer's findings), the paper's claims,
-   and what is missing to run the rest (checkpoints with their ``repro pull`` command, datasets
-   with where to get them, every other reason);
-3. plots, protocol, provenance, and an appendix with every cell and every recorded reason.
+1. the citation (paper, table), then the paper's claims with their verdicts on the paper's own
+   numbers and here (:mod:`repro.report.conclusions`): the conclusions come first;
+2. the table in the paper's layout (:mod:`repro.report.layout`), and where its numbers come
+   from when not from the cited table (a repository's docs, a third-party list...);
+3. the summary: cells reproduced / reproducible / total, the failing cells, any extra sections
+   the caller passes (``extra_sections``: e.g. a gap explainer's findings), and what is missing
+   to run the rest (checkpoints with their ``repro pull`` command, datasets with where to get
+   them, every other reason);
+4. plots, protocol, provenance, and appendices with every cell and every claim comparison.
 
 The spec's transcription notes (``source.note``, ``notes``) are for its maintainers and are not
 printed; the report cites the paper instead.
@@ -17,10 +20,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from repro.report.conclusions import comparisons_section, conclusions_section
 from repro.report.layout import layout_table, legend
 from repro.report.markdown import (
     cells_table,
-    claims_section,
     fmt,
     fmt_delta,
     other_methods_section,
@@ -60,6 +63,24 @@ def failures_section(cells: list[Cell]) -> str:
             f"{fmt(c.reproduced, c.metric)} | {fmt_delta(c.delta, c.metric)} | {tol} |"
         )
         out.append(line + (f" {_md(c.reason or '–')} |" if why else ""))
+    return "\n".join(out)
+
+
+def sources_section(spec: TableSpec) -> str:
+    """Where the numbers come from when not from the cited table: each source, what it covers."""
+    covers: dict[str, list[str]] = {}
+    for col in spec.columns:
+        for src in col.source:
+            covers.setdefault(src.text, []).append(f"column {col.key}")
+    for row in spec.rows:
+        for src in row.source:
+            where = f"row {row.label}" + (f" ({', '.join(src.columns)})" if src.columns else "")
+            covers.setdefault(src.text, []).append(where)
+    if not covers:
+        return ""
+    out = ["**Numbers from other sources than the cited table:**", ""]
+    for text, where in covers.items():
+        out.append(f"- {_md(text)}: {_md('; '.join(where))}")
     return "\n".join(out)
 
 
@@ -145,21 +166,23 @@ def table_markdown(
         f"**Paper:** {citation(spec).rstrip('.')}.",
         "",
         *banner,
+        conclusions_section(claims or []),
+        "",
         "## The table, reproduced",
         "",
         "Each cell: the paper's number → the number reproduced here.",
         "",
         layout_table(spec, cells),
         "",
-        legend(cells),
+        legend(cells, spec),
+        "",
+        sources_section(spec),
         "",
         summary_section(spec, cells),
         "",
         failures_section(cells),
         "",
         *(s for section in extra_sections for s in (section.strip(), "")),
-        claims_section(claims or []),
-        "",
         missing_section(spec, cells),
         "",
         other_methods_section(cells),
@@ -187,6 +210,8 @@ def table_markdown(
         cells_table(cells),
         "",
         reasons_section(cells),
+        "",
+        comparisons_section(claims or []),
     ]
     text = "\n".join(parts)
     while "\n\n\n" in text:

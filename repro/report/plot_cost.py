@@ -1,9 +1,11 @@
 """Quality against cost, one panel per scale: the paper's points beside the reproduced ones.
 
-A reproduced point needs a measured cost; where the quality was not measured it stands at the
-reported quality with a hollow marker (and likewise for a measured quality without a cost). The
-labels overlap nothing (:mod:`repro.report.labels`); one that finds no room becomes a number,
-listed under its panel.
+A reproduced point in a panel needs a measured quality: with a measured cost it is a filled
+point joined to the paper's; without one it stands at the reported cost, hollow. A row whose cost
+was measured but not its quality (no data, no weights) has no reproduced quality to draw: its
+reproduced cost is a tick on a strip under the panel, on the panel's cost axis and labelled as
+such, never a point at the paper's quality. The labels overlap nothing
+(:mod:`repro.report.labels`); one that finds no room becomes a number, listed under its panel.
 """
 
 from __future__ import annotations
@@ -26,18 +28,17 @@ DPI = 110
 LABEL_SIZE = 7  # points
 REPORTED = "reported"
 OTHER = "reported, other method (not run here)"
+PAPER_COST = "_reported cost"  # the paper's cost on the strip ('_': not a legend entry)
+STRIP, STRIP_GAP = 0.42, 0.1  # inches: the cost-only strip under a panel, and the gap above it
 BOTH = "reproduced"
-COST_ONLY = "reproduced cost, at the reported quality"
+COST_ONLY = "reproduced cost, quality not measured (ticks under the panel)"
 QUALITY_ONLY = "reproduced quality, at the reported cost"
 # legend label -> scatter style, in legend order; a legend entry is made only for points drawn
 STYLES = {
     REPORTED: {"marker": "o", "s": 30, "color": "tab:blue", "zorder": 3},
     OTHER: {"marker": "o", "s": 22, "color": "#a8a8a8", "zorder": 2},
     BOTH: {"marker": "D", "s": 30, "color": "tab:red", "zorder": 4},
-    COST_ONLY: {
-        **{"marker": "o", "s": 80, "facecolors": "none", "edgecolors": "tab:red"},
-        **{"linewidths": 1.3, "zorder": 4},
-    },
+    COST_ONLY: {"marker": "|", "s": 160, "color": "tab:red", "linewidths": 1.6, "zorder": 4},
     QUALITY_ONLY: {
         **{"marker": "s", "s": 70, "facecolors": "none", "edgecolors": "tab:red"},
         **{"linewidths": 1.3, "zorder": 4},
@@ -55,8 +56,9 @@ class Point:
     scale: int
     other: bool  # another method: only the paper's numbers exist
     reported: tuple[float, float] | None
-    reproduced: tuple[float, float] | None
-    kind: str | None  # the STYLES key of the reproduced point
+    reproduced: tuple[float, float] | None  # a measured quality (BOTH, QUALITY_ONLY)
+    kind: str | None  # the STYLES key of the reproduced point (COST_ONLY: ``cost_only``)
+    cost_only: float | None = None  # a measured cost whose quality was not measured
 
 
 def plot_axes(spec: TableSpec) -> tuple[Column, Column] | None:
@@ -112,17 +114,17 @@ def plot_points(spec: TableSpec, cells: list[Cell]) -> list[Point]:
             continue
         rq, rk, mq, mk = _value(q, False), _value(k, False), _value(q, True), _value(k, True)
         rk, mk = (None if v is None else v / divisor for v in (rk, mk))
-        reproduced, kind = None, None
+        reproduced, kind, cost_only = None, None, None
         if mq is not None and mk is not None:
             reproduced, kind = (mk, mq), BOTH
-        elif mk is not None and rq is not None:
-            reproduced, kind = (mk, rq), COST_ONLY
         elif mq is not None and rk is not None:
             reproduced, kind = (rk, mq), QUALITY_ONLY
+        elif mk is not None and rq is not None:  # no quality to draw: the cost alone
+            kind, cost_only = COST_ONLY, mk
         reported = (rk, rq) if rk is not None and rq is not None else None
         if reported or reproduced:
             other = q.status == CellStatus.REPORTED_ONLY
-            points.append(Point(row.label, row.scale, other, reported, reproduced, kind))
+            points.append(Point(row.label, row.scale, other, reported, reproduced, kind, cost_only))
     return points
 
 
@@ -146,28 +148,23 @@ def cost_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
     # inches: fixed axes size, so label offsets (points) and data distances agree
     aw, ah = (6.4, 4.8) if len(scales) == 1 else (4.9, 4.0)  # one panel: room for labels
     left, right, gap, bottom = 0.8, 0.25, 0.85, 0.6
+    strip = STRIP if COST_ONLY in kinds else 0.0  # the cost-only ticks under each panel
     # as many legend entries a line as fit (about 0.065 in a character, 0.4 in the marker)
     entry = max(0.4 + 0.065 * len(k) for k in kinds)
     ncol = max(1, min(len(kinds), int((len(scales) * (aw + gap)) // entry)))
     top = 0.62 + 0.22 * math.ceil(len(kinds) / ncol)
     width = left + len(scales) * aw + (len(scales) - 1) * gap + right
-    height = top + ah + bottom
+    height = top + ah + strip + bottom
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
-    fig.subplots_adjust(
-        left=left / width,
-        right=1 - right / width,
-        bottom=bottom / height,
-        top=1 - top / height,
-        wspace=gap / aw,
-    )
-    axes = fig.subplots(1, len(scales), squeeze=False)[0]
     handles: dict[str, object] = {}
     number = 1
-    for ax, scale in zip(axes, scales, strict=True):
+    for i, scale in enumerate(scales):
+        x0 = (left + i * (aw + gap)) / width
+        ax = fig.add_axes((x0, (bottom + strip) / height, aw / width, ah / height))
         panel = [p for p in points if p.scale == scale]
         for kind in kinds:
-            xy = [_xy(p, kind) for p in panel if _has(p, kind)]
+            xy = [_xy(p, kind) for p in panel if _has(p, kind) and kind != COST_ONLY]
             if xy:
                 xs, ys = zip(*xy, strict=True)
                 drawn = ax.scatter(xs, ys, label=kind, **STYLES[kind])
@@ -177,13 +174,22 @@ def cost_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
                 ax.plot(*zip(p.reported, p.reproduced, strict=True), color="0.45", lw=0.7, zorder=1)
         _frame(ax, panel)
         ax.set_title(f"×{scale}", fontsize=9)
-        ax.set_xlabel(f"{cost.metric}{_on(cost)} ({unit})", fontsize=8)
         ax.set_ylabel(
             f"{quality.metric}{_on(quality)} ({get_metric(quality.metric).unit})", fontsize=8
         )
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        number = _label(ax, panel, number)
+        under = ax
+        if strip:
+            under = fig.add_axes(
+                (x0, bottom / height, aw / width, (strip - STRIP_GAP) / height), sharex=ax
+            )
+            drawn = _cost_only_strip(under, panel)
+            if drawn is not None:
+                handles.setdefault(COST_ONLY, drawn)
+            ax.tick_params(labelbottom=False)
+        under.set_xlabel(f"{cost.metric}{_on(cost)} ({unit})", fontsize=8)
+        number = _label(ax, panel, number, under)
     fig.legend(
         [handles[k] for k in kinds],
         kinds,
@@ -199,6 +205,29 @@ def cost_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
         y=1 - 0.08 / height,
     )
     return fig
+
+
+def _cost_only_strip(ax: Axes, panel: list[Point]):
+    """The panel's reproduced costs whose quality was not measured, as ticks on the panel's
+    cost axis (no quality axis: none was measured), each over a small dot at the paper's cost
+    and joined to it; the ticks drawn, or None."""
+    rows = [p for p in panel if p.cost_only is not None]
+    xs = [p.cost_only for p in rows]
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_ylabel("cost\nonly", fontsize=7, rotation=0, ha="right", va="center")
+    if not xs:
+        return None
+    paper = [p.reported[0] for p in rows if p.reported]
+    ax.scatter(
+        paper, [0.5] * len(paper), marker="o", s=12, color="tab:blue", zorder=3, label=PAPER_COST
+    )
+    for p in rows:
+        if p.reported:
+            ax.plot((p.reported[0], p.cost_only), (0.5, 0.5), color="0.45", lw=0.7, zorder=1)
+    return ax.scatter(xs, [0.5] * len(xs), label=COST_ONLY, **STYLES[COST_ONLY])
 
 
 def _on(col: Column) -> str:
@@ -222,6 +251,7 @@ def _frame(ax: Axes, panel: list[Point]) -> None:
 
     xy = [q for p in panel for q in (p.reported, p.reproduced) if q]
     xs, ys = [x for x, _ in xy], [y for _, y in xy]
+    xs += [p.cost_only for p in panel if p.cost_only is not None]
     log = min(xs) > 0 and max(xs) / min(xs) > 20
     if log:
         ax.set_xscale("log")
@@ -241,8 +271,9 @@ def _padded(lo: float, hi: float, frac: float) -> tuple[float, float]:
     return lo - frac * span, hi + frac * span
 
 
-def _label(ax: Axes, panel: list[Point], number: int) -> int:
-    """Label the panel's rows (those run here first); list the numbered ones under it."""
+def _label(ax: Axes, panel: list[Point], number: int, under: Axes) -> int:
+    """Label the panel's rows (those run here first); list the numbered ones under ``under``
+    (the panel, or its cost-only strip)."""
     items = [
         Labelled(
             _panel_label(p.label, p.scale),
@@ -253,7 +284,7 @@ def _label(ax: Axes, panel: list[Point], number: int) -> int:
     ]
     keys, number = place_labels(ax, items, number, LABEL_SIZE)
     if keys:
-        ax.annotate(
+        under.annotate(
             "\n".join(f"{n}  {text}" for n, text in keys),
             (0, 0),
             xycoords="axes fraction",

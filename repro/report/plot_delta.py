@@ -1,19 +1,25 @@
 """The Δ heatmap of a compared table: the paper's rows x columns, one cell per table cell.
 
-Colour is Δ in units of the cell's tolerance, signed so that + is the metric's good direction
-(|x| <= 1 passes); each cell shows Δ with its metric's decimals and a verdict mark. NOT-RUN cells
-are hatched and show their reason code; cells without a verdict (measured, partial) are grey.
-Rows of other methods (REPORTED-ONLY: the suite does not run them) are left out.
+Colour says better (blue) or worse (red) than the paper, and by how many tolerances: the heat
+value is Δ / tolerance signed so that + is the metric's good direction (for a lower-is-better
+metric a negative Δ is better). Within the tolerance (PASS) a cell is neutral whatever its sign:
+the colour scale has no hue between -1 and 1. Each cell prints the raw Δ (reproduced - reported,
+in the metric's unit) with its metric's decimals and a verdict mark; lower-is-better columns
+carry ``↓`` and the caption says what a sign means. NOT-RUN cells are hatched and show their
+reason code; cells without a verdict (measured, partial) are grey. Rows of other methods
+(REPORTED-ONLY: the suite does not run them) are left out.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from repro.metrics import get_metric
+from repro.report.layout import FLAG
 from repro.tables.compare import Cell, CellStatus
 from repro.tables.spec import Column, TableSpec
 
@@ -24,6 +30,18 @@ DPI = 110
 CLIP = 3.0  # colour saturates at 3 tolerances
 MARK = {CellStatus.PASS: "✓", CellStatus.FAIL: "✗", CellStatus.IMPROVED: "↑"}
 _NO_VERDICT = "#e6e6e6"
+_NEUTRAL = "#fbfbfb"  # within the tolerance: no hue, lighter than the no-verdict grey
+LOWER_IS_BETTER = "↓"  # after a column's metric: lower is better there
+# the colour scale from -CLIP (worse) to +CLIP (better): red and blue start at one tolerance,
+# where a verdict leaves PASS; between -1 and 1 no hue at all
+_SCALE = (
+    (-CLIP, "#67001f"),
+    (-1.0, "#f4a582"),
+    (-1.0, _NEUTRAL),
+    (1.0, _NEUTRAL),
+    (1.0, "#92c5de"),
+    (CLIP, "#053061"),
+)
 _TEXT_SIZE = 7
 
 
@@ -35,7 +53,10 @@ def fmt(value: float, metric: str, *, signed: bool = False) -> str:
 
 
 def heat_value(cell: Cell) -> float:
-    """Δ / tolerance, + in the metric's good direction, clipped; NaN for cells without verdict."""
+    """Δ / tolerance, + in the metric's good direction, clipped; NaN for cells without verdict.
+
+    The verdict decides the side: PASS lies within [-1, 1] (neutral), FAIL at or below -1 (red),
+    IMPROVED at or above 1 (blue), so the colour never contradicts the mark."""
     if cell.delta is None or cell.tolerance is None or cell.status not in MARK:
         return math.nan
     if cell.tolerance > 0:
@@ -44,7 +65,19 @@ def heat_value(cell: Cell) -> float:
         value = 0.0 if cell.delta == 0 else math.copysign(CLIP, cell.delta)
     if not get_metric(cell.metric).higher_is_better:
         value = -value
-    return max(-CLIP, min(CLIP, value))
+    if cell.status == CellStatus.PASS:
+        return max(-1.0, min(1.0, value))
+    size = min(CLIP, max(1.0, abs(value)))
+    return size if cell.status == CellStatus.IMPROVED else -size
+
+
+def heat_colormap():
+    """Red (worse) -> neutral (within the tolerance) -> blue (better) over [-CLIP, CLIP]."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    stops = [((v + CLIP) / (2 * CLIP), colour) for v, colour in _SCALE]
+    cmap = LinearSegmentedColormap.from_list("repro_delta", stops, N=600)
+    return cmap.with_extremes(bad=_NO_VERDICT)
 
 
 def cell_text(cell: Cell) -> str:
@@ -67,14 +100,16 @@ def heatmap_rows(spec: TableSpec, cells: list[Cell]) -> list:
 
 
 def _header(col: Column) -> str:
-    return "\n".join(p for p in (col.dataset, col.metric, col.variant) if p)
+    metric = col.metric
+    if not get_metric(col.metric).higher_is_better:
+        metric += f" {LOWER_IS_BETTER}"
+    return "\n".join(p for p in (col.dataset, metric, col.variant) if p)
 
 
 def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
     """The heatmap figure (Agg canvas), or None when no cell was compared with the paper."""
     if not any(c.delta is not None for c in cells):
         return None
-    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
@@ -85,21 +120,32 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
     values = np.array([[math.nan if c is None else heat_value(c) for c in line] for line in grid])
     # inches: a cell is wide enough for its header and its text, rows for two lines of text
     chars = max(len(s) for c in cols for s in _header(c).split("\n"))
-    texts = [cell_text(c) for line in grid for c in line if c is not None]
+    flagged = {(r.id, key) for r in rows for key in r.anomalies}
+    shown = {
+        (i, j): cell_text(c) + (f" {FLAG}" if (c.row, cols[j].key) in flagged else "")
+        for i, line in enumerate(grid)
+        for j, c in enumerate(line)
+        if c is not None
+    }
+    texts = list(shown.values())
     chars = max(chars, *(len(s) for t in texts for s in t.split("\n")))
     cw, ch = max(0.8, 0.07 * chars + 0.15), 0.4
     label_w = 0.2 + 0.065 * max(len(r.label) for r in rows)
     head = 0.45 + 0.15 * max(_header(c).count("\n") + 1 for c in cols)
-    caption = _caption(spec, cells, rows, max(cw * len(cols), 3.2))
+    caption = _caption(
+        spec, cells, rows, max(cw * len(cols), 5.6), FLAG in "".join(texts)
+    )  # the colour legend's width
     # under the cells: the caption, then a horizontal colour bar (readable for a short table)
     aw, ah = cw * len(cols), ch * len(rows)
-    foot = 0.1 + 0.16 * (caption.count("\n") + 1) + 0.2 + 0.12 + 0.45
+    # inches from the bottom: tick labels, the bar (0.45-0.57), its legend (2 lines), caption
+    foot = 0.1 + 0.14 * (caption.count("\n") + 1) + 0.3 + 0.62
     width, height = label_w + max(aw, 3.2) + 0.3, head + ah + foot
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((label_w / width, foot / height, aw / width, ah / height))
-    cmap = colormaps["RdBu"].with_extremes(bad=_NO_VERDICT)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-CLIP, vmax=CLIP, aspect="auto")
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap=heat_colormap(), vmin=-CLIP, vmax=CLIP, aspect="auto"
+    )
     for i, line in enumerate(grid):
         for j, cell in enumerate(line):
             if cell is None:
@@ -115,7 +161,7 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
             ax.text(
                 j,
                 i,
-                cell_text(cell),
+                shown[(i, j)],
                 ha="center",
                 va="center",
                 fontsize=_TEXT_SIZE if cell.status != CellStatus.NOT_RUN else _TEXT_SIZE - 1,
@@ -141,11 +187,24 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
         if rows[i].scale != rows[i - 1].scale:
             ax.axhline(i - 0.5, color="#444444", lw=1.2)
     cax = fig.add_axes((label_w / width, 0.45 / height, min(aw, 3.2) / width, 0.12 / height))
-    bar = fig.colorbar(image, cax=cax, orientation="horizontal", ticks=[-3, -2, -1, 0, 1, 2, 3])
-    bar.ax.set_xticklabels(["≤ −3", "−2", "−1", "0", "1", "2", "≥ 3"], fontsize=_TEXT_SIZE)
+    bar = fig.colorbar(image, cax=cax, orientation="horizontal", ticks=[-3, -2, -1, 1, 2, 3])
+    ticks = ["≥ 3 worse", "2", "1", "1", "2", "≥ 3 better"]
+    bar.ax.set_xticklabels(ticks, fontsize=_TEXT_SIZE)
     for edge in (-1, 1):  # the tolerance
         bar.ax.axvline(edge, color="black", lw=0.8)
-    bar.set_label("colour: Δ / tolerance (+: better than the paper)", fontsize=_TEXT_SIZE)
+    bar.ax.text(
+        0.5,
+        0.5,
+        "PASS",
+        transform=bar.ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=_TEXT_SIZE - 1,
+        color="#555555",
+    )
+    fig.text(
+        label_w / width, 0.62 / height, COLOUR_LEGEND, ha="left", va="bottom", fontsize=_TEXT_SIZE
+    )
     fig.text(
         label_w / width, (foot - 0.1) / height, caption, ha="left", va="top", fontsize=_TEXT_SIZE
     )
@@ -160,22 +219,46 @@ def delta_figure(spec: TableSpec, cells: list[Cell]) -> Figure | None:
     return fig
 
 
-def _caption(spec: TableSpec, cells: list[Cell], rows: list, width: float) -> str:
-    """What the marks, the hatching and the grey mean, and which rows are left out; wrapped
-    to ``width`` inches."""
+COLOUR_LEGEND = (
+    "colour: |Δ| in tolerances, red = worse than the paper, blue = better (each metric in its\n"
+    "own direction); neutral = within the tolerance (PASS), whatever the sign of Δ"
+)
+
+
+def sign_notes(cols: list[Column]) -> list[str]:
+    """What the printed Δ's sign means, naming the table's lower-is-better metrics."""
+    lower = list(dict.fromkeys(c.metric for c in cols if not get_metric(c.metric).higher_is_better))
+    notes = ["printed: Δ = reproduced − reported, in the metric's unit (+: above the paper)"]
+    if lower:
+        notes.append(
+            f"{LOWER_IS_BETTER} lower is better ({', '.join(lower)}): "
+            "there a negative Δ is better than the paper"
+        )
+    return notes
+
+
+def _caption(
+    spec: TableSpec, cells: list[Cell], rows: list, width: float, flags: bool = False
+) -> str:
+    """What the printed sign, the marks, the hatching, the grey and the flags mean, and which
+    rows are left out; wrapped to ``width`` inches."""
+    notes = [*sign_notes(list(spec.columns))]
     parts = ["✓ PASS   ✗ FAIL   ↑ IMPROVED (|Δ| within / beyond the tolerance)"]
     statuses = {c.status for c in cells}
     if CellStatus.NOT_RUN in statuses:
         parts.append("hatched: NOT-RUN, with its reason code")
     if statuses & {CellStatus.MEASURED, CellStatus.PARTIAL}:
         parts.append("grey: no verdict (measured without a paper value, or partial)")
+    if flags:
+        parts.append(f"{FLAG} the spec flags the paper's number (the report says why)")
     if left_out := len(spec.rows) - len(rows):
         parts.append(f"{left_out} rows of other methods (reported only, not run here) not shown")
     room = int(width / 0.058)  # characters of 7 pt text per line
-    lines = [parts[0]]
+    lines = [line for note in notes for line in textwrap.wrap(note, room)]  # lines of their own
+    lines += textwrap.wrap(parts[0], room)
     for part in parts[1:]:
         if len(lines[-1]) + 3 + len(part) <= room:
             lines[-1] += "   " + part
         else:
-            lines.append(part)
+            lines += textwrap.wrap(part, room)
     return "\n".join(lines)

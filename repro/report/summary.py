@@ -20,7 +20,8 @@ from repro.errors import NotRunCode, ReproError, WeightsError
 from repro.eval.predictor import find_weights_entry
 from repro.models import registry
 from repro.report.markdown import fmt, fmt_delta
-from repro.tables.compare import Cell, CellStatus
+from repro.tables.claim_verdicts import ClaimResult, ClaimStatus
+from repro.tables.compare import Cell, CellStatus, status_label
 from repro.tables.papers import citation
 from repro.tables.spec import TableSpec
 from repro.weights import WeightsEntry, fetch_advice
@@ -32,7 +33,13 @@ FAIL_ON_EXIT = 3
 # NOT-RUN codes no checkpoint, dataset or device would let this suite measure (a StrEnum:
 # their text, as a Need's kind, is found in it too)
 UNRUNNABLE = frozenset({NotRunCode.TRAINING_ONLY, NotRunCode.NOT_IMPLEMENTED})
-_JUDGED = (CellStatus.PASS, CellStatus.FAIL, CellStatus.IMPROVED, CellStatus.PARTIAL)
+_JUDGED = (
+    CellStatus.PASS,
+    CellStatus.FAIL,
+    CellStatus.IMPROVED,
+    CellStatus.UNSTABLE,
+    CellStatus.PARTIAL,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,12 @@ def headline(t: Tally) -> str:
     return (
         f"{t.reproduced} of {t.reproducible} reproducible cells reproduced ({t.total} cells in all)"
     )
+
+
+def claims_line(claims: Iterable[ClaimResult]) -> str:
+    """``HOLDS 3 · FAILS 1 · NOT-RUN 2``, in ClaimStatus order."""
+    statuses = [str(c.status) for c in claims]
+    return " · ".join(f"{s} {statuses.count(s)}" for s in map(str, ClaimStatus) if s in statuses)
 
 
 def column_name(cell: Cell) -> str:
@@ -181,7 +194,14 @@ def missing_line(needs: list[Need], table: str | None = None) -> str:
 
 # ----------------------------------------------------------------------- --fail-on
 STALE = "STALE"  # repro report: saved results produced by other code than this one
-FAIL_ON_CHOICES = (*(str(s) for s in CellStatus), *(str(c) for c in NotRunCode), STALE)
+# a claim status is named with its prefix (PARTIAL and NOT-RUN are cell statuses too)
+CLAIM_PREFIX = "claim:"
+FAIL_ON_CHOICES = (
+    *(str(s) for s in CellStatus),
+    *(str(c) for c in NotRunCode),
+    *(f"{CLAIM_PREFIX}{s}" for s in ClaimStatus),
+    STALE,
+)
 
 
 def parse_fail_on(text: str | None) -> frozenset[str]:
@@ -189,28 +209,47 @@ def parse_fail_on(text: str | None) -> frozenset[str]:
     non-zero; None (no --fail-on) -> none, and an empty list is an error."""
     if text is None:
         return frozenset()
-    wanted = [w.strip().upper() for w in text.split(",") if w.strip()]
+    wanted = [_choice(w) for w in text.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in FAIL_ON_CHOICES]
     if unknown or not wanted:
         raise ReproError(
             f"--fail-on {text!r}: unknown {', '.join(unknown) or 'empty list'}; give a comma "
-            f"list of {', '.join(FAIL_ON_CHOICES)} (a NOT-RUN code means NOT-RUN cells of it)"
+            f"list of {', '.join(FAIL_ON_CHOICES)} (a NOT-RUN code means NOT-RUN cells of it; "
+            f"{CLAIM_PREFIX}STATUS means claims of that status)"
         )
     return frozenset(wanted)
 
 
-def failing(cells: Iterable[Cell], fail_on: frozenset[str]) -> list[Cell]:
-    """The cells whose status, or NOT-RUN code, is in ``fail_on``."""
-    return [c for c in cells if str(c.status) in fail_on or (c.code and str(c.code) in fail_on)]
+def _choice(word: str) -> str:
+    """A --fail-on word as the choices spell it: upper case, the claim: prefix lower case."""
+    word = word.strip()
+    if word.lower().startswith(CLAIM_PREFIX):
+        return CLAIM_PREFIX + word[len(CLAIM_PREFIX) :].upper()
+    return word.upper()
 
 
-def fail_on_message(spec: TableSpec, hits: list[Cell], fail_on: frozenset[str]) -> str:
+def failing(
+    cells: Iterable[Cell], fail_on: frozenset[str], claims: Iterable[ClaimResult] = ()
+) -> list[Cell | ClaimResult]:
+    """The cells whose status, or NOT-RUN code, is in ``fail_on``; then the claims whose
+    status is (as ``claim:STATUS``)."""
+    hits: list[Cell | ClaimResult] = [
+        c for c in cells if str(c.status) in fail_on or (c.code and str(c.code) in fail_on)
+    ]
+    return hits + [c for c in claims if f"{CLAIM_PREFIX}{c.status}" in fail_on]
+
+
+def fail_on_message(
+    spec: TableSpec, hits: list[Cell | ClaimResult], fail_on: frozenset[str]
+) -> str:
     counts: dict[str, int] = {}
     for c in hits:
-        key = f"{c.status} ({c.code})" if c.code else str(c.status)
+        kind = "claim " if isinstance(c, ClaimResult) else ""
+        key = kind + (f"{c.status} ({c.code})" if c.code else str(c.status))
         counts[key] = counts.get(key, 0) + 1
     shown = ", ".join(f"{n} {k}" for k, n in counts.items())
-    return f"{spec.id}: {len(hits)} cell(s) match --fail-on {','.join(sorted(fail_on))}: {shown}"
+    what = "cell(s) or claim(s)" if any(isinstance(c, ClaimResult) for c in hits) else "cell(s)"
+    return f"{spec.id}: {len(hits)} {what} match --fail-on {','.join(sorted(fail_on))}: {shown}"
 
 
 # ----------------------------------------------------------------------- CI summary
@@ -241,13 +280,15 @@ def summary_markdown(
         "",
         citation(spec),
         "",
-        f"**{headline(t)}** · {counts_line(t)}",
     ]
-    if claims:
-        held = {}
+    if claims:  # the conclusions first
+        lines += [f"**Claims:** {claims_line(claims)}", ""]
         for c in claims:
-            held[str(c.status)] = held.get(str(c.status), 0) + 1
-        lines += ["", "Claims: " + " · ".join(f"{k} {n}" for k, n in held.items())]
+            paper = f"; on the paper's own numbers {c.paper}" if c.paper else ""
+            paper += " (contradicted)" if c.contradicted else ""
+            lines.append(f"- {status_label(c.status, c.code)} `{c.id}`: {c.test}{paper}")
+        lines.append("")
+    lines.append(f"**{headline(t)}** · {counts_line(t)}")
     if fails:
         lines += [
             "",

@@ -14,9 +14,11 @@ from repro.publish import (
     load_saved,
     publish,
 )
+from repro.report.export import write_exports
 from repro.report.markdown import index_markdown
 from repro.report.page import table_markdown
 from repro.report.plots import delta_heatmap, quality_vs_cost
+from repro.tables.claim_verdicts import claim_counts
 from repro.tables.compare import Cell, status_counts
 from repro.tables.run import made_by_other_code
 from repro.tables.saved import result_files
@@ -48,7 +50,7 @@ def render_table_report(result, folder: Path, *, extra_sections: Sequence[str] =
         extra_sections=extra_sections,
     )
     atomic_write_text(path, text)
-    return [path, *plots]
+    return [path, *plots, *write_exports(result.spec, result.cells, folder)]
 
 
 def publish_result(
@@ -88,6 +90,7 @@ def write_index(ws: Workspace) -> str:
     for table_id in table_ids():
         spec = load_spec(table_id)
         counts: dict[str, int] = {}
+        claims: dict[str, int] = {}
         note = ""
         try:
             saved = load_saved(Destination(table_id, workspace=ws))
@@ -96,6 +99,7 @@ def write_index(ws: Workspace) -> str:
                 note = f"saved results are protocol v{cells.get('protocol_version')}: rerun"
             else:
                 counts = status_counts([Cell.from_dict(c) for c in cells["cells"]])
+                claims = claim_counts(cells.get("claims") or [])
                 if made_by_other_code(saved, spec):
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
@@ -112,6 +116,7 @@ def write_index(ws: Workspace) -> str:
                 "title": spec.title,
                 "version": spec.version,
                 "counts": counts,
+                "claims": claims,
                 "note": note,
                 "has_report": bool(counts) and (ws.reports / f"{table_id}.md").is_file(),
             }

@@ -1,4 +1,12 @@
-"""Compare reproduced numbers with a table's reported ones, cell by cell."""
+"""Compare reproduced numbers with a table's reported ones, cell by cell.
+
+A timed cell (a :class:`~repro.models.timing.Sampled` value) is judged on its spread, the
+5th-95th percentile range of its repeats: PASS when all of it lies within the tolerance of the
+paper, FAIL or IMPROVED when all of it lies outside, UNSTABLE when it is wider than the
+tolerance band or crosses its edge (the measurement cannot decide; a rerun would flip a point
+verdict). A value exact by definition (a ratio of a state to itself) is DEFINED, not judged.
+The claims: :mod:`repro.tables.claim_verdicts`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ from enum import StrEnum
 
 from repro.errors import NotRun, NotRunCode
 from repro.metrics import MetricKind, get_metric
+from repro.metrics.sampled import Sampled
 from repro.tables.protocol import unjudged
-from repro.tables.spec import Claim, TableSpec, column_key
+from repro.tables.spec import TableSpec
 
 
 class CellStatus(StrEnum):
@@ -18,10 +27,12 @@ class CellStatus(StrEnum):
     PASS = "PASS"  # within tolerance of the paper
     FAIL = "FAIL"  # outside tolerance, in the bad direction
     IMPROVED = "IMPROVED"  # outside tolerance, in the good direction
+    UNSTABLE = "UNSTABLE"  # timed: the spread of the repeats is too wide to decide
     PARTIAL = "PARTIAL"  # measured on a subset of the images: no verdict
     NOT_RUN = "NOT-RUN"  # not measured here: see the cell's code
     REPORTED_ONLY = "REPORTED-ONLY"  # another method; this suite does not run it
     MEASURED = "MEASURED"  # measured, no verdict: the paper has no (comparable) value
+    DEFINED = "DEFINED"  # exact by definition (a ratio's own reference): nothing to measure
 
 
 @dataclass
@@ -44,6 +55,8 @@ class Cell:
     # measured on a set built here from a raw source (source.build), not the official files:
     # that set's origin ("built:..."); None for official or local data
     built: str | None = None
+    repeats: int | None = None  # a timed cell: the timed forwards (or rounds) behind it
+    spread: list[float] | None = None  # a timed cell: 5th-95th percentile of its repeats
 
     @property
     def why(self) -> str:
@@ -68,17 +81,60 @@ class Cell:
         for key in ("reported", "reproduced", "delta"):
             if isinstance(d[key], float) and not math.isfinite(d[key]):
                 d[key] = None if math.isnan(d[key]) else d[key]
-        if d["built"] is None:  # saved cells of official data stay as they were
-            del d["built"]
+        for key in ("built", "repeats", "spread"):  # saved cells of other kinds stay as they were
+            if d[key] is None:
+                del d[key]
         return d
 
 
-def judge(metric: str, reported: float, reproduced: float, tol: float) -> tuple[str, float]:
+def judge(
+    metric: str,
+    reported: float,
+    reproduced: float,
+    tol: float,
+    spread: tuple[float, float] | None = None,
+) -> tuple[str, float]:
+    """A cell's verdict and delta; with a ``spread`` (low, high of a timed cell's repeats) the
+    whole spread must lie within the tolerance (PASS) or outside it (FAIL/IMPROVED), else the
+    cell is UNSTABLE."""
     delta = reproduced - reported
-    if abs(delta) <= tol + 1e-12:
-        return CellStatus.PASS, delta
+    eps = 1e-12
     better = get_metric(metric).better(delta)
-    return (CellStatus.IMPROVED if better else CellStatus.FAIL), delta
+    outside = CellStatus.IMPROVED if better else CellStatus.FAIL
+    if spread is None:
+        return (CellStatus.PASS if abs(delta) <= tol + eps else outside), delta
+    low, high = min(spread[0], reproduced), max(spread[1], reproduced)
+    band = (reported - tol - eps, reported + tol + eps)
+    if high - low > 2 * tol + eps:
+        return CellStatus.UNSTABLE, delta
+    if band[0] <= low and high <= band[1]:
+        return CellStatus.PASS, delta
+    if high < band[0] or low > band[1]:
+        return outside, delta
+    return CellStatus.UNSTABLE, delta
+
+
+def unstable_reason(value: Sampled, reported: float, tol: float) -> str:
+    low, high = value.spread
+    return (
+        f"the spread of {value.repeats} repeats (5th-95th percentile), [{low:.4g}, {high:.4g}], is "
+        f"{'wider than' if high - low > 2 * tol else 'across the edge of'} the tolerance band "
+        f"[{reported - tol:.4g}, {reported + tol:.4g}]: the measurement cannot decide"
+    )
+
+
+def saved_value(cell: dict) -> float | Sampled | None:
+    """A saved cell's reproduced value, a timed one with its repeats and spread again; a
+    malformed spread raises ValueError."""
+    value, repeats, spread = cell["reproduced"], cell.get("repeats"), cell.get("spread")
+    if value is None or repeats is None:
+        return value
+    numbers = isinstance(spread, list) and len(spread) == 2
+    numbers = numbers and all(isinstance(v, (int, float)) and math.isfinite(v) for v in spread)
+    if not (isinstance(repeats, int) and repeats >= 0 and numbers):
+        raise ValueError(f"repeats {repeats!r} / spread {spread!r} of a timed cell")
+    note = cell.get("reason") if repeats == 0 else None
+    return Sampled(value, repeats, (spread[0], spread[1]), note)
 
 
 def compare(
@@ -99,6 +155,7 @@ def compare(
         for col, reported in zip(spec.columns, row.reported, strict=True):
             key = (row.id, col.key)
             value = measured.get(key)
+            timed = isinstance(value, Sampled)
             count, total = images.get(key, (None, None))
             status, code, reason = CellStatus.NOT_RUN, None, None
             delta = tol = None
@@ -111,6 +168,8 @@ def compare(
             elif value is None or (isinstance(value, float) and math.isnan(value)):
                 code = NotRunCode.NOT_IMPLEMENTED
                 reason = "no value was produced for this cell"
+            elif timed and value.exact:
+                status, reason = CellStatus.DEFINED, value.note
             elif reported is None:
                 status, reason = CellStatus.MEASURED, "the paper reports no value here"
             elif why := unjudged(spec.protocol, col.metric, col.variant):
@@ -120,7 +179,10 @@ def compare(
                 reason = f"{count} of {total} images; run the full set for a verdict"
             else:
                 tol = spec.tolerance_for(col.metric, reported)
-                status, delta = judge(col.metric, float(reported), float(value), tol)
+                spread = value.spread if timed else None
+                status, delta = judge(col.metric, float(reported), float(value), tol, spread)
+                if status == CellStatus.UNSTABLE:
+                    reason = unstable_reason(value, float(reported), tol)
             cells.append(
                 Cell(
                     row=row.id,
@@ -130,7 +192,7 @@ def compare(
                     metric=col.metric,
                     variant=col.variant,
                     reported=reported,
-                    reproduced=value,
+                    reproduced=float(value) if timed else value,
                     delta=delta,
                     tolerance=tol,
                     status=status,
@@ -138,6 +200,8 @@ def compare(
                     reason=reason,
                     images=count,
                     images_total=total,
+                    repeats=value.repeats if timed else None,
+                    spread=list(value.spread) if timed else None,
                 )
             )
     return cells
@@ -148,7 +212,7 @@ def status_label(
 ) -> str:
     """A status as printed: NOT-RUN carries its code, e.g. 'NOT-RUN (MISSING-DATA)';
     PARTIAL its image count, e.g. 'PARTIAL (2 of 100 images)'; a cell measured on a built set
-    says so, e.g. 'PASS (built data)'."""
+    says so, e.g. 'PASS (built data)'. Claim statuses print the same way."""
     if status == CellStatus.NOT_RUN:
         return f"NOT-RUN ({code})"
     label = str(status)
@@ -178,72 +242,3 @@ def status_counts(cells: list[Cell]) -> dict[str, int]:
         label = f"NOT-RUN:{c.code}" if c.status == CellStatus.NOT_RUN else str(c.status)
         counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items()))
-
-
-class ClaimStatus(StrEnum):
-    HOLDS = "HOLDS"
-    FAILS = "FAILS"
-    PARTIAL = "PARTIAL"  # judged on a subset of the images: decides nothing
-    NOT_RUN = "NOT-RUN"  # a cell it needs was not measured
-
-
-@dataclass
-class ClaimResult:
-    id: str
-    text: str
-    better: str
-    than: str
-    column: str
-    margin: float | None  # how much better 'better' scored, in the metric's direction
-    status: ClaimStatus
-    code: NotRunCode | None  # for NOT-RUN: the code of the cell that was not measured
-    reason: str | None
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["status"] = str(self.status)
-        d["code"] = str(self.code) if self.code else None
-        return d
-
-
-def judge_claims(claims: tuple[Claim, ...], cells: list[Cell]) -> list[ClaimResult]:
-    """Check each claim on the reproduced values; NOT-RUN (with the cell's reason) if absent."""
-    by_key = {(c.row, column_key(c.dataset, c.metric, c.variant)): c for c in cells}
-    out = []
-    for claim in claims:
-        a, b = by_key[(claim.better, claim.column)], by_key[(claim.than, claim.column)]
-        margin, status, code, reason = None, ClaimStatus.NOT_RUN, None, None
-        missing = [c for c in (a, b) if not _has_value(c)]
-        partial = [c for c in (a, b) if c.status == CellStatus.PARTIAL]
-        if missing:
-            code, reason = missing[0].code, missing[0].reason or "no reproduced value"
-        else:
-            margin = float(a.reproduced) - float(b.reproduced)
-            if not get_metric(a.metric).higher_is_better:
-                margin = -margin
-            status = ClaimStatus.HOLDS if margin > 0 else ClaimStatus.FAILS
-            if partial:  # a subset of images decides nothing
-                status, reason = ClaimStatus.PARTIAL, partial[0].reason
-        out.append(
-            ClaimResult(
-                claim.id,
-                claim.text,
-                claim.better,
-                claim.than,
-                claim.column,
-                margin,
-                status,
-                code,
-                reason,
-            )
-        )
-    return out
-
-
-def _has_value(cell: Cell) -> bool:
-    value = cell.reproduced
-    return (
-        cell.status not in (CellStatus.NOT_RUN, CellStatus.REPORTED_ONLY)
-        and value is not None
-        and (not isinstance(value, float) or math.isfinite(value))
-    )

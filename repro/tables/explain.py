@@ -12,6 +12,9 @@ The table's protocol is the base; each variant changes one thing in it:
 
 For each variant: the set mean, its Δ vs the paper, whether that change alone lands within the
 cell's tolerance, and each image's contribution to the change of the mean.
+
+Which change *explains* a gap: :mod:`repro.tables.explain_rule`. Cost cells (params, FLOPs,
+time) have no images to re-score: :mod:`repro.tables.explain_cost`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,13 @@ from repro.machine import tf32_policy
 from repro.metrics import get_metric
 from repro.tables.compare import CellStatus, judge
 from repro.tables.context import RunContext
+from repro.tables.explain_rule import (
+    DATASET_FREE,
+    EXPLAINS,
+    anomaly_words,
+    beyond_by_noise,
+    is_material,
+)
 from repro.tables.explain_setup import (
     Setup,
     apply_overrides,
@@ -98,6 +108,7 @@ class Explanation:
     variants: list[VariantResult]
     skipped: list[dict]  # {axis, reason}: variants that do not apply to this cell
     timing: dict  # seconds, forward passes (and their seconds), outputs from the cache
+    anomaly: str | None = None  # the spec's flag on the paper's number, in words, with why
 
     @property
     def partial(self) -> bool:
@@ -106,20 +117,46 @@ class Explanation:
 
     @property
     def explaining(self) -> list[VariantResult]:
-        """Variants that alone land within tolerance where the base does not."""
+        """Variants that alone land within tolerance where the base does not, by a material
+        shift (:func:`is_material`)."""
         if self.status == CellStatus.PASS:
             return []
-        return [v for v in self.variants if v.status == CellStatus.PASS]
+        return [
+            v
+            for v in self.variants
+            if v.status == CellStatus.PASS and is_material(v.shift, self.tolerance)
+        ]
+
+    @property
+    def nudging(self) -> list[VariantResult]:
+        """Variants that land within tolerance by a shift too small to explain the gap."""
+        if self.status == CellStatus.PASS:
+            return []
+        return [
+            v
+            for v in self.variants
+            if v.status == CellStatus.PASS and not is_material(v.shift, self.tolerance)
+        ]
+
+    @property
+    def within_noise(self) -> bool:
+        """A gap beyond the tolerance by less than MATERIAL x the tolerance, unexplained."""
+        return not self.explaining and beyond_by_noise(self.delta, self.tolerance)
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["explaining"] = [v.change for v in self.explaining]
+        out["within_noise"] = self.within_noise
+        out["rule"] = EXPLAINS
         out["partial"] = self.partial
         return out
 
 
 def find_cell(spec: TableSpec, row: str, dataset: str, metric: str) -> tuple[Row, Column, float]:
-    """A cell by row id or label, dataset and metric (``psnr`` or ``psnr@pair_mean``)."""
+    """A cell by row id or label, dataset and metric (``psnr`` or ``psnr@pair_mean``).
+
+    ``-`` names the dataset-free columns (params, FLOPs), as tables print them; a dataset given
+    for a dataset-free cost (``Set5 madds``) finds it too: a count does not depend on images."""
     found = [r for r in spec.rows if row.lower() in (r.id.lower(), r.label.lower())]
     if not found:
         names = [r.id for r in spec.rows]
@@ -127,19 +164,32 @@ def find_cell(spec: TableSpec, row: str, dataset: str, metric: str) -> tuple[Row
             f"table {spec.id} has no row '{row}'; {did_you_mean(row, names)} (rows: ids or labels)"
         )
     r = found[0]
-    ds = next((d for d in spec.datasets if d.lower() == dataset.lower()), None)
-    if ds is None:
-        raise UnknownNameError(
-            f"table {spec.id} has no dataset '{dataset}'; its datasets: {', '.join(spec.datasets)}"
-        )
+    free = any(c.dataset is None for c in spec.columns)
+    if dataset.strip() == DATASET_FREE and free:
+        ds = None
+    else:
+        ds = next((d for d in spec.datasets if d.lower() == dataset.lower()), None)
+        if ds is None:
+            known = spec.datasets + ([f"{DATASET_FREE} (params, FLOPs...)"] if free else [])
+            raise UnknownNameError(
+                f"table {spec.id} has no dataset '{dataset}'; its datasets: {', '.join(known)}"
+            )
     name, _, variant = metric.replace("/", "@").partition("@")
-    cols = [c for c in spec.columns if c.dataset == ds and c.metric == name]
-    cols = [c for c in cols if not variant or c.variant == variant]
+
+    def matching(where: str | None) -> list[Column]:
+        cols = [c for c in spec.columns if c.dataset == where and c.metric == name]
+        return [c for c in cols if not variant or c.variant == variant]
+
+    cols = matching(ds)
+    if not cols and ds is not None and is_cost(name):
+        cols = matching(None)  # a model's cost, printed without a dataset
     if len(cols) != 1:
         here = [c.frame_metric for c in spec.columns if c.dataset == ds]
+        here += [f"{DATASET_FREE} {c.frame_metric}" for c in spec.columns if ds and not c.dataset]
         what = "names several columns" if cols else "is not a column"
         raise UnknownNameError(
-            f"metric '{metric}' {what} of {ds} in {spec.id}; choose one of {', '.join(here)}"
+            f"metric '{metric}' {what} of {ds or DATASET_FREE} in {spec.id}; choose one of "
+            f"{', '.join(here)}"
         )
     col = cols[0]
     return r, col, r.reported[spec.columns.index(col)]
@@ -152,7 +202,10 @@ def _check_explainable(spec: TableSpec, row: Row, col: Column, reported) -> None
     if row.model is None:
         raise ReproError(f"{where} is another method's number (REPORTED-ONLY): nothing ran here")
     if is_cost(col.metric):
-        raise ReproError(f"{where} is a property of the model, not of images: nothing to re-score")
+        raise ReproError(
+            f"{where} is a property of the model, not of images: nothing to re-score "
+            "(repro explain tells what a cost cell counts: repro.tables.explain_cost)"
+        )
     if get_metric(col.metric).set_level:
         raise ReproError(f"{where}: a set-level metric has no per-image values to re-score")
     if reported is None:
@@ -262,6 +315,7 @@ def explain_cell(
         images_total=data.card.images,
         variants=results,
         skipped=skipped,
+        anomaly=anomaly_words(r, col),
         timing={
             "seconds": time.perf_counter() - start,
             "forward_passes": sum(c.computed for c in predictors.values()),

@@ -92,6 +92,7 @@ LATENCY_KEYS: dict[str, tuple] = {
     "repeats": COUNT,
     "statistic": choices(LATENCY_STATISTICS),
     "threads": COUNT,
+    "clock": choices(("wall", "cpu")),  # cpu: the process's CPU time (cores shared with others)
     "note": TEXT,  # recorded
 }
 
@@ -142,6 +143,8 @@ def _latency_setting(f: Fields, raw: dict, where: str) -> None:
             "column's dataset) is not implemented; give one size: input_lr: [height, width] "
             "or output: [width, height]"
         )
+    if setting.get("clock") == "cpu" and setting["device"] != "cpu":
+        raise f.error(f"key '{join(where, 'clock')}': a CPU-time clock needs device: cpu")
     sizes = [k for k in ("input_lr", "output") if k in setting]
     if len(sizes) > 1:
         raise f.error(f"key '{where}': give input_lr or output, not both")
@@ -156,9 +159,16 @@ def unjudged(protocol: dict, metric: str, variant: str | None) -> str | None:
     """Why a measured cell gets no verdict though the paper prints a number, or None.
 
     An absolute time (``latency_ms``) is bound to the hardware it ran on, and no machine here is
-    the paper's: such a cell is MEASURED. Ratios between two settings of one model
-    (``latency_ratio``) and peak memory (an allocator count) are judged.
+    the paper's: such a cell is MEASURED; so is a component's share of the runtime
+    (``share_*``), whose device the paper does not name (its claims are judged). Ratios between
+    two settings of one model (``latency_ratio``) and peak memory (an allocator count) are
+    judged.
     """
+    if metric.startswith("share_"):
+        return (
+            "a share of the runtime on this machine, shown beside the paper's (whose device the "
+            "paper does not name); measured, not judged: the table's claims are"
+        )
     if metric != "latency_ms":
         return None
     block = protocol.get("latency") or {}

@@ -33,8 +33,9 @@ from repro.metrics import MetricKind, get_metric
 from repro.paths import data_roots
 from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
+from repro.tables.claim_verdicts import ClaimResult, judge_claims
 from repro.tables.code_key import table_code
-from repro.tables.compare import Cell, CellStatus, ClaimResult, compare, judge_claims, mark_built
+from repro.tables.compare import Cell, CellStatus, compare, mark_built, saved_value
 from repro.tables.context import RunContext, prepare
 from repro.tables.spec import Column, Row, TableSpec, column_key
 from repro.workspace import Workspace, current
@@ -351,6 +352,7 @@ def recompare(
             CellStatus(c["status"])
             if c["status"] == CellStatus.NOT_RUN:
                 NotRunCode(c["code"])
+        measured = {k: saved_value(c) for k, c in old.items() if c["reproduced"] is not None}
     except (KeyError, TypeError, ValueError) as exc:
         raise SavedResultsError(
             spec.id, f"saved cells of {spec.id} are malformed ({exc})"
@@ -359,7 +361,6 @@ def recompare(
     if not wanted <= set(old):
         first = sorted(wanted - set(old))[0]
         raise ReproError(f"saved results of {spec.id} predate the spec's cell {first}; {rerun}")
-    measured = {k: c["reproduced"] for k, c in old.items() if c["reproduced"] is not None}
     not_run = {
         k: NotRun(NotRunCode(c["code"]), c["reason"] or "")
         for k, c in old.items()

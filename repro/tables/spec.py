@@ -18,6 +18,7 @@ from pathlib import Path
 from repro.data.fields import Fields, is_text, join
 from repro.errors import SPEC_CODES, ConfigError, NotRunCode, UnknownNameError, did_you_mean
 from repro.eval.scoring import STEREO_VARIANTS
+from repro.tables.claims import Claim, parse_claims
 from repro.tables.protocol import (
     COUNT,
     README,
@@ -28,6 +29,7 @@ from repro.tables.protocol import (
     resolve_protocol,
     typed,
 )
+from repro.tables.sources import NumberSource, cell_source, parse_source
 from repro.workspace import OVERRIDE_HINT, current, named_files
 
 SPECS_DIR = Path(__file__).parent / "specs"
@@ -45,6 +47,7 @@ class Column:
     metric: str
     dataset: str | None = None
     variant: str | None = None  # a stereo protocol (pair_mean, left_crop64) or a latency block
+    source: tuple[NumberSource, ...] = ()  # where its numbers come from, if not the spec's
 
     @property
     def key(self) -> str:
@@ -65,6 +68,26 @@ class OtherMethod(StrEnum):
     NON_COMMERCIAL = "NON-COMMERCIAL-ARCHITECTURE"  # only a non-commercial implementation
 
 
+# What a spec may say about one of the paper's numbers (``anomalies`` of a row), in words
+ANOMALY_KINDS = {
+    "typo": "probable typo in the paper (kept as printed)",
+    "contradicted": "contradicted by the paper itself (kept as printed)",
+    "corrected": "the source misprints it; the spec holds the corrected number",
+}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A reported number the spec flags: its kind (``ANOMALY_KINDS``) and why."""
+
+    kind: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return ANOMALY_KINDS[self.kind]
+
+
 @dataclass(frozen=True)
 class Row:
     id: str
@@ -77,6 +100,8 @@ class Row:
     reason: str | None
     reported: tuple
     source_row: str | None = None
+    anomalies: dict[str, Anomaly] = field(default_factory=dict)  # column key -> its flag
+    source: tuple[NumberSource, ...] = ()  # where its numbers come from, if not the spec's
     other_method: OtherMethod | None = None  # why a row without a model is not run
 
     @property
@@ -85,17 +110,6 @@ class Row:
         if self.other_method is None:
             return "another method; this suite does not run it"
         return f"{self.other_method}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A paper's qualitative claim between two rows, e.g. 'TLSC improves test-time results'."""
-
-    id: str
-    text: str  # the claim as the paper words it
-    better: str  # row id expected to score better in the column's metric direction
-    than: str  # row id expected to score worse
-    column: str  # a column key, e.g. "Flickr1024/psnr/pair_mean"
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,12 @@ class TableSpec:
         crop = self.protocol.get("crop", 0)
         return scale if crop == "scale" else int(crop)
 
+    def source_of(self, row_id: str, key: str) -> NumberSource | None:
+        """Where the reported number of a cell comes from, when not from ``source``."""
+        row = next(r for r in self.rows if r.id == row_id)
+        column = next(c for c in self.columns if c.key == key)
+        return cell_source(row.source, column.source, key)
+
     def tolerance_for(self, metric: str, reported: float) -> float:
         """Absolute tolerance for a metric: a number, or a string 'x%' relative to reported."""
         tol = self.tolerance.get(metric, self.tolerance.get(metric.split("_")[0], 0.0))
@@ -178,9 +198,9 @@ _TOP_KEYS = (
 _SOURCE_KEYS = ("seed", "table", "figure", "citation", "read_in", "note")
 _ROW_KEYS = (
     *("id", "label", "model", "scale", "settings", "weights", "status", "other_method"),
-    *("reason", "source_row", "reported"),
+    *("reason", "source_row", "source", "reported", "anomalies"),
 )
-_CLAIM_KEYS = ("id", "text", "better", "than", "column")
+_COLUMN_KEYS = ("metric", "dataset", "variant", "source")
 
 
 def _label(path: Path) -> str:
@@ -203,13 +223,14 @@ def _columns(f: Fields, raw: dict, protocol: dict) -> tuple[Column, ...]:
     columns: list[Column] = []
     for i, item in enumerate(f.items(raw, "", "columns", *_MAPPING, nonempty=True)):
         w = join("columns", i)
-        c = f.block(item, w, ("metric", "dataset", "variant"), ("metric",))
+        c = f.block(item, w, _COLUMN_KEYS, ("metric",))
         col = Column(
             metric=f.get(c, w, "metric", *TEXT),
             dataset=f.get(c, w, "dataset", *TEXT),
             variant=f.get(c, w, "variant", *choices(variants)),
+            source=parse_source(f, c.get("source"), join(w, "source"), None),
         )
-        if col in columns:
+        if any(other.key == col.key for other in columns):
             raise f.error(f"column {col.key} appears twice")
         columns.append(col)
     return tuple(columns)
@@ -217,6 +238,7 @@ def _columns(f: Fields, raw: dict, protocol: dict) -> tuple[Column, ...]:
 
 def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
     rows: list[Row] = []
+    keys = [c.key for c in columns]
     for i, item in enumerate(f.items(raw, "", "rows", *_MAPPING, nonempty=True)):
         w = _name(item, "rows", i)
         r = f.block(item, w, _ROW_KEYS, ("id", "scale", "reported"))
@@ -256,10 +278,34 @@ def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
                 reason=reason,
                 reported=reported,
                 source_row=f.get(r, w, "source_row", *TEXT),
+                anomalies=_anomalies(f, r, w, columns, reported),
+                source=parse_source(f, r.get("source"), join(w, "source"), keys),
                 other_method=OtherMethod(other) if other else None,
             )
         )
     return tuple(rows)
+
+
+def _anomalies(
+    f: Fields, r: dict, w: str, columns: tuple[Column, ...], reported: tuple
+) -> dict[str, Anomaly]:
+    """A row's flagged numbers: ``anomalies: [{column: Manga109/ssim, kind: typo, reason:
+    ...}]``, each on a column of the table where the row reports a number, once."""
+    out: dict[str, Anomaly] = {}
+    keys = [c.key for c in columns]
+    for i, item in enumerate(f.items(r, w, "anomalies", *_MAPPING)):
+        where = join(join(w, "anomalies"), i)
+        a = f.block(item, where, ("column", "kind", "reason"), ("column", "kind", "reason"))
+        column = f.get(a, where, "column", *TEXT)
+        if column not in keys:
+            raise f.expected(join(where, "column"), f"a column key ({', '.join(keys)})", column)
+        if reported[keys.index(column)] is None:
+            raise f.error(f"key '{where}': the row reports no number in column {column}")
+        if column in out:
+            raise f.error(f"key '{where}': column {column} is flagged twice")
+        kind = f.get(a, where, "kind", *choices(ANOMALY_KINDS))
+        out[column] = Anomaly(kind, f.get(a, where, "reason", *TEXT))
+    return out
 
 
 def _tolerances(f: Fields, raw: dict, columns: tuple[Column, ...]) -> dict:
@@ -271,29 +317,6 @@ def _tolerances(f: Fields, raw: dict, columns: tuple[Column, ...]) -> dict:
         if metric not in metrics:
             raise f.expected(join("tolerance", metric), "a metric of a column", metric)
     return tolerance
-
-
-def _claims(f: Fields, raw: dict, rows: tuple[Row, ...], columns: tuple) -> tuple[Claim, ...]:
-    row_ids = {r.id for r in rows}
-    keys = {c.key for c in columns}
-    claims: list[Claim] = []
-    for i, item in enumerate(f.items(raw, "", "claims", *_MAPPING)):
-        w = _name(item, "claims", i)
-        c = f.block(item, w, _CLAIM_KEYS, _CLAIM_KEYS)
-        claim = Claim(**{k: f.get(c, w, k, *TEXT) for k in _CLAIM_KEYS})
-        if any(other.id == claim.id for other in claims):
-            raise f.error(f"claim id '{claim.id}' appears twice")
-        for rid in (claim.better, claim.than):
-            if rid not in row_ids:
-                raise f.error(f"claim '{claim.id}' names unknown row '{rid}'")
-        if claim.better == claim.than:
-            raise f.error(f"claim '{claim.id}' compares row '{claim.better}' with itself")
-        if claim.column not in keys:
-            raise f.error(
-                f"claim '{claim.id}' names unknown column '{claim.column}'; columns: {sorted(keys)}"
-            )
-        claims.append(claim)
-    return tuple(claims)
 
 
 def parse_spec(path: Path) -> TableSpec:
@@ -320,7 +343,7 @@ def parse_spec(path: Path) -> TableSpec:
         columns=columns,
         rows=rows,
         path=path,
-        claims=_claims(f, raw, rows, columns),
+        claims=parse_claims(f, raw, {r.id: r for r in rows}, {c.key: c for c in columns}),
         notes=f.mapping(raw, "", "notes", is_text, "free text", keys="topic"),
     )
 

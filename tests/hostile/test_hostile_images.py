@@ -190,16 +190,8 @@ def test_bad_folders(sb, lay_out, needles):
 @pytest.mark.parametrize(
     "extra",
     [
-        # FINDING: the plain listing prints the name to a strict UTF-8 stdout (a UTF-8 locale such
-        # as en_US.UTF-8, or PYTHONIOENCODING=utf-8): UnicodeEncodeError, a traceback. It passed
-        # by hand only under the C.UTF-8 locale, whose stdout escapes surrogates.
-        pytest.param(
-            (),
-            id="img-non-utf8-name-folders",
-            marks=pytest.mark.xfail(
-                strict=True, raises=UnicodeEncodeError, reason="finding: traceback on strict stdout"
-            ),
-        ),
+        # a strict UTF-8 stdout (en_US.UTF-8, PYTHONIOENCODING=utf-8) prints the name escaped
+        pytest.param((), id="img-non-utf8-name-folders"),
         pytest.param(("--json",), id="img-non-utf8-name-folders-json"),
     ],
 )

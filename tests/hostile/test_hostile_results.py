@@ -240,7 +240,7 @@ def test_res_kill_9_then_resume(sb):
     p = sb.popen(*SET5_ONLY, module="repro.table")
     deadline, rows = time.monotonic() + 120, 0
     while time.monotonic() < deadline and p.poll() is None and rows < 2:
-        files = sb.row_cache.glob("*.jsonl") if sb.row_cache.is_dir() else []
+        files = sb.row_cache.rglob("*.jsonl") if sb.row_cache.is_dir() else []
         rows = sum(len(f.read_text(errors="replace").splitlines()) for f in files)
         time.sleep(0.05)
     assert p.poll() is None, f"the run ended (rc {p.returncode}) before it could be killed"

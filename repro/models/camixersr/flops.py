@@ -38,7 +38,9 @@ import torch
 import torch.nn as nn
 
 from repro.errors import NotRun, NotRunCode, ReproError
+from repro.metrics.sampled import Sampled, by_definition
 from repro.models.camixersr.arch import CAMixerSR
+from repro.models.camixersr.profile import COMPONENTS, runtime_shares
 from repro.models.timing import LatencySetting, check_runnable, latency_setting, measure_ratio
 
 CONVENTIONS = ("fvcore", "official")
@@ -216,10 +218,11 @@ def complexity(
     scale: int,
     protocol: Mapping[str, Any],
     variant: str | None,
-) -> float:
+) -> float | Sampled:
     """Table counter, in G: ``madds`` by fvcore's count for the protocol's output size (Tables
     1/3), ``flops`` by the official ``flops()`` method on the protocol's LR patch (Table 2);
-    ``latency_ratio`` (no unit) as :func:`latency_ratio`."""
+    ``latency_ratio`` (no unit) as :func:`latency_ratio`; ``share_<component>`` (%) as
+    :func:`repro.models.camixersr.profile.runtime_shares`."""
     if metric == "madds":
         width, height = protocol.get("flops_output", (1280, 720))
         lr_hw = lr_size_for_output((height, width), scale)
@@ -229,15 +232,20 @@ def complexity(
         return camixersr_flops(model, lr_hw, convention="official") / 1e9
     if metric == "latency_ratio":
         return latency_ratio(model, latency_setting(protocol, variant), scale=scale)
+    if metric.startswith("share_") and metric[6:] in COMPONENTS:
+        return runtime_shares(model, latency_setting(protocol, variant), scale=scale)[metric[6:]]
     raise NotRun(NotRunCode.NOT_IMPLEMENTED, f"no '{metric}' counter for CAMixerSR")
 
 
-def latency_ratio(model: nn.Module, setting: LatencySetting, *, scale: int) -> float:
+def latency_ratio(model: nn.Module, setting: LatencySetting, *, scale: int) -> Sampled:
     """Latency at the model's gamma over latency at gamma 1, same input, same process, timed in
     alternation under the column's latency setting (:func:`repro.models.timing.measure_ratio`);
-    the window count, not the weights' values, decides the time."""
+    the window count, not the weights' values, decides the time. At gamma 1 the ratio is 1 by
+    definition and nothing is timed."""
     check_runnable(setting, "latency_ratio")
     ratio = model.ratio
+    if ratio == 1.0:  # the reference timed against itself: only noise to measure
+        return by_definition(1.0, "γ=1 is the ratio's reference: 1 by definition, not timed")
     try:
         return measure_ratio(
             model,
