@@ -84,7 +84,7 @@ def test_the_summary_names_table_paper_counts_failures_and_what_is_missing(tiny)
     assert "| CAMixerSR-Small, γ=0.50 | Set5 psnr | 32.000 | 31.900 | -0.100 | ±0.020 |" in lines
     assert (
         "Missing here: weights `camixersr-m-x4` (`repro pull <id>`); "
-        "data F2K (`--data-root DIR` or `REPRO_DATA`)."
+        "data F2K (`--data-root DIR` or `REPRO_DATA`); all of them: `repro get tiny --yes`."
     ) in lines
     assert lines[-1] == "Report: `reports/tiny.md`"
     assert "NOTE" not in text  # neither source.note nor notes

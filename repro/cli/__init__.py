@@ -1,5 +1,5 @@
-"""Command line: ``repro {ls, validate, table, eval, score, report, pull, fetch, verify, card,
-explain}`` (also ``python -m repro``; ``python -m repro.table`` is ``repro table``).
+"""Command line: ``repro {ls, validate, table, eval, score, report, pull, fetch, get, verify,
+card, explain}`` (also ``python -m repro``; ``python -m repro.table`` is ``repro table``).
 
 Errors print one line on stderr and exit non-zero, without a traceback. With ``--json`` a command
 prints exactly one JSON document on stdout and shows no progress; otherwise progress is a bar on

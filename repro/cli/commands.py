@@ -12,6 +12,7 @@ from repro.cli.compare_images import cmd_compare_images
 from repro.cli.evaluate import cmd_eval, cmd_score
 from repro.cli.explain import cmd_explain
 from repro.cli.fetch import cmd_fetch, cmd_verify
+from repro.cli.get import cmd_get
 from repro.cli.options import summary_target
 from repro.cli.output import clean, print_columns, print_json
 from repro.cli.own_images import cmd_card
@@ -70,6 +71,8 @@ def cmd_validate(args) -> int:
         )
         for line in report["missing"]:  # one line per thing to get, with the rows it holds
             print(f"  missing: {line}")
+        if report["missing"]:
+            print(f"  get them all: repro get {report['table']} (the plan; --yes fetches it)")
         for line in report["ready"]:
             print(f"  ready:   {line}")
     return 0
@@ -248,4 +251,5 @@ COMMANDS = {
     "card": cmd_card,
     "explain": cmd_explain,
     "compare-images": cmd_compare_images,
+    "get": cmd_get,
 }

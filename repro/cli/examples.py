@@ -5,6 +5,7 @@ EXAMPLES = {
   repro ls tables
   repro validate bicubic_classic
   repro table bicubic_classic
+  repro get esc_main --yes        # the datasets and checkpoints a table needs
   repro eval --model bicubic --scale 4 --dataset Set5 --json
   repro score psnr ssim --ref HR/ --dist SR/ --channel y --crop 4
   repro report""",

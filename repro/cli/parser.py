@@ -7,6 +7,7 @@ import argparse
 from repro.cli.compare_images import add_parser as add_compare_images
 from repro.cli.examples import EXAMPLES
 from repro.cli.explain import add_parser as add_explain
+from repro.cli.get import add_parser as add_get
 from repro.cli.options import add_reference_option, add_workspace_options
 
 DESCRIPTION = "Reproduce and evaluate published image super-resolution results."
@@ -362,4 +363,5 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_explain(sub, fmt)
     add_compare_images(sub, fmt)
+    add_get(sub, fmt)
     return p

@@ -63,7 +63,10 @@ def group_lines(spec, cells: list[Cell]) -> list[str]:
     if not rest:
         return []
     lines = [f"not measured: {len(rest)} cells (--all lists every cell)"]
-    lines += [_need_line(n) for n in missing(spec, rest)]
+    needs = missing(spec, rest)
+    lines += [_need_line(n) for n in needs]
+    if any(n.kind in ("weights", "data") for n in needs):
+        lines.append(f"      every checkpoint and dataset above at once: repro get {spec.id}")
     others = [c for c in rest if c.status == CellStatus.REPORTED_ONLY]
     if others:
         rows = len({c.row for c in others})

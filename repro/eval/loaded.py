@@ -53,11 +53,26 @@ def load(
 
 
 def architecture(
-    model_id: str, scale: int, settings: dict | None = None, *, device: torch.device
-) -> LoadedModel:
+    model_id: str,
+    scale: int,
+    settings: dict | None = None,
+    *,
+    device: torch.device,
+    weights_id: str | None = None,
+) -> LoadedModel | None:
     """The model without its weights, placed: params, FLOPs and latency do not depend on the
-    weights' values (a row whose checkpoint is absent still measures them)."""
+    weights' values (a row whose checkpoint is absent still measures them).
+
+    A model whose network its checkpoint defines (spandrel) is built from the catalogue entry
+    ``weights_id`` names; None when it has none (nothing says what the network is).
+    """
+    info = registry.get(model_id)
     ran_on = placement(model_id, device)
-    module = registry.build(model_id, None, scale, **dict(settings or {})).eval().to(ran_on)
-    prov = {"model": registry.get(model_id).id, "scale": scale, "settings": dict(settings or {})}
-    return LoadedModel(module, {**prov, "weights": None}, device, ran_on)
+    if info.from_checkpoint is None:
+        module = registry.build(model_id, None, scale, **dict(settings or {}))
+    elif info.from_catalogue is not None and weights_id in info.catalogue:
+        module = info.from_catalogue(weights_id, scale)
+    else:
+        return None
+    prov = {"model": info.id, "scale": scale, "settings": dict(settings or {})}
+    return LoadedModel(module.eval().to(ran_on), {**prov, "weights": None}, device, ran_on)

@@ -97,6 +97,10 @@ class ModelInfo:
     requires: Callable[[], None] | None = None  # raises NotRun when a backend is not importable
     # the architecture comes from the checkpoint (spandrel): ``build`` cannot make it without one
     from_checkpoint: CheckpointBuilder | None = None
+    # with from_checkpoint: the network a catalogue checkpoint describes, ``(weights id, scale)
+    # -> module`` with random values, for the columns no checkpoint's values decide (params,
+    # latency); None where only a checkpoint says what the network is
+    from_catalogue: Callable[[str, int], nn.Module] | None = None
     origin: str = BUILT_IN  # where it came from; the registry sets it for plugins and factories
     # recorded with every result of the model (and so in its cache key): for code outside the
     # package (plugins, factories, spandrel) its version or source hash; empty for built-ins
@@ -104,7 +108,9 @@ class ModelInfo:
 
 
 _ID = re.compile(r"[a-z0-9][a-z0-9._]*(-[a-z0-9._]+)*")
-_OPTIONAL_CALLABLES = ("complexity", "predict_uint8", "requires", "from_checkpoint")
+_OPTIONAL_CALLABLES = (
+    *("complexity", "predict_uint8", "requires", "from_checkpoint", "from_catalogue"),
+)
 
 
 def check_declaration(info: object, family: str) -> None:

@@ -47,6 +47,7 @@ BUILT_IN_FAMILIES = (
     "repro.models.bicubic",
     "repro.models.camixersr",
     "repro.models.esc",
+    "repro.models.imdn",
     "repro.models.nafssr",
     "repro.models.spandrel",
 )

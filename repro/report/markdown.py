@@ -107,6 +107,24 @@ def reasons_section(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
+def other_methods_section(cells: list[Cell]) -> str:
+    """Why other methods' rows show the paper's numbers only: one bullet per reason, its rows
+    as a sub-list."""
+    seen: dict[str, list[str]] = {}
+    for c in cells:
+        if c.status == CellStatus.REPORTED_ONLY:
+            labels = seen.setdefault(c.reason or "", [])
+            if c.label not in labels:
+                labels.append(c.label)
+    if not seen:
+        return ""
+    out = ["### Other methods: the paper's numbers only", ""]
+    for reason, labels in seen.items():
+        out.append(f"- {reason}")
+        out += [f"  - {label}" for label in labels]
+    return "\n".join(out)
+
+
 def index_markdown(entries: list[dict]) -> str:
     lines = [
         "# repro: all tables",

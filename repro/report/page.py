@@ -25,12 +25,19 @@ from repro.report.conclusions import comparisons_section, conclusions_section
 from repro.report.coverage import coverage
 from repro.report.export import export_names
 from repro.report.layout import layout_table, legend
-from repro.report.markdown import cells_table, fmt, fmt_delta, reasons_section
+from repro.report.markdown import (
+    cells_table,
+    fmt,
+    fmt_delta,
+    other_methods_section,
+    reasons_section,
+)
 from repro.report.summary import (
     UNRUNNABLE,
     Need,
     column_name,
     counts_line,
+    get_them_all,
     headline,
     measured_lines,
     missing,
@@ -105,6 +112,8 @@ def missing_section(spec: TableSpec, cells: list[Cell]) -> str:
         out += ["### To run the rest", ""]
         for need in todo:
             out += _need_bullet(need)
+        if any(n.kind in ("weights", "data") for n in todo):
+            out += ["", get_them_all(spec.id)]
     if any(n.kind == "data" for n in todo):
         out += [
             "",
@@ -186,6 +195,8 @@ def table_markdown(
         "",
         *(s for section in extra_sections for s in (section.strip(), "")),
         missing_section(spec, cells),
+        "",
+        other_methods_section(cells),
         "",
     ]
     if plots:

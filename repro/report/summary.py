@@ -183,9 +183,18 @@ def _quote(label: str) -> str:
     return f"“{label}”"
 
 
-def missing_line(needs: list[Need]) -> str:
+def get_them_all(table: str) -> str:
+    """The one command that gets every checkpoint and dataset a table needs."""
+    return (
+        f"Get them all with one command: `repro get {table} --yes` (`repro get {table}` first "
+        "shows the plan: each source, its size where known, and how it is checked)."
+    )
+
+
+def missing_line(needs: list[Need], table: str | None = None) -> str:
     """One line: the checkpoints and datasets to get (and how many cells wait for other
-    reasons); '' when nothing is missing."""
+    reasons), with the one command that gets them when ``table`` is given; '' when nothing is
+    missing."""
     weights = [n.name for n in needs if n.kind == "weights"]
     data = [n.name for n in needs if n.kind == "data"]
     other = sum(n.cells for n in needs if n.kind not in ("weights", "data"))
@@ -195,6 +204,8 @@ def missing_line(needs: list[Need]) -> str:
         parts.append(f"weights {names} (`repro pull <id>`)")
     if data:
         parts.append(f"data {', '.join(data)} (`--data-root DIR` or `REPRO_DATA`)")
+    if table and (weights or data):
+        parts.append(f"all of them: `repro get {table} --yes`")
     if other:
         codes = sorted({n.kind for n in needs if n.kind not in ("weights", "data")})
         parts.append(f"{other} cell(s) not run for other reasons ({', '.join(codes)})")
@@ -364,7 +375,7 @@ def summary_markdown(
             )
     # the cells the no-quality statement above already told how to measure are not told again
     told = coverage(cells).no_quality
-    todo = missing_line(missing(spec, [c for c in cells if not (told and not is_cost(c))]))
+    todo = missing_line(missing(spec, [c for c in cells if not (told and not is_cost(c))]), spec.id)
     if todo:
         lines += ["", f"Missing here: {todo}."]
     if report:

@@ -162,8 +162,7 @@ def compare(
             if row.status:
                 code, reason = NotRunCode(row.status), row.reason
             elif row.model is None:
-                status = CellStatus.REPORTED_ONLY
-                reason = "another method; this suite does not run it"
+                status, reason = CellStatus.REPORTED_ONLY, row.reported_only
             elif key in not_run:
                 code, reason = not_run[key].code, not_run[key].detail
             elif value is None or (isinstance(value, float) and math.isnan(value)):

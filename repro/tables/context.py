@@ -110,9 +110,12 @@ class RunContext:
                 self._models[key] = exc
         return _or_raise(self._models[key])
 
-    def architecture(self, row: Row) -> LoadedModel:
-        """A row's model without weights, placed (for params, FLOPs and latency)."""
-        return architecture(row.model, row.scale, row.settings, device=self.device)
+    def architecture(self, row: Row) -> LoadedModel | None:
+        """A row's model without weights, placed (for params, FLOPs and latency); None for a
+        network only its checkpoint defines (spandrel, no catalogue entry)."""
+        return architecture(
+            row.model, row.scale, row.settings, device=self.device, weights_id=row.weights
+        )
 
     def warn(self, text: str) -> None:
         """A warning for the user: said by the CLI and written to the run log."""

@@ -33,7 +33,6 @@ from repro.eval.runner import Job, evaluate, finite_mean, means, to_frame
 from repro.eval.sr_files import output_folder
 from repro.machine import device_provenance
 from repro.metrics import MetricKind, get_metric
-from repro.models import get as get_model
 from repro.paths import data_roots
 from repro.provenance import code_version, portable_path
 from repro.publish import Destination, SavedResultsError, load_saved
@@ -156,10 +155,9 @@ def measure(ctx: RunContext, the_plan: Plan, sr_root: Path | None = None) -> Mea
                 m.not_run[(rp.row.id, key)] = exc
             continue
         except MissingWeightsError as exc:
-            # only the image columns need the checkpoint's values; a model whose architecture
-            # is read from its checkpoint (spandrel) has none to count without it
-            from_checkpoint = get_model(rp.row.model).from_checkpoint
-            architecture = None if from_checkpoint else ctx.architecture(rp.row)
+            # only the image columns need the checkpoint's values; a network only its
+            # checkpoint defines (spandrel, no catalogue entry) has none to count without it
+            architecture = ctx.architecture(rp.row)
             missing = NotRun(NotRunCode.MISSING_WEIGHTS, str(exc))
             for c in rp.cost:
                 if architecture is None:
@@ -318,14 +316,12 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
     if datasets:
         parts.append(
             f"datasets not found: {', '.join(datasets)} (pass --data-root DIR, set REPRO_DATA, "
-            "or point REPRO_SHARED at the shared folder; repro validate "
-            f"{spec.id} lists where each comes from)"
+            "or point REPRO_SHARED at the shared folder; repro get "
+            f"{spec.id} lists where each comes from and --yes gets them)"
         )
     if weights:
         shown = ", ".join(weights[:4]) + (", ..." if len(weights) > 4 else "")
-        parts.append(
-            f"weights missing for {shown} (repro validate {spec.id} says how to get them)"
-        )
+        parts.append(f"weights missing for {shown} (repro get {spec.id} says how to get them)")
     error = MissingDataError if datasets else MissingWeightsError
     raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
 

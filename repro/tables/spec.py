@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -58,6 +59,15 @@ class Column:
         return f"{self.metric}@{self.variant}" if self.variant else self.metric
 
 
+class OtherMethod(StrEnum):
+    """Why another method's row (``model: null``) is shown with the paper's numbers only."""
+
+    WEIGHTS_NOT_RELEASED = "WEIGHTS-NOT-RELEASED"  # no public checkpoint of this model
+    TRAINED_FOR_THE_TABLE = "TRAINED-FOR-THE-TABLE"  # trained for this table, not released
+    ARCHITECTURE_UNAVAILABLE = "ARCHITECTURE-UNAVAILABLE"  # not in spandrel nor a family here
+    NON_COMMERCIAL = "NON-COMMERCIAL-ARCHITECTURE"  # only a non-commercial implementation
+
+
 # What a spec may say about one of the paper's numbers (``anomalies`` of a row), in words
 ANOMALY_KINDS = {
     "typo": "probable typo in the paper (kept as printed)",
@@ -92,6 +102,14 @@ class Row:
     source_row: str | None = None
     anomalies: dict[str, Anomaly] = field(default_factory=dict)  # column key -> its flag
     source: tuple[NumberSource, ...] = ()  # where its numbers come from, if not the spec's
+    other_method: OtherMethod | None = None  # why a row without a model is not run
+
+    @property
+    def reported_only(self) -> str:
+        """Why this row (another method's) shows the paper's numbers only, as printed."""
+        if self.other_method is None:
+            return "another method; this suite does not run it"
+        return f"{self.other_method}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -179,8 +197,8 @@ _TOP_KEYS = (
 )
 _SOURCE_KEYS = ("seed", "table", "figure", "citation", "read_in", "note")
 _ROW_KEYS = (
-    *("id", "label", "model", "scale", "settings", "weights", "status", "reason"),
-    *("source_row", "source", "reported", "anomalies"),
+    *("id", "label", "model", "scale", "settings", "weights", "status", "other_method"),
+    *("reason", "source_row", "source", "reported", "anomalies"),
 )
 _COLUMN_KEYS = ("metric", "dataset", "variant", "source")
 
@@ -226,6 +244,7 @@ def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
         r = f.block(item, w, _ROW_KEYS, ("id", "scale", "reported"))
         rid = f.get(r, w, "id", *TEXT)
         status = f.get(r, w, "status", *choices(map(str, SPEC_CODES)))
+        other = f.get(r, w, "other_method", *choices(map(str, OtherMethod)))
         reason = f.get(r, w, "reason", *TEXT)
         reported = f.items(r, w, "reported", _is_reported, "a number or null")
         if any(row.id == rid for row in rows):
@@ -233,9 +252,15 @@ def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
         if len(reported) != len(columns):
             what = f"{len(columns)} values, one per column"
             raise f.expected(join(w, "reported"), what, reported)
-        if bool(status) != bool(reason):
-            raise f.error(f"key '{w}': 'status' and 'reason' (why it cannot run) go together")
         model = f.get(r, w, "model", *TEXT)
+        if status and other:
+            raise f.error(f"key '{w}': give 'status' (a run's NOT-RUN code) or 'other_method'")
+        if other and model is not None:
+            raise f.error(f"key '{w}': 'other_method' is for a row without a model")
+        if bool(status or other) != bool(reason):
+            raise f.error(
+                f"key '{w}': 'reason' (why it is not run) goes with 'status' or 'other_method'"
+            )
         what = "a number, text or true/false"
         settings = f.mapping(r, w, "settings", _is_setting, what, keys="setting name")
         weights = f.get(r, w, "weights", *TEXT)
@@ -255,6 +280,7 @@ def _rows(f: Fields, raw: dict, columns: tuple[Column, ...]) -> tuple[Row, ...]:
                 source_row=f.get(r, w, "source_row", *TEXT),
                 anomalies=_anomalies(f, r, w, columns, reported),
                 source=parse_source(f, r.get("source"), join(w, "source"), keys),
+                other_method=OtherMethod(other) if other else None,
             )
         )
     return tuple(rows)

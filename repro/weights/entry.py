@@ -45,6 +45,11 @@ class WeightsEntry:
     kind: str = "model"  # "model" | "metric" (see the class docstring)
     subdir: str = ""  # metric files: their sub-folder of a weights folder ("lpips", "pyiqa")
     cache: str = ""  # metric files: "torch" | "hf", a library cache that may hold them
+    # A checkpoint published only inside a zip archive: the glob of its path in the archive
+    # (``*`` spans folders; ``__MACOSX/`` is ignored). ``filename``, ``urls`` and ``sha256`` are
+    # then the archive's; ``repro pull`` unpacks the one member that matches into the cache.
+    member: str = ""
+    size: int | None = None  # bytes of the official file, where known (shown before a download)
     # Builds the model a checkpoint is for. Only for a file name another release shares (the
     # filename then keeps its release folder, "LightSR/CAMixerSRx2.pth"): a copy saved under
     # the bare name is taken only when its keys and shapes are this model's.

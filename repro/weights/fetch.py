@@ -13,7 +13,9 @@ it (``pull(entry, trust=True)``), which records it in the weights lock
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from repro.weights.checkpoint import read_state_dict
 from repro.weights.entry import WeightsEntry
 from repro.weights.hub import hf_url, hub_file, is_hf_url, offline
 from repro.weights.lock import TRUST_FLAG, expected_sha256, matches, mismatch, record_lock
+from repro.weights.member import unpacked_member
 from repro.weights.resolver import (
     by_hand,
     check_file,
@@ -41,6 +44,18 @@ from repro.weights.resolver import (
 
 # A download larger than this is aborted (the largest official checkpoint is ~100 MB).
 MAX_DOWNLOAD_BYTES = 4 << 30
+# Where github.com redirects the download of a release asset or a raw file.
+GITHUB_HOSTS = (
+    "objects.githubusercontent.com",
+    "release-assets.githubusercontent.com",
+    "raw.githubusercontent.com",
+)
+
+
+def redirect_hosts(entry: WeightsEntry) -> tuple[str, ...]:
+    """The hosts a download of ``entry`` may be redirected to, beyond its URLs' own."""
+    github = any(urllib.parse.urlsplit(u).hostname == "github.com" for u in entry.urls)
+    return GITHUB_HOSTS if github else ()
 
 
 def pull(entry: WeightsEntry, *, trust: bool = False) -> Path:
@@ -97,7 +112,11 @@ def _fetch(entry: WeightsEntry, accept: Callable[[Path, str], Path]) -> Path:
     elif entry.urls:
         try:  # each URL in order; an HTTP error, a cut or a body over the limit: the next
             fetched = download(
-                entry.urls, cache_dir() / "downloads", max_bytes=MAX_DOWNLOAD_BYTES, resume=False
+                entry.urls,
+                cache_dir() / "downloads",
+                max_bytes=MAX_DOWNLOAD_BYTES,
+                resume=False,
+                hosts=redirect_hosts(entry),
             )
         except DownloadError as exc:
             errors.append(f"download failed: {exc}")
@@ -184,6 +203,13 @@ def _store(src: Path, entry: WeightsEntry, source: str, *, trust: bool) -> Path:
     return target
 
 
+def _checkpoint_in(src: Path, entry: WeightsEntry) -> contextlib.AbstractContextManager[Path]:
+    """The checkpoint file ``src`` is, or holds (an archive: ``entry.member``)."""
+    if entry.member:
+        return unpacked_member(src, entry.member, source=f"{entry.id} ({src.name})")
+    return contextlib.nullcontext(src)
+
+
 def convert(
     src: Path,
     entry: WeightsEntry,
@@ -201,7 +227,10 @@ def convert(
     digest = verify(src, entry, digest=digest)
     if record is None:
         record = expected_sha256(entry)[0] is not None
-    state = read_state_dict(src, entry.key, digest)  # the bytes verified are the bytes converted
+    with _checkpoint_in(src, entry) as checkpoint:
+        # the bytes verified are the bytes converted (an archive's member: unpacked from the
+        # archive just verified)
+        state = read_state_dict(checkpoint, entry.key, None if entry.member else digest)
     target = converted_path(entry)
     with staged(target) as tmp:
         save_file(

@@ -341,7 +341,14 @@ def locate(entry: WeightsEntry | None, path: os.PathLike | str | None = None) ->
         official = find_local(entry)  # the verified source instead (pull converts it anew)
         if official is None:
             raise unvouched(found, entry)
-        return check_file(official, entry)
+        if not entry.member:
+            return check_file(official, entry)
+        found = official
+    if entry.member:  # the official archive, found in a weights folder: unpacked by pull
+        raise MissingWeightsError(
+            f"weights '{entry.id}' are inside the archive {found}: unpack them into the cache "
+            f"with: repro pull {entry.id}"
+        )
     if entry.cache == "hf":  # a snapshot folder: the HF cache checks its own files
         return WeightsFile(found, "", VERIFIED_NONE)
     return check_file(found, entry)

@@ -3,7 +3,10 @@
 ``--model spandrel --weights FILE|hf://...`` detects the architecture and its hyper-parameters
 from the state dict (SwinIR, HAT, DAT, OmniSR, RCAN, ATD, SPAN, SAFMN, ESRGAN's RRDB,
 Real-ESRGAN's SRVGG, ...); ``spandrel-<architecture>`` (e.g. ``spandrel-swinir``) also requires
-that architecture. The checkpoint's scale must be the one asked for. The model runs as
+that architecture. The public checkpoints of the papers' comparison rows are its catalogue
+(:mod:`repro.models.spandrel.catalogue`: a spec row's ``weights: swinir-light-x4``, fetched by
+``repro pull swinir-light-x4``), each with the network's hyper-parameters, so params and latency
+are measured without the file. The checkpoint's scale must be the one asked for. The model runs as
 spandrel's descriptor runs it (padding to the architecture's size requirements), and every
 result records spandrel's version, the architecture, its code's licence, the size requirements
 and the tiling advice (:mod:`repro.models.spandrel.load`). Without spandrel installed these
@@ -14,8 +17,11 @@ from __future__ import annotations
 
 import functools
 
+import torch.nn as nn
+
 from repro.errors import MissingWeightsError, UnknownNameError, did_you_mean
 from repro.models.info import ANY_SCALE, ModelInfo
+from repro.models.spandrel.catalogue import CHECKPOINTS, blank_state, catalogue
 from repro.models.spandrel.load import load_checkpoint, require_spandrel
 
 FAMILY = "spandrel"
@@ -25,6 +31,15 @@ def _needs_checkpoint(scale: int, **settings) -> None:
     raise MissingWeightsError(
         "a spandrel model is read from its checkpoint: pass --weights FILE (or hf://...)"
     )
+
+
+def _from_catalogue(weights_id: str, scale: int) -> nn.Module:
+    """The network of a catalogue checkpoint, with random values, as spandrel loads it."""
+    require_spandrel()
+    checkpoint = CHECKPOINTS[weights_id]
+    source = f"the architecture of {weights_id} (random values)"
+    arch = checkpoint.architecture.lower()
+    return load_checkpoint(arch, blank_state(checkpoint), scale, source=source)[0]
 
 
 def _info(architecture: str | None) -> ModelInfo:
@@ -43,6 +58,8 @@ def _info(architecture: str | None) -> ModelInfo:
         ),
         requires=require_spandrel,
         from_checkpoint=functools.partial(load_checkpoint, architecture),
+        from_catalogue=_from_catalogue,
+        catalogue=catalogue(architecture),  # the comparison rows' checkpoints (catalogue.py)
     )
 
 
