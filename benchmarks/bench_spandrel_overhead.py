@@ -8,7 +8,7 @@ The checkpoint is SwinIR-light x4 of the official shape (embed_dim 60, depths an
 [6, 6, 6, 6], window 8, mlp ratio 2, pixelshuffledirect), random weights (the real checkpoint is
 not downloadable here; the time does not depend on the values), saved as safetensors.
 
-- suite: ``load_model`` (sha256 of the file, spandrel's detection, the checks) then
+- suite: ``repro.eval.loaded.load`` (sha256 of the file, spandrel's detection, the checks) then
   ``evaluate`` (verify and decode every HR/LR file, predict, score PSNR and SSIM on Y; no cache),
   i.e. ``repro eval --model spandrel --weights FILE --scale 4 --dataset Set14`` without the
   process start and the printing;
@@ -37,7 +37,7 @@ from safetensors.torch import save_file  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 from repro.data.loaders import open_dataset  # noqa: E402
-from repro.eval.predictor import load_model  # noqa: E402
+from repro.eval.loaded import load  # noqa: E402
 from repro.eval.quick import dataset_job  # noqa: E402
 from repro.eval.runner import evaluate, finite_mean  # noqa: E402
 from repro.machine import device_provenance, load_average, resolve_device  # noqa: E402
@@ -83,8 +83,8 @@ def direct(path: Path, lrs: list[torch.Tensor], device: torch.device) -> tuple[f
 def suite(path: Path, device: torch.device, forward: list[float]) -> tuple[float, float, float]:
     """(wall seconds, forward seconds, mean PSNR) of repro's eval path."""
     start = time.perf_counter()
-    loaded = load_model("spandrel", SCALE, weights_path=str(path), device=device)
-    module = loaded[0]
+    loaded = load("spandrel", SCALE, weights_path=str(path), device=device)
+    module = loaded.module
     clock = {"t": 0.0}
     module.register_forward_pre_hook(lambda m, i: clock.__setitem__("t", time.perf_counter()))
     module.register_forward_hook(lambda m, i, o: forward.append(time.perf_counter() - clock["t"]))

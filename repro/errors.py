@@ -94,11 +94,16 @@ class NotRunCode(StrEnum):
     NOT_IMPLEMENTED = "NOT-IMPLEMENTED"  # the suite cannot compute this cell yet
     NOT_SELECTED = "NOT-SELECTED"  # a --datasets run left this dataset out
     NON_FINITE_OUTPUT = "NON-FINITE-OUTPUT"  # the model produced NaN/inf: never scored
+    MISSING_EXTRA = "MISSING-EXTRA"  # an optional extra (pyiqa: iqa, spandrel: zoo) is absent
 
     @property
     def missing_input(self) -> bool:
         """This machine lacks an input (as opposed to: nothing could run the cell)."""
-        return self in (NotRunCode.MISSING_WEIGHTS, NotRunCode.MISSING_DATA)
+        return self in (
+            NotRunCode.MISSING_WEIGHTS,
+            NotRunCode.MISSING_DATA,
+            NotRunCode.MISSING_EXTRA,
+        )
 
 
 # Codes a table spec may give a row by hand (the others arise only while running).

@@ -129,8 +129,10 @@ def publish(
     with table_lock(dest):
         dest.results.mkdir(parents=True, exist_ok=True)
         dest.reports.mkdir(parents=True, exist_ok=True)
-        stage_results = Path(tempfile.mkdtemp(dir=dest.results, prefix=".staging-"))
-        stage_reports = Path(tempfile.mkdtemp(dir=dest.reports, prefix=".staging-"))
+        _sweep_staging(dest)
+        prefix = f".staging-{dest.table}-"
+        stage_results = Path(tempfile.mkdtemp(dir=dest.results, prefix=prefix))
+        stage_reports = Path(tempfile.mkdtemp(dir=dest.reports, prefix=prefix))
         try:
             for suffix, text in results.items():
                 atomic_write_text(stage_results / f"{dest.table}{suffix}", text)
@@ -159,6 +161,16 @@ def publish(
             shutil.rmtree(stage_results, ignore_errors=True)
             shutil.rmtree(stage_reports, ignore_errors=True)
     return {name: str(_path(dest, name)) for name in files}
+
+
+def _sweep_staging(dest: Destination) -> None:
+    """Remove this table's staging folders left by a run killed while publishing. Called under
+    the table's lock, so no live run is using one; other tables' folders (named by their id,
+    which has no '-') are theirs to sweep."""
+    for folder in (dest.results, dest.reports):
+        for path in folder.glob(f".staging-{dest.table}-*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _path(

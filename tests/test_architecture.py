@@ -25,6 +25,7 @@ LAYERS = (
         "provenance",
         "machine",
         "imageio",
+        "progress",
         "weights",
     ),
     ("data", "models", "metrics"),

@@ -89,6 +89,14 @@ def test_a_material_shift_that_lands_within_explains_the_gap():
     assert "bridge +100%" in format_text(e)
 
 
+def test_a_shift_that_rounds_to_zero_has_no_minus_sign(x3_ssim):
+    """A shift of -0.00001 printed as "-0.0000" would read as a loss the change caused."""
+    crop = next(v for v in x3_ssim.variants if v.axis == "crop")
+    tiny = dataclasses.replace(crop, shift=-1e-6)
+    md = explain_markdown(dataclasses.replace(x3_ssim, variants=[tiny]))
+    assert "-0.0000" not in md and "| +0.0000 |" in md
+
+
 def test_shares_are_of_the_movement_signed_by_the_sets_shift(x3_ssim):
     crop = next(v for v in x3_ssim.variants if v.axis == "crop")
     share = shares(crop)

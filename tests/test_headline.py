@@ -53,9 +53,10 @@ def test_camixer_tab2_counts_its_psnr_cells_apart_from_params_and_flops():
 
 
 def test_other_methods_rows_count_in_neither_total():
-    # camixer_light: 8 rows of other methods (96 cells) beside CAMixerSR's 12 cells
+    # camixer_light: 6 REPORTED-ONLY rows of other methods (72 cells) beside the 3 rows that run
+    # (CAMixerSR, and IMDN and SwinIR-light through their public checkpoints): 12 cells each
     cov = coverage(_cells("camixer_light"))
-    assert (cov.quality_total, cov.cost_total) == (10, 2)
+    assert (cov.quality_total, cov.cost_total) == (30, 6)
 
 
 def test_the_ci_summary_of_camixer_tab2_has_no_tick_and_says_why():
@@ -124,6 +125,14 @@ def test_fail_on_no_quality_fails_camixer_tab2_and_not_bicubic(workspace, capsys
     assert main(["report", "camixer_tab2", "--fail-on", "FAIL"]) == 0  # no cell fails
 
 
+def test_a_table_run_that_measured_no_quality_fails_on_no_quality(workspace, capsys):
+    """The gate on the run itself, not only on its saved results: published, then exit 3."""
+    assert main(["table", "camixer_tab2", "--quiet", "--fail-on", "NO-QUALITY"]) == FAIL_ON_EXIT
+    out, err = capsys.readouterr()
+    assert TAB2_LINE in out and f"fail-on: camixer_tab2: NO-QUALITY: {TAB2_LINE}" in err
+    assert (workspace.results / "camixer_tab2.cells.json").is_file()
+
+
 @pytest.mark.parametrize("command", ["table", "report"])
 def test_the_help_documents_no_quality(command, capsys):
     with pytest.raises(SystemExit):
@@ -142,5 +151,9 @@ def test_the_terminal_ends_with_the_counts_then_the_verdicts(workspace, capsys):
     at = lines.index(TAB2_LINE)
     assert lines[at + 1].startswith("No quality number was reproduced")
     assert "repro pull camixersr-m-x4 camixersr-b-x4" in lines[at + 1]
-    assert lines[at + 2] == ("status: PASS 60 · NOT-RUN 48 (MISSING-WEIGHTS 32, MISSING-DATA 16)")
+    # then the claims' verdicts, then the cells'
+    assert lines[at + 2] == "claims:"
+    status = next(i for i, line in enumerate(lines) if line.startswith("status:"))
+    assert lines[status] == "status: PASS 60 · NOT-RUN 48 (MISSING-WEIGHTS 32, MISSING-DATA 16)"
+    assert at + 2 < status == len(lines) - 3  # then only the images line and the files written
     assert not any("PASS" in line for line in lines[at : at + 2])

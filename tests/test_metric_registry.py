@@ -46,6 +46,8 @@ def test_direction_comes_from_the_entry():
 def test_display_precision_comes_from_the_entry():
     assert fmt(0.912345, "ssim") == "0.9123" and fmt(28.123456, "psnr") == "28.123"
     assert fmt(1234567.0, "params") == "1,234,567" and fmt_delta(0.00012, "ssim") == "+0.0001"
+    assert fmt_delta(-0.00004, "ssim") == "+0.0000"  # rounded to zero: no minus sign
+    assert fmt_delta(-0.0004, "psnr") == "+0.000" and fmt_delta(-0.0006, "psnr") == "-0.001"
     assert fmt(math.nan, "psnr") == "–"
 
 

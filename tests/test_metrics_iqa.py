@@ -177,7 +177,7 @@ def test_pyiqa_absent_error_message(no_pyiqa):
     assert "pip install pyiqa" in msg and "torchvision" in msg
     assert "musiq_koniq_ckpt-e95806b9.pth" in msg and "REPRO_WEIGHTS" in msg
     for name in ("musiq", "maniqa", "clipiqa", "fid"):
-        assert _not_run(name).code == NotRunCode.NOT_IMPLEMENTED, name
+        assert _not_run(name).code == NotRunCode.MISSING_EXTRA, name
     get_metric("dists").check_ready()  # torch-only: pyiqa is not needed
     with pytest.raises(ReproError, match="pip install pyiqa"):
         fid([img], [img])

@@ -16,7 +16,14 @@ from plugin_dist import install_dist_info, pip_install
 from safetensors.torch import save_file
 
 from repro.data.loaders import open_dataset
-from repro.errors import MissingWeightsError, NotRun, NotRunCode, RegistrationError, WeightsError
+from repro.errors import (
+    MissingWeightsError,
+    NotRun,
+    NotRunCode,
+    RegistrationError,
+    ReproError,
+    WeightsError,
+)
 from repro.eval.predictor import load_model
 from repro.eval.quick import dataset_job
 from repro.eval.runner import evaluate
@@ -443,7 +450,7 @@ def test_a_factory_row_in_a_user_spec_runs_as_the_module_called_directly(nets, t
 # ----------------------------------------------------------------------------- spandrel absent
 
 
-def test_without_spandrel_a_command_says_what_to_install_and_a_row_is_not_run(
+def test_without_spandrel_a_command_says_what_to_install_and_a_table_names_the_extra(
     tmp_path, monkeypatch, fresh_registry
 ):
     monkeypatch.setitem(sys.modules, "spandrel", None)  # as if not installed
@@ -451,16 +458,15 @@ def test_without_spandrel_a_command_says_what_to_install_and_a_row_is_not_run(
     torch.save({"w": torch.zeros(1)}, path)
     with pytest.raises(NotRun) as caught:
         load_model("spandrel", 4, weights_path=str(path))
-    assert caught.value.code is NotRunCode.NOT_IMPLEMENTED
+    assert caught.value.code is NotRunCode.MISSING_EXTRA
     assert 'pip install "repro[zoo]"' in str(caught.value)
     spec_path = tmp_path / "zoo_table.yaml"
     spec_path.write_text(
         SPEC.format(id="zoo_table", value=30.0).replace('"zoo_nets:build"', "spandrel")
     )
-    result = run_table(parse_spec(spec_path), progress=False)
-    (cell,) = result.cells
-    assert cell.status == "NOT-RUN" and cell.code is NotRunCode.NOT_IMPLEMENTED
-    assert "spandrel" in cell.reason
+    # its only cell lacks the extra: nothing measured is a one-line error naming the extra
+    with pytest.raises(ReproError, match="no cell could be measured.*the zoo extra"):
+        run_table(parse_spec(spec_path), progress=False)
 
 
 def test_a_spandrel_model_without_weights_asks_for_them(tmp_path):

@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from repro.cli import main
-from repro.eval.progress import progress
+from repro.progress import progress
 from tests.conftest import DATA
 
 
@@ -52,6 +52,14 @@ def test_a_run_logged_to_a_file_has_no_carriage_returns_and_quiet_has_no_progres
     out, err = capsys.readouterr()
     assert err == ""
     assert [line.split()[0] for line in out.splitlines()] == ["bicubic", "scored:", "mean"]
+
+
+def test_explain_off_a_terminal_draws_no_bar(workspace, capsys):
+    """The explainer re-scores a set: on a log it used to leave tqdm's carriage returns."""
+    assert main(["explain", "bicubic_classic", "Bicubic x3", "Set5", "ssim", "--vary", "crop"]) == 0
+    out, err = capsys.readouterr()
+    assert "\r" not in out + err and "%|" not in out + err
+    assert out.startswith("bicubic_classic · Bicubic x3 · Set5 x3 · ssim")
 
 
 def test_eval_and_score_are_logged_with_their_resolved_settings(workspace, capsys):

@@ -4,6 +4,7 @@ flags and their paths are checked before anything runs (issue #20)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -59,7 +60,7 @@ def test_plan_measure_compare_keep_each_cells_reason(two_rows):
     assert set(bic.unready) == {"Set5/musiq"}  # pyiqa is not installed in the base env
     measured = measure(ctx, the_plan)
     codes = {k: str(v.code) for k, v in measured.not_run.items()}
-    assert codes[("bic", "Set5/musiq")] == "NOT-IMPLEMENTED"  # the metric's own reason
+    assert codes[("bic", "Set5/musiq")] == "MISSING-EXTRA"  # the metric's own reason
     # the row without its checkpoint: every image cell waits for it, the unready one too ...
     assert codes[("cam-m", "Set5/psnr")] == codes[("cam-m", "Set5/musiq")] == "MISSING-WEIGHTS"
     # ... and its params are still counted on the architecture (the paper's 535 K)
@@ -189,10 +190,19 @@ def saved_elsewhere(workspace):
         shutil.copyfile(REPO_ROOT / where / name, dst)
 
     def made_by(code: str) -> None:
+        # other code's run records its code in the provenance (which a report re-renders the
+        # manifest from) and in the manifest, which lists the provenance's sha256
+        prov_path = workspace.results / "bicubic_classic.provenance.json"
+        prov = json.loads(prov_path.read_text())
+        prov["code"]["sha256"] = code
+        prov_path.write_text(json.dumps(prov))
         path = workspace.results / "bicubic_classic.manifest.json"
-        # a report re-renders the set and re-lists its files
         current = json.loads(path.read_text()) if path.exists() else manifest
-        path.write_text(json.dumps({**current, "code_sha256": code}))
+        files = {**current["files"]}
+        files["results:bicubic_classic.provenance.json"] = hashlib.sha256(
+            prov_path.read_bytes()
+        ).hexdigest()
+        path.write_text(json.dumps({**current, "files": files, "code_sha256": code}))
 
     return made_by
 

@@ -101,6 +101,20 @@ def test_a_run_missing_data_the_saved_run_had_is_kept_back(mini, own_shared):
     assert "1 cell(s) fewer" in why and "Set14/psnr" in why
 
 
+def test_a_run_lacking_an_optional_extra_the_saved_run_had_is_kept_back(mini, own_shared):
+    """pyiqa or spandrel uninstalled since the saved run: its cells are MISSING-EXTRA, an input
+    this machine lacks, so the poorer run must not replace the complete one."""
+    from repro.errors import NotRunCode
+    from repro.tables.compare import CellStatus
+
+    _publish(run_table(mini, progress=False))
+    poorer = run_table(mini, progress=False)
+    lost = next(c for c in poorer.cells if c.dataset == "Set14")
+    lost.status, lost.code, lost.reproduced = CellStatus.NOT_RUN, NotRunCode.MISSING_EXTRA, None
+    why = loses_saved_cells(poorer)
+    assert "1 cell(s) fewer" in why and "MISSING-EXTRA" in why
+
+
 def test_no_data_anywhere_is_an_error_naming_the_three_ways(mini, tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_SHARED", str(tmp_path / "nowhere"))
     with pytest.raises(MissingDataError) as err:
@@ -232,6 +246,24 @@ def test_an_interrupted_publish_is_seen_as_incomplete(mini, own_shared, monkeypa
         load_saved(Destination("mini"))
     leftovers = [p for p in Destination("mini").workspace.root.rglob(".staging-*")]
     assert not leftovers
+
+
+def test_staging_folders_of_a_killed_publish_are_swept_by_the_next_one(mini, own_shared):
+    """kill -9 while publishing leaves the table's staging folders; the next publish of that
+    table removes them (it holds the table's lock), another table's are left alone."""
+    result = run_table(mini, progress=False)
+    dest = Destination("mini")
+    for folder in (dest.results, dest.reports):
+        folder.mkdir(parents=True, exist_ok=True)
+    killed = [dest.results / ".staging-mini-k1ll3d", dest.reports / ".staging-mini-k1ll3d"]
+    other = dest.results / ".staging-mini_other-busy1"  # another table, maybe publishing now
+    for path in [*killed, other]:
+        path.mkdir()
+        (path / "mini.csv").write_text("half written")
+    _publish(result)
+    assert not any(p.exists() for p in killed)
+    assert (other / "mini.csv").read_text() == "half written"
+    assert load_saved(dest)  # and the new set is complete
 
 
 def test_a_failed_publish_changes_nothing(mini, own_shared, monkeypatch):

@@ -50,20 +50,30 @@ def test_labels_are_never_cut_so_rows_stay_apart(workspace, capsys):
 
 
 def test_other_methods_and_missing_weights_are_groups_not_lines(workspace, capsys):
-    """camixer_light: 2 measured cells (params, MAdds) beside 96 cells of other methods and 10
-    PSNR/SSIM cells waiting for a checkpoint; --all lists all 108."""
+    """camixer_light: the measured cells (CAMixerSR's params and MAdds, IMDN's row through its
+    public checkpoint) are lines; 72 cells of 6 other methods' rows, 10 PSNR/SSIM cells waiting
+    for CAMixerSR-B's checkpoint and SwinIR-light's 12 cells waiting for the zoo extra are one
+    group line each; --all lists all 108."""
     lines = _printed(workspace, capsys, "camixer_light")
-    cells = [line for line in lines if line.startswith("CAMixerSR ")]
-    assert [line.split()[2] for line in cells] == ["params", "madds"]
-    assert "   96 cells  REPORTED-ONLY: 8 rows of other methods" in "\n".join(lines)
+    measured = [c for c in _saved_cells("camixer_light") if c["reproduced"] is not None]
+    cells = [line for line in lines if line.startswith(("CAMixerSR ", "IMDN "))]
+    assert len(cells) == len(measured) == 14
+    assert [line.split()[2] for line in cells if line.startswith("CAMixerSR")] == [
+        "params",
+        "madds",
+    ]
+    assert "   72 cells  REPORTED-ONLY: 6 rows of other methods" in "\n".join(lines)
     (weights,) = [line for line in lines if line.lstrip().startswith("10 cells")]
     assert weights.split() == [
         "10", "cells", "MISSING-WEIGHTS", "camixersr-b-x4", "(CAMixerSR):",
         "repro", "pull", "camixersr-b-x4",
     ]  # fmt: skip
-    assert len(lines) < 15
+    (extra,) = [line for line in lines if "MISSING-EXTRA" in line and " cells  " in line]
+    assert extra.split()[:4] == ["12", "cells", "MISSING-EXTRA", "(SwinIR-light):"]
+    assert 'pip install "repro[zoo]"' in extra
+    assert len(lines) < len(cells) + 15
     everything = _printed(workspace, capsys, "camixer_light", show_all=True)
-    statuses = ("REPORTED-ONLY", "FAIL", "PASS", "(MISSING-WEIGHTS)")
+    statuses = ("REPORTED-ONLY", "FAIL", "PASS", "images)", "(MISSING-WEIGHTS)", "(MISSING-EXTRA)")
     assert len([line for line in everything if line.endswith(statuses)]) == 108
     assert not any(" cells  " in line for line in everything)  # listed, not grouped
 
@@ -86,11 +96,9 @@ def test_claims_come_after_the_cells_with_the_numbers_behind_them(workspace, cap
     lines = _printed(workspace, capsys, "camixer_s_record")
     at = lines.index("claims:")
     last_cell = max(i for i, line in enumerate(lines) if line.endswith("MEASURED"))
-    assert (
-        last_cell
-        < at
-        < lines.index("quality cells measured: 84 of 84 · cost cells measured: 0 of 0")
-    )
+    counts = lines.index("quality cells measured: 84 of 84 · cost cells measured: 0 of 0")
+    # the cells, then what was measured, then the claims' verdicts, then the cells' verdicts
+    assert last_cell < counts < at < next(i for i, x in enumerate(lines) if x.startswith("status:"))
     # the numbers behind "half the attention suffices": γ=1.0 minus γ=0.5 PSNR on each
     # classic set, as saved, against the claim's bound of 0.05 dB
     value = {

@@ -115,8 +115,12 @@ def test_convert_refuses_a_file_that_is_not_the_official_one(env, tmp_path):
 def test_pull_refuses_a_wrong_metric_file_found_here(env):
     body = b"the official bytes"
     entry = WeightsEntry.metric_file(
-        "a-net", "net.pth", "a test file", subdir="pyiqa",
-        sha256=hashlib.sha256(body).hexdigest(), urls=("http://127.0.0.1:9/net.pth",),
+        "a-net",
+        "net.pth",
+        "a test file",
+        subdir="pyiqa",
+        sha256=hashlib.sha256(body).hexdigest(),
+        urls=("http://127.0.0.1:9/net.pth",),
     )
     placed = env / "repro_weights" / "pyiqa" / "net.pth"
     placed.parent.mkdir()

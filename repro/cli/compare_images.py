@@ -32,9 +32,7 @@ def add_parser(sub, formatter_class) -> None:
         formatter_class=formatter_class,
         epilog=EXAMPLES,
     )
-    s.add_argument(
-        "dataset", help="a dataset card's name, e.g. Set14 (repro ls datasets)"
-    )
+    s.add_argument("dataset", help="a dataset card's name, e.g. Set14 (repro ls datasets)")
     s.add_argument("images", nargs="+", metavar="IMAGE", help="image names of the set, e.g. comic")
     s.add_argument(
         "--model",

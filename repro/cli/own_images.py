@@ -14,7 +14,7 @@ from repro.errors import ReproError
 
 def _progress(desc: str):
     def bar(items):
-        from repro.eval.progress import progress
+        from repro.progress import progress
 
         return progress(items, desc, len(items))
 

@@ -1,10 +1,10 @@
 """What ``repro table`` prints: a terminal's worth, not the whole report.
 
 By default the measured cells, one line each; the cells not measured as groups, each with its
-count and the one thing that would run it (``--all`` lists every cell instead); the paper's
-claims with their verdicts and the numbers behind them; then what was measured (quality apart
-from cost) before the verdict counts. Labels are never cut (two rows must never read the same),
-and no reason is printed twice.
+count and the one thing that would run it (``--all`` lists every cell instead); then what was
+measured (quality apart from cost) before any verdict; the paper's claims with their verdicts
+and the numbers behind them; the cells' verdict counts. Labels are never cut (two rows must
+never read the same), and no reason is printed twice.
 """
 
 from __future__ import annotations
@@ -116,10 +116,12 @@ def print_cells(
         lines = cell_lines(shown) if shown else []
         if not show_all:
             lines += group_lines(spec, cells)
-        lines += claim_lines(result.claims)
         if lines:
             print("\n".join(lines))
+    # what was measured comes before any verdict, the claims' included (as in the report)
     print("\n".join(line for line in measured_lines(spec, cells) if line))
+    if not quiet and result.claims:
+        print("\n".join(claim_lines(result.claims)))
     print(f"status: {counts_line(tally(cells))}")
     if not quiet:
         prov = result.provenance

@@ -26,6 +26,7 @@ from repro.data.staging import staged_folder
 from repro.errors import ChecksumError, DataError, MissingDataError, ReproError
 from repro.files import atomic_write_text
 from repro.imageio import read_image, to_rgb3, write_image
+from repro.progress import progress
 
 MANIFEST = ".built.json"
 _FORMAT = 1
@@ -279,7 +280,11 @@ def _sha256_shown(path: Path, progress: bool) -> str:
     with (
         open(path, "rb") as f,
         tqdm(
-            total=path.stat().st_size, desc=f"sha256 {path.name}", unit="B", unit_scale=True
+            total=path.stat().st_size,
+            desc=f"sha256 {path.name}",
+            unit="B",
+            unit_scale=True,
+            disable=None,  # None: only on a terminal
         ) as bar,
     ):
         while block := f.read(1 << 24):
@@ -289,11 +294,8 @@ def _sha256_shown(path: Path, progress: bool) -> str:
 
 
 def _bar(items: list, desc: str, enabled: bool):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="img", dynamic_ncols=True)
+    # a bar on a terminal, one line once done elsewhere (no carriage returns in a log)
+    return progress(items, desc, len(items)) if enabled else items
 
 
 def describe_built(built: Built) -> str:

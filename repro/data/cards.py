@@ -387,6 +387,5 @@ def get_card(name: str) -> Card:
     if name.lower() in lowered:
         return cards[lowered[name.lower()]]
     raise UnknownNameError(
-        f"unknown dataset '{name}'; {did_you_mean(name, cards)} "
-        "(list them with: repro ls datasets)"
+        f"unknown dataset '{name}'; {did_you_mean(name, cards)} (list them with: repro ls datasets)"
     )

@@ -20,11 +20,11 @@ from repro.eval.code_key import job_code
 from repro.eval.loaded import LoadedModel, load
 from repro.eval.predictor import make_predictor, refuse_non_finite
 from repro.eval.prefetch import ReadAhead
-from repro.eval.progress import progress as progress_of
 from repro.eval.scoring import score, score_views
 from repro.eval.sr_files import write_sr
 from repro.machine import device_provenance, tf32_policy
 from repro.metrics import get_metric
+from repro.progress import progress as progress_of
 
 ID_COLUMNS = ["dataset", "image", "view", "row", "model", "variant", "scale", "settings"]
 

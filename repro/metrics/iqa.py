@@ -22,7 +22,7 @@ but its per-image ``fn`` raises :class:`~repro.metrics.spec.SetLevelMetricError`
 with ``fid(set_a, set_b)`` where each set is a folder or a sequence of uint8 images.
 
 ``get_metric(name).check_ready()`` tells a table runner, without computing anything, whether a
-metric can run here: it raises :class:`~repro.errors.NotRun` (NOT-IMPLEMENTED when the backend
+metric can run here: it raises :class:`~repro.errors.NotRun` (MISSING-EXTRA when the backend
 library is not importable, MISSING-WEIGHTS when weights are not found locally).
 """
 

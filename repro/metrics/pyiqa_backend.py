@@ -4,7 +4,7 @@ pyiqa is optional: the ``iqa`` extra (pyiqa, torchvision, ``setuptools<81`` for 
 package's ``pkg_resources``). Its licence is PolyForm-Noncommercial-1.0.0, so the base install
 never needs it. A torchvision wheel only loads beside the torch build it was made for; where
 pyiqa cannot be imported, :func:`require_pyiqa` raises :class:`~repro.errors.NotRun`
-(NOT-IMPLEMENTED) saying what to install, and so does every metric here.
+(MISSING-EXTRA) saying what to install, and so does every metric here.
 
 Weights are never downloaded by a run. Each metric declares the files pyiqa would fetch
 (``PYIQA_METRICS[name].weights``, :class:`~repro.weights.WeightsEntry` of ``kind="metric"``,
@@ -179,7 +179,7 @@ def _import_failure() -> str | None:
 
 
 def require_pyiqa(name: str | None = None) -> None:
-    """Raise NotRun(NOT-IMPLEMENTED) with what to install when pyiqa cannot be imported here.
+    """Raise NotRun(MISSING-EXTRA) with what to install when pyiqa cannot be imported here.
 
     With a metric ``name`` the message also says which weight files to provide for it.
     """
@@ -190,7 +190,7 @@ def require_pyiqa(name: str | None = None) -> None:
     if name is not None:
         files = placement(PYIQA_METRICS[name].weights)
         detail = f"metric '{name}' {detail}; then provide its weights offline: {files}"
-    raise NotRun(NotRunCode.NOT_IMPLEMENTED, detail)
+    raise NotRun(NotRunCode.MISSING_EXTRA, detail)
 
 
 def _require(name: str) -> tuple[PyiqaMetric, list[Path]]:

@@ -16,7 +16,7 @@ STATISTICS: dict[str, Callable[[list[float]], float]] = {
 
 class Sampled(float):
     """A statistic of repeated measurements that keeps how it was made: ``repeats`` samples
-    whose 5th-95th percentile range is ``spread`` (low, high), where 90 % of them lie.
+    whose interquartile range is ``spread`` (low, high), where the middle half of them lie.
     ``repeats == 0``: the value is exact by definition (``note`` says why), nothing measured."""
 
     repeats: int
@@ -35,13 +35,14 @@ class Sampled(float):
 
     @classmethod
     def of(cls, samples: list[float], statistic: str) -> Sampled:
-        """The ``statistic`` of ``samples`` with the range of their middle 90 % (5th-95th
-        percentile, interpolated: for 10 samples, just inside the lowest and the highest)."""
+        """The ``statistic`` of ``samples`` with the range of their middle half (25th-75th
+        percentile, interpolated). Not the 5th-95th: with a dozen rounds that is nearly the
+        lowest and the highest, so one round slowed by other work on the machine would flip the
+        verdict between two runs."""
         if len(samples) < 2:
             low = high = samples[0]
         else:
-            cuts = statistics.quantiles(samples, n=20, method="inclusive")
-            low, high = cuts[0], cuts[-1]
+            low, _, high = statistics.quantiles(samples, n=4, method="inclusive")
         return cls(STATISTICS[statistic](samples), len(samples), (low, high))
 
     @property

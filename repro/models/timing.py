@@ -8,7 +8,7 @@ is built on the model's device and dtype. CUDA forwards are timed with CUDA even
 ``time.perf_counter`` (or, with ``clock: cpu``, the process's CPU time: on cores shared with
 other work a wall clock mostly measures the others). Every measurement returns a
 :class:`Sampled` number: the statistic, and how many samples it came from with their
-spread (the 5th-95th percentile range), which the verdict reads (a spread wider than the
+spread (the interquartile range), which the verdict reads (a spread wider than the
 tolerance decides nothing). Low in the layers (models and eval both time forwards), so that
 no model family imports eval.
 """

@@ -28,7 +28,9 @@ def fmt_delta(value, metric: str, decimals: int | None = None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     decimals = get_metric(metric).decimals if decimals is None else decimals
-    return f"{value:+,.{decimals}f}"
+    text = f"{value:+,.{decimals}f}"
+    # a difference that rounds to zero has no sign: "-0.000" would read as a loss
+    return text.replace("-", "+", 1) if float(text.replace(",", "")) == 0 else text
 
 
 def written_decimals(value: float | int) -> int:

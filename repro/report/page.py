@@ -91,9 +91,7 @@ def sources_section(spec: TableSpec) -> str:
 def _need_bullet(need: Need) -> list[str]:
     cells = f"{need.cells} cell{'s' if need.cells != 1 else ''}"
     if need.kind == "weights":
-        advice = need.advice.replace(
-            f"repro pull {need.name}", f"`repro pull {need.name}`"
-        )
+        advice = need.advice.replace(f"repro pull {need.name}", f"`repro pull {need.name}`")
         head = f"- weights `{need.name}` ({cells}): {advice}"
     elif need.kind == "data":  # the table shows which rows: every row run on the set
         return [f"- data **{need.name}** ({cells}): get it from {need.advice}"]

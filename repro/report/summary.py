@@ -122,6 +122,7 @@ _CODE_FIX = {
     NotRunCode.NEEDS_GPU: "run on a machine with a GPU (--device cuda)",
     NotRunCode.NOT_SELECTED: "run without --datasets",
     NotRunCode.NON_FINITE_OUTPUT: "check the checkpoint and the settings",
+    NotRunCode.MISSING_EXTRA: "install the extra the reason names (README, 'Optional')",
 }
 
 

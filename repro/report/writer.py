@@ -106,9 +106,7 @@ def write_index(ws: Workspace) -> str:
                 if made_by_other_code(saved, spec):
                     note = "produced by other code than this checkout's: rerun to refresh"
         except NoSavedResultsError:
-            note = (
-                f"no complete run here (repro validate {table_id} says what is missing)"
-            )
+            note = f"no complete run here (repro validate {table_id} says what is missing)"
         except SavedResultsError as exc:
             note = exc.problem
         except (TypeError, KeyError, ValueError, UnknownNameError) as exc:  # a hand-edited set

@@ -1,7 +1,7 @@
 """Compare reproduced numbers with a table's reported ones, cell by cell.
 
 A timed cell (a :class:`~repro.models.timing.Sampled` value) is judged on its spread, the
-5th-95th percentile range of its repeats: PASS when all of it lies within the tolerance of the
+interquartile range of its repeats: PASS when all of it lies within the tolerance of the
 paper, FAIL or IMPROVED when all of it lies outside, UNSTABLE when it is wider than the
 tolerance band or crosses its edge (the measurement cannot decide; a rerun would flip a point
 verdict). A value exact by definition (a ratio of a state to itself) is DEFINED, not judged.
@@ -56,7 +56,7 @@ class Cell:
     # that set's origin ("built:..."); None for official or local data
     built: str | None = None
     repeats: int | None = None  # a timed cell: the timed forwards (or rounds) behind it
-    spread: list[float] | None = None  # a timed cell: 5th-95th percentile of its repeats
+    spread: list[float] | None = None  # a timed cell: interquartile range of its repeats
 
     @property
     def why(self) -> str:
@@ -117,7 +117,7 @@ def judge(
 def unstable_reason(value: Sampled, reported: float, tol: float) -> str:
     low, high = value.spread
     return (
-        f"the spread of {value.repeats} repeats (5th-95th percentile), [{low:.4g}, {high:.4g}], is "
+        f"the spread of {value.repeats} repeats (interquartile), [{low:.4g}, {high:.4g}], is "
         f"{'wider than' if high - low > 2 * tol else 'across the edge of'} the tolerance band "
         f"[{reported - tol:.4g}, {reported + tol:.4g}]: the measurement cannot decide"
     )

@@ -19,12 +19,12 @@ time) have no images to re-score: :mod:`repro.tables.explain_cost`.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
 import numpy as np
-from tqdm import tqdm
 
 from repro.data.dataset import Dataset
 from repro.errors import (
@@ -44,6 +44,7 @@ from repro.eval.scoring import score, score_views
 from repro.eval.sr_cache import CachedPredictor, SRCache
 from repro.machine import tf32_policy
 from repro.metrics import get_metric
+from repro.progress import progress as shown_progress
 from repro.tables.compare import CellStatus, judge
 from repro.tables.context import RunContext
 from repro.tables.explain_rule import (
@@ -345,7 +346,9 @@ def _score_all(data, protocol, col, scale, setups, predictors, progress):
     stereo = len(data.layout.views) == 2
     values: list[dict[str, float]] = [{} for _ in setups]
     gray = []
-    names = tqdm(data.names, desc=f"explain {data.card.name}", leave=False, disable=not progress)
+    # a bar on a terminal only: elsewhere the explanation's own "took" line says what ran
+    bar = progress and sys.stderr.isatty()
+    names = shown_progress(data.names, f"explain {data.card.name}") if bar else data.names
     for name in names:
         shas = data.verify(name)
         sample = data.load(name)

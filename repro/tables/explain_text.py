@@ -34,6 +34,8 @@ def _num(value: float, decimals: int, sign: bool = False) -> str:
         return "-"
     if math.isinf(value):
         return "+inf" if value > 0 else "-inf"
+    if round(value, decimals) == 0:
+        value = 0.0  # "-0.0000" would read as a loss
     return f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
 
 

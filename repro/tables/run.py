@@ -322,7 +322,12 @@ def _refuse_empty(spec: TableSpec, cells: list[Cell], data_root: str | None) -> 
     if weights:
         shown = ", ".join(weights[:4]) + (", ..." if len(weights) > 4 else "")
         parts.append(f"weights missing for {shown} (repro get {spec.id} says how to get them)")
-    error = MissingDataError if datasets else MissingWeightsError
+    if any(c.code == NotRunCode.MISSING_EXTRA for c in missing):
+        parts.append(
+            "an optional extra is not installed (pyiqa: the iqa extra, spandrel: the zoo extra; "
+            "the README's 'Optional' sections say how)"
+        )
+    error = MissingDataError if datasets else MissingWeightsError if weights else ReproError
     raise error(f"{spec.id}: no cell could be measured: " + "; ".join(parts) + "; nothing written")
 
 

@@ -10,7 +10,7 @@ are measured without the file. The checkpoint's scale must be the one asked for.
 spandrel's descriptor runs it (padding to the architecture's size requirements), and every
 result records spandrel's version, the architecture, its code's licence, the size requirements
 and the tiling advice (:mod:`repro.models.spandrel.load`). Without spandrel installed these
-models are NOT-RUN (NOT-IMPLEMENTED) with the install command.
+models are NOT-RUN (MISSING-EXTRA) with the install command.
 """
 
 from __future__ import annotations

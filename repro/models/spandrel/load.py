@@ -24,12 +24,12 @@ INSTALL = (
 
 
 def require_spandrel() -> None:
-    """Raise NotRun(NOT-IMPLEMENTED) with the install command when spandrel cannot be imported."""
+    """Raise NotRun(MISSING-EXTRA) with the install command when spandrel cannot be imported."""
     try:
         import spandrel  # noqa: F401
     except Exception as exc:  # ImportError, or a torchvision built for another torch
         raise NotRun(
-            NotRunCode.NOT_IMPLEMENTED,
+            NotRunCode.MISSING_EXTRA,
             f"spandrel models need spandrel, which cannot be imported here ({one_line(exc)}): "
             f"{INSTALL} (torch {torch.__version__})",
         ) from None
