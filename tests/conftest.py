@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,7 +20,16 @@ for _name in list(os.environ):
     ):
         del os.environ[_name]
 os.environ["HF_HUB_OFFLINE"] = "1"
-_HF_HOME = tempfile.mkdtemp(prefix="repro-tests-hf-")  # removed when the session ends
+
+# pytest imports this file as `conftest`, and a test's `from tests.conftest import ...` imports
+# it again under that name: both share one folder, removed when the process ends
+_FIRST = next(
+    (m for m in map(sys.modules.get, ("conftest", "tests.conftest")) if hasattr(m, "_HF_HOME")),
+    None,
+)
+_HF_HOME = _FIRST._HF_HOME if _FIRST else tempfile.mkdtemp(prefix="repro-tests-hf-")
+if not _FIRST:
+    atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
 
 from repro.paths import shared_root  # noqa: E402
@@ -32,10 +43,6 @@ def pytest_configure(config):
         raise pytest.UsageError(
             f"shared data not found at {DATA}; set REPRO_SHARED to the shared folder"
         )
-
-
-def pytest_unconfigure(config):
-    shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

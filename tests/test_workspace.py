@@ -172,11 +172,12 @@ def test_report_renders_any_workspace(tmp_path, capsys):
 
 def test_a_test_session_leaves_no_temporary_hf_folder(tmp_path):
     """conftest makes a fresh HF cache per session; the session removes it when it ends (a
-    second pytest in its own TMPDIR: the only way to watch a session end)."""
+    second pytest in its own TMPDIR: the only way to watch a session end). test_quiet_log also
+    imports tests.conftest by name, a second import of the file that used to leave a folder."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp",
-         str(tmp_path / "base"), "tests/test_architecture.py"],
+         str(tmp_path / "base"), "tests/test_architecture.py", "tests/test_quiet_log.py"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-2000:]
