@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import sys
@@ -32,7 +33,7 @@ if not _FIRST:
     atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
 
-from repro.paths import shared_root  # noqa: E402
+from repro.paths import REPO_ROOT, shared_root  # noqa: E402
 
 SHARED = shared_root()
 DATA = SHARED / "data"
@@ -103,3 +104,14 @@ def card_dir(tmp_path, monkeypatch):
         return get_card(name)
 
     return make
+
+
+def copy_reference_run(ws, table: str) -> None:
+    """The committed complete run of ``table``, every file its manifest lists and the manifest,
+    copied into the workspace ``ws`` (to re-compare or report it there)."""
+    manifest = json.loads((REPO_ROOT / "results" / f"{table}.manifest.json").read_text())
+    for key in [*manifest["files"], f"results:{table}.manifest.json"]:
+        where, name = key.split(":", 1)
+        dst = (ws.results if where == "results" else ws.reports) / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / where / name, dst)

@@ -10,7 +10,6 @@ pass, and bicubic_classic, whose 18 PSNR/SSIM cells were all measured.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -22,6 +21,7 @@ from repro.report.summary import FAIL_ON_EXIT, parse_fail_on, summary_markdown
 from repro.report.writer import write_index
 from repro.tables.compare import Cell
 from repro.tables.spec import load_spec
+from tests.conftest import copy_reference_run
 
 TAB2_LINE = "quality cells measured: 0 of 48 · cost cells measured: 60 of 60"
 
@@ -29,16 +29,6 @@ TAB2_LINE = "quality cells measured: 0 of 48 · cost cells measured: 60 of 60"
 def _cells(table: str) -> list[Cell]:
     doc = json.loads((REPO_ROOT / "results" / f"{table}.cells.json").read_text())
     return [Cell.from_dict(c) for c in doc["cells"]]
-
-
-def _copy_saved(ws, table: str) -> None:
-    """A committed complete run, with its manifest, copied into the test's workspace."""
-    manifest = json.loads((REPO_ROOT / "results" / f"{table}.manifest.json").read_text())
-    for key in [*manifest["files"], f"results:{table}.manifest.json"]:
-        where, name = key.split(":", 1)
-        dst = (ws.results if where == "results" else ws.reports) / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / where / name, dst)
 
 
 def test_camixer_tab2_counts_its_psnr_cells_apart_from_params_and_flops():
@@ -105,7 +95,7 @@ def test_the_report_states_what_was_measured_before_the_claims_verdicts():
 
 
 def test_the_index_states_the_counts_before_the_status_counts(workspace):
-    _copy_saved(workspace, "camixer_tab2")
+    copy_reference_run(workspace, "camixer_tab2")
     index = write_index(workspace)
     lines = open(index, encoding="utf-8").read().splitlines()
     header = lines[2].split("|")
@@ -116,8 +106,8 @@ def test_the_index_states_the_counts_before_the_status_counts(workspace):
 
 def test_fail_on_no_quality_fails_camixer_tab2_and_not_bicubic(workspace, capsys):
     assert parse_fail_on("no-quality,FAIL") == {"NO-QUALITY", "FAIL"}
-    _copy_saved(workspace, "camixer_tab2")
-    _copy_saved(workspace, "bicubic_classic")
+    copy_reference_run(workspace, "camixer_tab2")
+    copy_reference_run(workspace, "bicubic_classic")
     assert main(["report", "camixer_tab2", "--fail-on", "NO-QUALITY"]) == FAIL_ON_EXIT
     err = capsys.readouterr().err
     assert f"fail-on: camixer_tab2: NO-QUALITY: {TAB2_LINE}" in err
@@ -144,7 +134,7 @@ def test_the_terminal_ends_with_the_counts_then_the_verdicts(workspace, capsys):
     from repro.cli.table_output import print_cells
     from repro.tables.run import recompare
 
-    _copy_saved(workspace, "camixer_tab2")
+    copy_reference_run(workspace, "camixer_tab2")
     result = recompare(load_spec("camixer_tab2"), workspace=workspace)
     print_cells(result, {})
     lines = capsys.readouterr().out.splitlines()

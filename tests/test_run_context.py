@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 
 import pytest
 
@@ -15,11 +14,11 @@ import repro.eval.loaded as loaded
 import repro.tables.context as context
 from repro.cli import main
 from repro.errors import SpecError
-from repro.paths import REPO_ROOT
 from repro.tables.context import prepare
 from repro.tables.run import measure, plan, run
 from repro.tables.spec import SPECS_DIR, parse_spec
 from repro.tables.validate import validate
+from tests.conftest import copy_reference_run
 
 TWO_ROWS = """
 id: two_rows
@@ -182,12 +181,7 @@ def test_an_empty_fail_on_is_an_error_not_no_gate(tmp_path, capsys, command):
 def saved_elsewhere(workspace):
     """The reference run of bicubic_classic copied into the test's workspace; returns a
     function that sets the code identity its manifest records."""
-    manifest = json.loads((REPO_ROOT / "results" / "bicubic_classic.manifest.json").read_text())
-    for key in manifest["files"]:
-        where, name = key.split(":", 1)
-        dst = (workspace.results if where == "results" else workspace.reports) / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / where / name, dst)
+    copy_reference_run(workspace, "bicubic_classic")
 
     def made_by(code: str) -> None:
         # other code's run records its code in the provenance (which a report re-renders the
@@ -197,7 +191,7 @@ def saved_elsewhere(workspace):
         prov["code"]["sha256"] = code
         prov_path.write_text(json.dumps(prov))
         path = workspace.results / "bicubic_classic.manifest.json"
-        current = json.loads(path.read_text()) if path.exists() else manifest
+        current = json.loads(path.read_text())
         files = {**current["files"]}
         files["results:bicubic_classic.provenance.json"] = hashlib.sha256(
             prov_path.read_bytes()

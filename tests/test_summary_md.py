@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 
 import pytest
 import yaml
@@ -18,6 +17,7 @@ from repro.report.summary import FAIL_ON_EXIT, parse_fail_on, summary_markdown, 
 from repro.table import main as table_main
 from repro.tables.compare import Cell, compare
 from repro.tables.spec import parse_spec, table_ids
+from tests.conftest import copy_reference_run
 
 TINY_SPEC = """
 id: tiny
@@ -109,12 +109,7 @@ def test_fail_on_takes_statuses_and_not_run_codes():
 def saved_bicubic(workspace):
     """The committed complete run of bicubic_classic (16 PASS, 2 IMPROVED), copied with its
     manifest into this test's workspace."""
-    manifest = json.loads((REPO_ROOT / "results" / "bicubic_classic.manifest.json").read_text())
-    for key in [*manifest["files"], "results:bicubic_classic.manifest.json"]:
-        where, name = key.split(":", 1)
-        dst = (workspace.results if where == "results" else workspace.reports) / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / where / name, dst)
+    copy_reference_run(workspace, "bicubic_classic")
 
 
 @pytest.mark.parametrize(

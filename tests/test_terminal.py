@@ -11,23 +11,18 @@ bicubic run for the flags.
 from __future__ import annotations
 
 import json
-import shutil
 
 from repro.cli import main
 from repro.cli.table_output import print_cells
 from repro.paths import REPO_ROOT
 from repro.tables.run import recompare
 from repro.tables.spec import load_spec
+from tests.conftest import copy_reference_run
 
 
 def _printed(workspace, capsys, table: str, **flags) -> list[str]:
     """The terminal of a committed run of ``table``, re-compared in the test's workspace."""
-    manifest = json.loads((REPO_ROOT / "results" / f"{table}.manifest.json").read_text())
-    for key in [*manifest["files"], f"results:{table}.manifest.json"]:
-        where, name = key.split(":", 1)
-        dst = (workspace.results if where == "results" else workspace.reports) / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / where / name, dst)
+    copy_reference_run(workspace, table)
     result = recompare(load_spec(table), workspace=workspace)
     print_cells(result, {}, **flags)
     return capsys.readouterr().out.splitlines()
